@@ -1,0 +1,99 @@
+/**
+ * Header names, in one place. The runtime and transports speak *logical* header names; each
+ * binding maps them to its wire names here and nowhere else.
+ *
+ * CloudEvents 1.0 attributes travel in binary mode: the payload is the message body and each
+ * attribute is a header with the binding's prefix (`ce_` in the Kafka binding, `cloudEvents_` in
+ * the AMQP binding). The runtime's own bookkeeping (attempts, dead-letter record) uses `ef-*`
+ * headers, which are never prefixed.
+ */
+
+/** CloudEvents attributes and the extensions eventform sets, by logical name. */
+export const CE = {
+  id: 'id',
+  source: 'source',
+  type: 'type',
+  specversion: 'specversion',
+  time: 'time',
+  datacontenttype: 'datacontenttype',
+  correlationid: 'correlationid',
+  causationid: 'causationid',
+  eventversion: 'eventversion',
+  traceparent: 'traceparent',
+} as const;
+
+export type CloudEventAttribute = (typeof CE)[keyof typeof CE];
+
+const CE_ATTRIBUTES = new Set<string>(Object.values(CE));
+
+/** The runtime's own headers. */
+export const EF = {
+  /** 1-based attempt number of this delivery for the consuming consumer. */
+  attempt: 'ef-attempt',
+  /** Time of the first failed attempt (ISO 8601), carried across retries. */
+  firstFailure: 'ef-first-failure',
+  /** Consumer id (`service.handler`) a retry copy is meant for. */
+  retryFor: 'ef-retry-for',
+  /** Earliest time (epoch ms) a retry copy may be handled. */
+  dueAt: 'ef-due-at',
+  /** Where the message was first published (exchange/routing key or topic), kept across retries. */
+  origin: 'ef-origin',
+  dlReason: 'ef-dl-reason',
+  dlError: 'ef-dl-error',
+  dlStack: 'ef-dl-stack',
+  dlAttempts: 'ef-dl-attempts',
+  dlOrigin: 'ef-dl-origin',
+  dlConsumer: 'ef-dl-consumer',
+  dlFirstFailure: 'ef-dl-first-failure',
+  dlLastFailure: 'ef-dl-last-failure',
+  dlCorrelationId: 'ef-dl-correlation-id',
+} as const;
+
+export type Binding = 'kafka' | 'amqp' | 'memory';
+
+/** Wire prefix of CloudEvents attributes per binding. The memory transport keeps logical names. */
+export const CE_PREFIX: Record<Binding, string> = {
+  kafka: 'ce_',
+  amqp: 'cloudEvents_',
+  memory: '',
+};
+
+/** Logical headers → wire headers for a binding. */
+export function toWireHeaders(headers: Record<string, string>, binding: Binding): Record<string, string> {
+  const prefix = CE_PREFIX[binding];
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    out[CE_ATTRIBUTES.has(name) ? prefix + name : name] = value;
+  }
+  return out;
+}
+
+/**
+ * Wire headers → logical headers. Values that are not strings (Buffers from Kafka, numbers from
+ * AMQP) are converted; `undefined`/`null` ones dropped. Unknown headers pass through unchanged,
+ * so a dead-lettered message keeps whatever the producer sent.
+ */
+export function fromWireHeaders(headers: Record<string, unknown> | undefined, binding: Binding): Record<string, string> {
+  const prefix = CE_PREFIX[binding];
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [name, raw] of Object.entries(headers)) {
+    const value = headerValueToString(raw);
+    if (value === undefined) continue;
+    if (prefix && name.startsWith(prefix) && CE_ATTRIBUTES.has(name.slice(prefix.length))) {
+      out[name.slice(prefix.length)] = value;
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+function headerValueToString(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw;
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Array.isArray(raw)) return raw.map((v) => headerValueToString(v) ?? '').join(',');
+  if (typeof raw === 'object') return JSON.stringify(raw);
+  return String(raw);
+}
