@@ -1,0 +1,145 @@
+/**
+ * The runtime's public surface: what generated code and user code call. Generated producers and
+ * handler registrations are thin typed wrappers over {@link Runtime.publish} and
+ * {@link Runtime.handle}; the string-typed methods here are the untyped escape hatch.
+ */
+import type { IdempotencyStore } from './idempotency.js';
+import type { TopologyIR } from './ir.js';
+import type { Transport } from './transport.js';
+
+/** An ajv-compatible validation function (ajv `ValidateFunction` or ajv standalone output). */
+export type ValidateFn = ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; message?: string; keyword?: string; params?: unknown }[] | null;
+};
+
+/** Payload validators by event name. */
+export type ValidatorMap = Readonly<Record<string, ValidateFn>>;
+
+/** A published or received event: CloudEvents attributes plus the typed payload. */
+export interface EventEnvelope<TType extends string = string, TData = unknown> {
+  /** Unique event id (UUID v4 unless given). */
+  id: string;
+  type: TType;
+  /** The producing service. */
+  source: string;
+  specversion: '1.0';
+  /** ISO 8601 time of publication. */
+  time: string;
+  datacontenttype: 'application/json';
+  /** Shared by every event of one business flow. */
+  correlationId: string;
+  /** Id of the event whose handling published this one; `null` at the start of a flow. */
+  causationId: string | null;
+  /** The event's schema version from the topology. */
+  eventVersion: number;
+  traceparent?: string;
+  /** Ordering key (value of the event's `key` field, or the override). */
+  key?: string;
+  data: TData;
+}
+
+export interface PublishOptions {
+  /** Continue this correlation (e.g. from an HTTP request header) instead of minting one. */
+  correlationId?: string;
+  causationId?: string;
+  /** Override the ordering key taken from the payload. */
+  key?: string;
+  /** Extra headers; names must not clash with CloudEvents attributes or `ef-*`. */
+  headers?: Record<string, string>;
+  /** Event id; defaults to a new UUID. Useful to make a retried publish idempotent downstream. */
+  id?: string;
+  traceparent?: string;
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Given to every handler invocation. */
+export interface HandlerContext {
+  /** `service.handler`. */
+  consumer: string;
+  /** 1-based attempt number of this delivery. */
+  attempt: number;
+  logger: Logger;
+  /** Aborted when shutdown's grace period runs out; long handlers should honour it. */
+  signal: AbortSignal;
+  /**
+   * The idempotency store's transaction for this event, when the store has one (the PostgreSQL
+   * store passes its `pg` client): side effects written through it commit atomically with the
+   * "processed" mark, so they happen once even if the broker redelivers.
+   */
+  tx: unknown;
+  /**
+   * Publish as this consumer's service. The new event inherits the handled event's correlation
+   * id and takes its id as causation id.
+   */
+  publish(event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope>;
+}
+
+export type Handler = (event: EventEnvelope, ctx: HandlerContext) => Promise<void>;
+
+export type HealthStatus = 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
+
+export interface HealthState {
+  status: HealthStatus;
+  transport: string;
+  /**
+   * Per subscribed consumer: handler calls in flight, events handled, retries scheduled, messages
+   * dead-lettered, duplicates skipped (idempotency), and spent messages dropped on purpose
+   * (`deadLetter: false`, logged at error level).
+   */
+  consumers: {
+    id: string;
+    inFlight: number;
+    handled: number;
+    retried: number;
+    deadLettered: number;
+    duplicates: number;
+    dropped: number;
+  }[];
+}
+
+export interface Runtime {
+  readonly topology: TopologyIR;
+  readonly transport: Transport;
+  /**
+   * Validate `payload` against the event's schema, build the envelope and publish it as `service`.
+   * Rejects with `PublishValidationError` before anything is sent if the payload is invalid, and
+   * with `UndeclaredEventError` if `service` does not declare the event in `produces`.
+   * Inside a handler, correlation/causation are inherited unless given in `options`.
+   */
+  publish(service: string, event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope>;
+  /** Register the handler of consumer `service.handler`. Must be called before {@link start}. */
+  handle(consumerId: string, handler: Handler): void;
+  /**
+   * Start the transport and subscribe every registered handler (or only those of `services`).
+   * A consumer declared in the topology but without a registered handler is not subscribed.
+   */
+  start(options?: { services?: string[] }): Promise<void>;
+  /** Graceful shutdown: stop fetching, finish in-flight handlers within the timeout, close. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  health(): HealthState;
+}
+
+/** Options of `createRuntime`; every default is documented here and applied in one place. */
+export interface RuntimeOptions {
+  topology: TopologyIR;
+  /** @default a new in-memory transport */
+  transport?: Transport;
+  /** @default validators compiled with ajv from the IR's payload schemas at start-up */
+  validators?: ValidatorMap;
+  /**
+   * Where consumers remember processed events (see `IdempotencyStore` for the contract). The
+   * runtime calls `init()` on `start()` and `close()` on `stop()`.
+   * @default an in-memory store (bounded, window as TTL)
+   */
+  idempotencyStore?: IdempotencyStore;
+  /** @default JSON lines on stderr at the level of `EVENTFORM_LOG` (default `info`) */
+  logger?: Logger;
+  /** How long `stop()` waits for in-flight handlers. @default 10_000 */
+  shutdownTimeoutMs?: number;
+}
