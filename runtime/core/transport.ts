@@ -10,7 +10,7 @@
  * Headers: transports receive and return *logical* headers — CloudEvents attribute names
  * without prefix (`id`, `type`, `source`, ...) and the runtime's own `ef-*` headers. Mapping to a
  * binding's wire names (`ce_` for Kafka, `cloudEvents_` for AMQP) is done by the transport with
- * the helpers in runtime/core/envelope.ts, so the mapping lives in one place.
+ * the helpers in runtime/core/headers.ts, so the mapping lives in one place.
  */
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 

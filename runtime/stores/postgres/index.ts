@@ -1,0 +1,2 @@
+export { PostgresIdempotencyStore, createPostgresStore } from './postgres-store.js';
+export type { PostgresStoreOptions, PostgresTx } from './postgres-store.js';

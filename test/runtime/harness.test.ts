@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { NonRetryableError, PublishValidationError } from '../../runtime/index.js';
+import { buildTopology, createTestHarness } from '../../runtime/testing/index.js';
+
+const topology = buildTopology({
+  name: 'harness-shop',
+  defaults: { retry: { attempts: 3, backoff: 'fixed', delay: 20 } },
+  events: {
+    OrderCreated: {
+      key: 'orderId',
+      payload: {
+        type: 'object',
+        required: ['orderId', 'qty'],
+        properties: { orderId: { type: 'string' }, qty: { type: 'integer', minimum: 1 } },
+      },
+    },
+    InventoryReserved: {
+      key: 'orderId',
+      payload: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
+    },
+  },
+  services: {
+    'order-service': { produces: ['OrderCreated'] },
+    'inventory-service': { produces: ['InventoryReserved'], consumes: { reserveStock: { event: 'OrderCreated' } } },
+  },
+});
+
+describe('test harness', () => {
+  it('delivers an event, waits through retries, and records what the handler published', async () => {
+    const harness = createTestHarness({ topology });
+    let attempts = 0;
+    harness.handle('inventory-service.reserveStock', async (event, ctx) => {
+      if (++attempts < 2) throw new Error('stock service warming up');
+      await ctx.publish('InventoryReserved', { orderId: (event.data as { orderId: string }).orderId });
+    });
+    const delivered = await harness.deliver('OrderCreated', { orderId: 'o-1', qty: 2 });
+    expect(attempts).toBe(2);
+    expect(delivered).toMatchObject({ type: 'OrderCreated', source: 'order-service', key: 'o-1' });
+    expect(harness.published).toHaveLength(1);
+    expect(harness.published[0]).toMatchObject({
+      type: 'InventoryReserved',
+      source: 'inventory-service',
+      data: { orderId: 'o-1' },
+      causationId: delivered.id,
+      correlationId: delivered.correlationId,
+    });
+    expect(harness.deadLetters).toEqual([]);
+    await harness.stop();
+  });
+
+  it('validates what it delivers and what handlers publish', async () => {
+    const harness = createTestHarness({ topology });
+    harness.handle('inventory-service.reserveStock', async (_e, ctx) => {
+      await ctx.publish('InventoryReserved', { wrong: true });
+    });
+    await expect(harness.deliver('OrderCreated', { orderId: 'o-1', qty: 0 })).rejects.toBeInstanceOf(
+      PublishValidationError,
+    );
+    await harness.deliver('OrderCreated', { orderId: 'o-2', qty: 1 });
+    expect(harness.published).toEqual([]);
+    expect(harness.deadLetters.map((d) => [d.reason, d.attempts, d.error])).toEqual([
+      ['retries-exhausted', 3, expect.stringMatching(/Invalid payload for InventoryReserved/)],
+    ]);
+    await harness.stop();
+  });
+
+  it('exposes dead letters and logs', async () => {
+    const harness = createTestHarness({ topology });
+    harness.handle('inventory-service.reserveStock', async () => {
+      throw new NonRetryableError('unknown sku');
+    });
+    const event = await harness.deliver('OrderCreated', { orderId: 'o-3', qty: 1 });
+    expect(harness.deadLetters).toMatchObject([
+      { reason: 'non-retryable', eventId: event.id, consumer: 'inventory-service.reserveStock' },
+    ]);
+    expect(harness.logs.some((l) => l.level === 'error' && l.fields['eventId'] === event.id)).toBe(true);
+    await harness.stop();
+  });
+
+  it('refuses to deliver an event nobody handles', async () => {
+    const harness = createTestHarness({ topology });
+    await expect(harness.deliver('InventoryReserved', { orderId: 'x' })).rejects.toThrow(/No registered handler/);
+  });
+});

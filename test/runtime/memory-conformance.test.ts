@@ -1,0 +1,8 @@
+import { MemoryBroker, createMemoryTransport } from '../../runtime/index.js';
+import { describeTransportConformance } from '../../runtime/testing/conformance.js';
+
+// One broker for the file: every test uses its own topology name, and each runtime gets a new
+// transport on it — the in-memory equivalent of a new process connecting to the same broker.
+const broker = new MemoryBroker();
+
+describeTransportConformance('memory', () => createMemoryTransport({ broker }));

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryIdempotencyStore } from '../../runtime/index.js';
+
+const later = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms));
+
+describe('memory idempotency store', () => {
+  it('runs a key once, then reports duplicates; keys are per consumer', async () => {
+    const store = new MemoryIdempotencyStore();
+    expect(await store.run('c1', 'k', 60_000, async () => 'first')).toEqual({ duplicate: false, value: 'first' });
+    expect(await store.run('c1', 'k', 60_000, async () => 'again')).toEqual({ duplicate: true });
+    expect(await store.run('c2', 'k', 60_000, async () => 'other')).toEqual({ duplicate: false, value: 'other' });
+  });
+
+  it('leaves the key unmarked when fn throws', async () => {
+    const store = new MemoryIdempotencyStore();
+    await expect(store.run('c', 'k', 60_000, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await store.run('c', 'k', 60_000, async () => 'retried')).toEqual({ duplicate: false, value: 'retried' });
+  });
+
+  it('serialises concurrent runs of one key: the second waits, then sees a duplicate', async () => {
+    const store = new MemoryIdempotencyStore();
+    const events: string[] = [];
+    const first = store.run('c', 'k', 60_000, async () => {
+      events.push('first start');
+      await later(30, null);
+      events.push('first end');
+      return 1;
+    });
+    const second = store.run('c', 'k', 60_000, async () => {
+      events.push('second ran');
+      return 2;
+    });
+    expect(await Promise.all([first, second])).toEqual([{ duplicate: false, value: 1 }, { duplicate: true }]);
+    expect(events).toEqual(['first start', 'first end']);
+  });
+
+  it('lets a waiting run proceed when the running one fails', async () => {
+    const store = new MemoryIdempotencyStore();
+    const first = store.run('c', 'k', 60_000, async () => {
+      await later(20, null);
+      throw new Error('crash');
+    });
+    const second = store.run('c', 'k', 60_000, async () => 'second');
+    await expect(first).rejects.toThrow('crash');
+    expect(await second).toEqual({ duplicate: false, value: 'second' });
+  });
+
+  it('runs different keys in parallel', async () => {
+    const store = new MemoryIdempotencyStore();
+    const started = Date.now();
+    await Promise.all(['a', 'b', 'c'].map((k) => store.run('c', k, 60_000, () => later(40, k))));
+    expect(Date.now() - started).toBeLessThan(110);
+  });
+
+  it('forgets a key after its window, and purges expired keys', async () => {
+    let now = 1_000;
+    const store = new MemoryIdempotencyStore({ now: () => now, purgeIntervalMs: 0 });
+    await store.run('c', 'short', 100, async () => 0);
+    await store.run('c', 'long', 10_000, async () => 0);
+    now += 99;
+    expect(await store.run('c', 'short', 100, async () => 1)).toEqual({ duplicate: true });
+    now += 1;
+    expect(await store.run('c', 'short', 100, async () => 2)).toEqual({ duplicate: false, value: 2 });
+    now += 200;
+    expect(store.size).toBe(2);
+    expect(await store.purgeExpired()).toBe(1);
+    expect(store.size).toBe(1);
+    expect(await store.run('c', 'long', 10_000, async () => 3)).toEqual({ duplicate: true });
+  });
+
+  it('evicts the oldest entries beyond maxEntries', async () => {
+    const store = new MemoryIdempotencyStore({ maxEntries: 3 });
+    for (const k of ['a', 'b', 'c', 'd']) await store.run('c', k, 60_000, async () => k);
+    expect(store.size).toBe(3);
+    expect(await store.run('c', 'a', 60_000, async () => 'a again')).toEqual({ duplicate: false, value: 'a again' });
+    expect(await store.run('c', 'd', 60_000, async () => 'd again')).toEqual({ duplicate: true });
+  });
+
+  it('evicts in marking order, skipping entries already purged or re-marked', async () => {
+    let now = 0;
+    const store = new MemoryIdempotencyStore({ maxEntries: 2, now: () => now, purgeIntervalMs: 0 });
+    await store.run('c', 'a', 10, async () => 0); // expires at 10
+    await store.run('c', 'b', 1_000, async () => 0);
+    now = 20;
+    expect(await store.purgeExpired()).toBe(1); // a gone; its order record is stale
+    await store.run('c', 'a', 1_000, async () => 0); // a re-marked, newer than b
+    await store.run('c', 'd', 1_000, async () => 0); // over the bound: b (oldest live) goes
+    expect(store.size).toBe(2);
+    expect(await store.run('c', 'a', 1_000, async () => 1)).toEqual({ duplicate: true });
+    expect(await store.run('c', 'd', 1_000, async () => 1)).toEqual({ duplicate: true });
+    expect(await store.run('c', 'b', 1_000, async () => 1)).toEqual({ duplicate: false, value: 1 });
+  });
+
+  it('keeps entries across close() and init() (a restarted runtime reuses the instance)', async () => {
+    const store = new MemoryIdempotencyStore({ purgeIntervalMs: 10 });
+    await store.init();
+    await store.run('c', 'k', 60_000, async () => 0);
+    await store.close();
+    await store.init();
+    expect(await store.run('c', 'k', 60_000, async () => 1)).toEqual({ duplicate: true });
+    await store.close();
+  });
+});

@@ -1,0 +1,464 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConsumerRegistrationError,
+  EF,
+  MemoryTransport,
+  NonRetryableError,
+  PublishOptionsError,
+  PublishValidationError,
+  RuntimeStateError,
+  UndeclaredEventError,
+  createRuntime,
+  encodeEnvelope,
+  readDeadLetter,
+  withCorrelation,
+} from '../../runtime/index.js';
+import type {
+  Delivery,
+  DeliveryHandler,
+  Disposition,
+  EventEnvelope,
+  Handler,
+  IdempotencyStore,
+  Subscription,
+  TopologyIR,
+  Transport,
+} from '../../runtime/index.js';
+import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '../../runtime/testing/index.js';
+import type { ConsumerSpec } from '../../runtime/testing/index.js';
+
+function topology(consumer: Partial<ConsumerSpec> = {}): TopologyIR {
+  return buildTopology({
+    name: uniqueTopologyName('rt'),
+    events: {
+      Created: {
+        key: 'id',
+        payload: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, n: { type: 'integer' } } },
+      },
+      Other: { payload: { type: 'object' } },
+    },
+    services: {
+      producer: { produces: ['Created', 'Other'] },
+      worker: {
+        produces: ['Other'],
+        consumes: { work: { event: 'Created', retry: { attempts: 3, backoff: 'fixed', delay: 50 }, ...consumer } },
+      },
+    },
+  });
+}
+
+/** A transport that only records: lets a test call the delivery pipeline directly. */
+class FakeTransport implements Transport {
+  readonly name = 'fake';
+  readonly capabilities = { perKeyOrdering: false, exactRetryDelays: true };
+  handler: DeliveryHandler | undefined;
+  published: { event: string; body: Buffer; headers: Record<string, string>; key?: string }[] = [];
+  async start(): Promise<void> {}
+  async publish(
+    event: { name: string },
+    message: { body: Buffer; headers: Record<string, string>; key?: string },
+  ): Promise<void> {
+    this.published.push({ event: event.name, ...message });
+  }
+  async subscribe(_c: unknown, handler: DeliveryHandler): Promise<Subscription> {
+    this.handler = handler;
+    return { stop: async () => {} };
+  }
+  async close(): Promise<void> {}
+}
+
+const good = (id = 'evt-1') =>
+  ({
+    ...encodeEnvelope({
+      id,
+      type: 'Created',
+      source: 'producer',
+      specversion: '1.0',
+      time: '2025-01-01T00:00:00Z',
+      datacontenttype: 'application/json',
+      correlationId: 'corr-1',
+      causationId: null,
+      eventVersion: 1,
+      data: { id: 'x' },
+    }),
+    origin: 'fake://Created',
+    redelivered: false,
+  }) as Delivery;
+
+async function pipeline(handler: Handler, consumer: Partial<ConsumerSpec> = {}, store?: IdempotencyStore) {
+  const transport = new FakeTransport();
+  const logger = captureLogger();
+  const runtime = createRuntime({
+    topology: topology(consumer),
+    transport,
+    logger,
+    ...(store ? { idempotencyStore: store } : {}),
+  });
+  runtime.handle('worker.work', handler);
+  await runtime.start();
+  return { runtime, transport, logger, deliver: (d: Delivery) => transport.handler!(d) };
+}
+
+describe('delivery pipeline', () => {
+  const withHeaders = (headers: Record<string, string>, body?: string): Delivery => ({
+    ...good(),
+    headers,
+    ...(body !== undefined ? { body: Buffer.from(body) } : {}),
+  });
+  const base = good().headers;
+  it.each([
+    ['missing type', 'unknown-type', withHeaders({ ...base, type: '' })],
+    ['no headers at all', 'unknown-type', withHeaders({})],
+    ['type not in the topology', 'unknown-type', withHeaders({ ...base, type: 'Nope' })],
+    ['type this consumer does not consume', 'unknown-type', withHeaders({ ...base, type: 'Other' })],
+    ['missing id', 'invalid-envelope', withHeaders({ ...base, id: '' })],
+    ['bad time', 'invalid-envelope', withHeaders({ ...base, time: 'now' })],
+    ['not JSON', 'invalid-json', withHeaders(base, '{oops')],
+    ['schema-invalid', 'schema-invalid', withHeaders(base, '{"id": 5}')],
+  ])('%s → dead letter %s, handler not called', async (_name, reason, delivery) => {
+    let called = false;
+    const { deliver, runtime } = await pipeline(async () => void (called = true));
+    const disposition = await deliver(delivery);
+    expect(disposition.kind).toBe('dead-letter');
+    const record = readDeadLetter({
+      body: delivery.body,
+      headers: (disposition as { headers: Record<string, string> }).headers,
+    });
+    expect(record).toMatchObject({ reason, attempts: 1, consumer: 'worker.work', origin: 'fake://Created' });
+    expect(called).toBe(false);
+    expect(runtime.health().consumers[0]!.deadLettered).toBe(1);
+  });
+
+  it('poison with deadLetter: false is logged at error level and acknowledged', async () => {
+    const { deliver, logger, runtime } = await pipeline(async () => {}, { deadLetter: false });
+    expect(await deliver(withHeaders(base, 'nope'))).toEqual({ kind: 'ack' });
+    expect(logger.lines.find((l) => l.level === 'error')?.fields).toMatchObject({
+      reason: 'invalid-json',
+      consumer: 'worker.work',
+      eventId: 'evt-1',
+    });
+    expect(runtime.health().consumers[0]).toMatchObject({ dropped: 1, deadLettered: 0 });
+  });
+
+  it('success → ack; the same event again → ack without running the handler', async () => {
+    let calls = 0;
+    const { deliver, runtime } = await pipeline(async () => void calls++);
+    expect(await deliver(good())).toEqual({ kind: 'ack' });
+    expect(await deliver(good())).toEqual({ kind: 'ack' });
+    expect(calls).toBe(1);
+    expect(runtime.health().consumers[0]).toMatchObject({ handled: 1, duplicates: 1 });
+  });
+
+  it('with idempotency disabled, every delivery runs the handler', async () => {
+    let calls = 0;
+    const { deliver } = await pipeline(async () => void calls++, { idempotency: false });
+    await deliver(good());
+    await deliver(good());
+    expect(calls).toBe(2);
+  });
+
+  it('a failure → retry with the next attempt, first failure and origin; the last → dead letter', async () => {
+    const { deliver, logger } = await pipeline(async () => {
+      throw new Error('flaky');
+    });
+    const first = (await deliver(good())) as Extract<Disposition, { kind: 'retry' }>;
+    expect(first.kind).toBe('retry');
+    expect(first.delayMs).toBe(50);
+    expect(first.headers).toMatchObject({ [EF.attempt]: '2', [EF.origin]: 'fake://Created', id: 'evt-1' });
+    const firstFailure = first.headers[EF.firstFailure]!;
+    expect(Date.parse(firstFailure)).not.toBeNaN();
+    await sleep(5);
+
+    // The retry copy may come back through a retry queue: origin and first failure are carried.
+    const second = (await deliver({
+      ...good(),
+      origin: 'fake://retry-queue',
+      headers: { ...first.headers, [EF.retryFor]: 'worker.work' },
+    })) as Extract<Disposition, { kind: 'retry' }>;
+    expect(second.headers).toMatchObject({
+      [EF.attempt]: '3',
+      [EF.firstFailure]: firstFailure,
+      [EF.origin]: 'fake://Created',
+    });
+    expect(second.headers).not.toHaveProperty(EF.retryFor);
+
+    const last = await deliver({ ...good(), origin: 'fake://retry-queue', headers: second.headers });
+    expect(last.kind).toBe('dead-letter');
+    const record = readDeadLetter({
+      body: good().body,
+      headers: (last as { headers: Record<string, string> }).headers,
+    });
+    expect(record).toMatchObject({
+      reason: 'retries-exhausted',
+      attempts: 3,
+      firstFailure,
+      origin: 'fake://Created',
+      error: 'flaky',
+      correlationId: 'corr-1',
+    });
+    expect(Date.parse(record.lastFailure)).toBeGreaterThan(Date.parse(firstFailure));
+
+    const warn = logger.lines.find((l) => l.level === 'warn')!;
+    expect(warn.fields).toMatchObject({
+      consumer: 'worker.work',
+      eventType: 'Created',
+      eventId: 'evt-1',
+      correlationId: 'corr-1',
+      attempt: 1,
+      nextAttempt: 2,
+      delayMs: 50,
+    });
+  });
+
+  it('NonRetryableError → dead letter on the first attempt', async () => {
+    const { deliver } = await pipeline(async () => {
+      throw new NonRetryableError('order already cancelled');
+    });
+    const d = await deliver(good());
+    expect(
+      readDeadLetter({ body: Buffer.alloc(0), headers: (d as { headers: Record<string, string> }).headers }),
+    ).toMatchObject({ reason: 'non-retryable', attempts: 1, error: 'order already cancelled' });
+  });
+
+  it('a failing idempotent run does not mark the event: the redelivery runs again', async () => {
+    let calls = 0;
+    const { deliver } = await pipeline(async () => {
+      if (++calls === 1) throw new Error('first fails');
+    });
+    await deliver(good());
+    expect(await deliver(good())).toEqual({ kind: 'ack' });
+    expect(calls).toBe(2);
+  });
+
+  it('dedupes on idempotency.key when set', async () => {
+    let calls = 0;
+    const { deliver } = await pipeline(async () => void calls++, { idempotency: { key: 'id' } });
+    await deliver(good('evt-1'));
+    await deliver(good('evt-2')); // same payload id "x"
+    expect(calls).toBe(1);
+  });
+
+  it('gives the handler the envelope, attempt, consumer, a logger with delivery fields and the store tx', async () => {
+    const tx = { marker: 'tx' };
+    const store: IdempotencyStore = {
+      name: 'test',
+      init: async () => {},
+      run: async (_c, _k, _w, fn) => ({ duplicate: false, value: await fn(tx) }),
+      purgeExpired: async () => 0,
+      close: async () => {},
+    };
+    let seen: { event: EventEnvelope; attempt: number; consumer: string; tx: unknown } | undefined;
+    const { deliver, logger } = await pipeline(
+      async (event, ctx) => {
+        seen = { event, attempt: ctx.attempt, consumer: ctx.consumer, tx: ctx.tx };
+        ctx.logger.info('inside', { extra: 1 });
+      },
+      {},
+      store,
+    );
+    await deliver({ ...good(), headers: { ...good().headers, [EF.attempt]: '2' }, key: 'x' });
+    expect(seen).toMatchObject({ attempt: 2, consumer: 'worker.work', tx });
+    expect(seen!.event).toMatchObject({
+      id: 'evt-1',
+      type: 'Created',
+      data: { id: 'x' },
+      key: 'x',
+      correlationId: 'corr-1',
+      causationId: null,
+    });
+    expect(logger.lines.find((l) => l.message === 'inside')!.fields).toEqual({
+      consumer: 'worker.work',
+      eventType: 'Created',
+      eventId: 'evt-1',
+      correlationId: 'corr-1',
+      attempt: 2,
+      extra: 1,
+    });
+  });
+});
+
+describe('publishing', () => {
+  it('validates, builds the envelope, picks the key and sends through the transport', async () => {
+    const transport = new FakeTransport();
+    const runtime = createRuntime({ topology: topology(), transport, logger: captureLogger() });
+    const env = await runtime.publish(
+      'producer',
+      'Created',
+      { id: 'k1', n: 1 },
+      { headers: { 'x-tenant': 't' }, traceparent: 'tp' },
+    );
+    expect(transport.published).toHaveLength(1);
+    const sent = transport.published[0]!;
+    expect(sent.key).toBe('k1');
+    expect(sent.headers).toMatchObject({
+      id: env.id,
+      type: 'Created',
+      source: 'producer',
+      correlationid: env.correlationId,
+      eventversion: '1',
+      'x-tenant': 't',
+      traceparent: 'tp',
+    });
+    expect(sent.headers).not.toHaveProperty('causationid');
+    expect(JSON.parse(sent.body.toString())).toEqual({ id: 'k1', n: 1 });
+    expect(env.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const overridden = await runtime.publish(
+      'producer',
+      'Created',
+      { id: 'k1' },
+      { key: 'custom', id: 'my-id', correlationId: 'c', causationId: 'cause' },
+    );
+    expect(overridden).toMatchObject({ id: 'my-id', key: 'custom', correlationId: 'c', causationId: 'cause' });
+    const unkeyed = await runtime.publish('producer', 'Other', {});
+    expect(unkeyed.key).toBeUndefined();
+  });
+
+  it.each([
+    ['invalid payload', 'producer', 'Created', { id: 1 }, PublishValidationError],
+    ['event not produced by the service', 'worker', 'Created', { id: 'a' }, UndeclaredEventError],
+    ['unknown event', 'producer', 'Nope', {}, UndeclaredEventError],
+    ['unknown service', 'ghost', 'Created', { id: 'a' }, UndeclaredEventError],
+  ])('rejects %s before sending', async (_name, service, event, payload, errorClass) => {
+    const transport = new FakeTransport();
+    const runtime = createRuntime({ topology: topology(), transport, logger: captureLogger() });
+    await expect(runtime.publish(service, event, payload)).rejects.toBeInstanceOf(errorClass);
+    expect(transport.published).toHaveLength(0);
+  });
+
+  it('lists every schema error with its instancePath', async () => {
+    const runtime = createRuntime({ topology: topology(), transport: new FakeTransport(), logger: captureLogger() });
+    const error = (await runtime
+      .publish('producer', 'Created', { n: 'x' })
+      .catch((e: unknown) => e)) as PublishValidationError;
+    expect(error.code).toBe('EF_PUBLISH_INVALID');
+    expect(error.errors.map((e) => e.instancePath).sort()).toEqual(['', '/n']);
+    expect(error.message).toMatch(/Invalid payload for Created: .*must have required property 'id'/);
+  });
+
+  it('rejects extra headers that clash with the envelope', async () => {
+    const runtime = createRuntime({ topology: topology(), transport: new FakeTransport(), logger: captureLogger() });
+    await expect(runtime.publish('producer', 'Other', {}, { headers: { type: 'x' } })).rejects.toBeInstanceOf(
+      PublishOptionsError,
+    );
+  });
+
+  it('uses given validators instead of compiling', async () => {
+    const transport = new FakeTransport();
+    const rejectAll = Object.assign(() => false, { errors: [{ instancePath: '/custom', message: 'no' }] });
+    const runtime = createRuntime({
+      topology: topology(),
+      transport,
+      logger: captureLogger(),
+      validators: { Created: rejectAll, Other: () => true },
+    });
+    await expect(runtime.publish('producer', 'Created', { id: 'fine' })).rejects.toMatchObject({
+      errors: [{ instancePath: '/custom' }],
+    });
+  });
+
+  it('inherits a correlation id from withCorrelation', async () => {
+    const runtime = createRuntime({ topology: topology(), transport: new FakeTransport(), logger: captureLogger() });
+    const env = await withCorrelation({ correlationId: 'http-req-7' }, () => runtime.publish('producer', 'Other', {}));
+    expect(env).toMatchObject({ correlationId: 'http-req-7', causationId: null });
+  });
+
+  it('inside a handler, inherits correlation, causation and traceparent', async () => {
+    const transport = new MemoryTransport();
+    const rt = createRuntime({ topology: topology(), transport, logger: captureLogger() });
+    const children: EventEnvelope[] = [];
+    rt.handle('worker.work', async (_e, ctx) => {
+      children.push(await ctx.publish('Other', {}));
+      const { publish } = ctx; // destructuring keeps working
+      children.push(await publish('Other', {}, { correlationId: 'explicit' }));
+    });
+    await rt.start();
+    const root = await rt.publish('producer', 'Created', { id: 'a' }, { traceparent: 'tp-1' });
+    await transport.whenIdle(['worker.work']);
+    expect(children[0]).toMatchObject({
+      source: 'worker',
+      correlationId: root.correlationId,
+      causationId: root.id,
+      traceparent: 'tp-1',
+    });
+    expect(children[1]).toMatchObject({ correlationId: 'explicit', causationId: root.id });
+    await rt.stop();
+  });
+});
+
+describe('lifecycle', () => {
+  it('rejects unknown, duplicate and late registrations', async () => {
+    const runtime = createRuntime({ topology: topology(), transport: new FakeTransport(), logger: captureLogger() });
+    expect(() => runtime.handle('worker.nope', async () => {})).toThrow(ConsumerRegistrationError);
+    runtime.handle('worker.work', async () => {});
+    expect(() => runtime.handle('worker.work', async () => {})).toThrow(/already registered/);
+    await runtime.start();
+    expect(() => runtime.handle('worker.work', async () => {})).toThrow(/before start/);
+  });
+
+  it('reports health through its states', async () => {
+    const transport = new MemoryTransport();
+    const runtime = createRuntime({ topology: topology(), transport, logger: captureLogger() });
+    runtime.handle('worker.work', async () => {});
+    expect(runtime.health().status).toBe('stopped');
+    await runtime.start();
+    expect(runtime.health()).toMatchObject({
+      status: 'running',
+      transport: 'memory',
+      consumers: [{ id: 'worker.work', inFlight: 0, handled: 0 }],
+    });
+    await runtime.stop();
+    expect(runtime.health().status).toBe('stopped');
+    await expect(runtime.publish('producer', 'Other', {})).rejects.toBeInstanceOf(RuntimeStateError);
+    await expect(runtime.start()).rejects.toBeInstanceOf(RuntimeStateError);
+  });
+
+  it('start({ services }) subscribes only those services', async () => {
+    const transport = new MemoryTransport();
+    const runtime = createRuntime({ topology: topology(), transport, logger: captureLogger() });
+    runtime.handle('worker.work', async () => {});
+    await runtime.start({ services: ['producer'] });
+    expect(runtime.health().consumers).toHaveLength(1);
+    await runtime.publish('producer', 'Created', { id: 'a' });
+    await sleep(20);
+    expect(transport.depth('worker.work').ready).toBe(1);
+    await runtime.stop();
+  });
+
+  it('stop finishes in-flight handlers; past the timeout it aborts ctx.signal and releases the message', async () => {
+    const transport = new MemoryTransport();
+    const logger = captureLogger();
+    const runtime = createRuntime({ topology: topology(), transport, logger });
+    let signal: AbortSignal | undefined;
+    runtime.handle('worker.work', (_e, ctx) => {
+      signal = ctx.signal;
+      return new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    });
+    await runtime.start();
+    await runtime.publish('producer', 'Created', { id: 'a' });
+    await waitFor(() => signal);
+    const started = Date.now();
+    await runtime.stop({ timeoutMs: 100 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(95);
+    expect(signal!.aborted).toBe(true);
+    expect(transport.depth('worker.work')).toMatchObject({ ready: 1, inFlight: 0, deadLetters: 0 });
+    expect(runtime.health().consumers[0]).toMatchObject({ retried: 0, deadLettered: 0 });
+  });
+
+  it('logs start and stop at info level', async () => {
+    const logger = captureLogger();
+    const runtime = createRuntime({ topology: topology(), logger });
+    runtime.handle('worker.work', async () => {});
+    await runtime.start();
+    await runtime.stop();
+    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.message)).toEqual([
+      'runtime started',
+      'runtime stopped',
+    ]);
+    expect(logger.lines[0]!.fields).toMatchObject({
+      transport: 'memory',
+      idempotencyStore: 'memory',
+      consumers: ['worker.work'],
+    });
+  });
+});
