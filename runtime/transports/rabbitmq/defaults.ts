@@ -1,0 +1,64 @@
+/** Defaults of the RabbitMQ binding, in one place. */
+import amqp from 'amqplib';
+import type { ChannelModel } from 'amqplib';
+import { BrokerUnavailableError, errorMessage } from './errors.js';
+
+/** `EVENTFORM_RABBITMQ_URL`, else the local broker with the default account. */
+export function defaultRabbitmqUrl(): string {
+  return process.env.EVENTFORM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+}
+
+export const RABBITMQ_DEFAULTS = {
+  assertResources: true,
+  publishTimeoutMs: 10_000,
+  connectionName: 'eventform',
+  /** Seconds; lets both sides notice a dead TCP connection. */
+  heartbeatSeconds: 10,
+  reconnect: { initialDelayMs: 100, maxDelayMs: 5_000, factor: 2 },
+  /** How long a socket connect may take before the attempt counts as failed. */
+  connectTimeoutMs: 5_000,
+  /** Pause before a message whose disposition could not be carried out is given back. */
+  dispositionFailurePauseMs: 1_000,
+  stopTimeoutMs: 10_000,
+} as const;
+
+/** Open one AMQP connection whose `connection_name` shows up in `rabbitmqctl list_connections`. */
+export async function openConnection(
+  url: string,
+  name: string,
+  options: { heartbeatSeconds?: number; timeoutMs?: number } = {},
+): Promise<ChannelModel> {
+  const heartbeat = options.heartbeatSeconds ?? RABBITMQ_DEFAULTS.heartbeatSeconds;
+  const target = withHeartbeat(url, heartbeat);
+  try {
+    return await amqp.connect(target, {
+      clientProperties: { connection_name: name },
+      timeout: options.timeoutMs ?? RABBITMQ_DEFAULTS.connectTimeoutMs,
+    });
+  } catch (err) {
+    throw new BrokerUnavailableError(`cannot connect to RabbitMQ at ${redactUrl(url)}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+function withHeartbeat(url: string, heartbeatSeconds: number): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(heartbeatSeconds));
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,48 @@
+/** Small helpers shared by the RabbitMQ tests. */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../runtime/core/api.js';
+import { CE, EF } from '../../runtime/core/headers.js';
+import type { Headers, OutgoingMessage } from '../../runtime/core/transport.js';
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** A logger that keeps lines in memory (set `EVENTFORM_TEST_LOG=1` to also print them). */
+export function collectingLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const echo = process.env.EVENTFORM_TEST_LOG === '1';
+  const at =
+    (level: LogLine['level']) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      const line: LogLine = { level, message };
+      if (fields) line.fields = fields;
+      lines.push(line);
+      if (echo) process.stderr.write(`${JSON.stringify(line)}\n`);
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Logical headers of a well-formed event, as the runtime would build them. */
+export function eventHeaders(type: string, id: string = randomUUID(), extra: Headers = {}): Headers {
+  return {
+    [CE.id]: id,
+    [CE.type]: type,
+    [CE.source]: 'producer',
+    [CE.specversion]: '1.0',
+    [CE.time]: new Date().toISOString(),
+    [CE.datacontenttype]: 'application/json',
+    [CE.correlationid]: id,
+    [CE.eventversion]: '1',
+    [EF.attempt]: '1',
+    ...extra,
+  };
+}
+
+export function jsonMessage(type: string, data: unknown, id?: string, key?: string): OutgoingMessage {
+  const message: OutgoingMessage = { body: Buffer.from(JSON.stringify(data)), headers: eventHeaders(type, id) };
+  if (key !== undefined) message.key = key;
+  return message;
+}

@@ -1,0 +1,83 @@
+/** Logical message ⇄ AMQP properties mapping (pure). */
+import type { ConsumeMessage } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { EF } from '../../runtime/core/headers.js';
+import { KEY_HEADER, publishProperties, toDelivery } from '../../runtime/transports/rabbitmq/wire.js';
+import { eventHeaders } from './helpers.js';
+
+function message(headers: Record<string, unknown>, fields: Partial<ConsumeMessage['fields']> = {}): ConsumeMessage {
+  return {
+    content: Buffer.from('{}'),
+    fields: {
+      deliveryTag: 1,
+      redelivered: false,
+      exchange: 'shop.events',
+      routingKey: 'OrderCreated',
+      consumerTag: 'c',
+      ...fields,
+    },
+    properties: { headers } as ConsumeMessage['properties'],
+  };
+}
+
+describe('publishProperties', () => {
+  it('makes a persistent JSON message with CloudEvents AMQP headers, id, type and timestamp', () => {
+    const headers = eventHeaders('OrderCreated', 'evt-1', { time: '2024-05-01T10:00:00.500Z' });
+    const props = publishProperties(headers, 'order-9');
+    expect(props).toMatchObject({
+      persistent: true,
+      contentType: 'application/json',
+      messageId: 'evt-1',
+      type: 'OrderCreated',
+      appId: 'producer',
+      timestamp: Date.parse('2024-05-01T10:00:00Z') / 1000,
+    });
+    expect(props.headers).toMatchObject({
+      cloudEvents_id: 'evt-1',
+      cloudEvents_type: 'OrderCreated',
+      cloudEvents_specversion: '1.0',
+      [EF.attempt]: '1',
+      [KEY_HEADER]: 'order-9',
+    });
+    expect(props.headers).not.toHaveProperty('id');
+  });
+
+  it('never re-publishes broker bookkeeping headers', () => {
+    const props = publishProperties(
+      { id: 'x', 'x-death': '[...]', 'x-first-death-queue': 'q', 'x-delivery-count': '2', 'x-custom': 'kept' },
+      undefined,
+    );
+    expect(Object.keys(props.headers as object).sort()).toEqual(['cloudEvents_id', 'x-custom']);
+  });
+});
+
+describe('toDelivery', () => {
+  it('maps wire headers back to logical names, takes the key off and drops x-death', () => {
+    const delivery = toDelivery(
+      message({
+        cloudEvents_id: 'evt-1',
+        cloudEvents_type: 'OrderCreated',
+        [EF.attempt]: '2',
+        [KEY_HEADER]: 'order-9',
+        'x-death': [{ count: 1, queue: 'q.retry' }],
+        'x-first-death-reason': 'expired',
+        'x-custom': 'kept',
+      }),
+    );
+    expect(delivery.headers).toEqual({ id: 'evt-1', type: 'OrderCreated', [EF.attempt]: '2', 'x-custom': 'kept' });
+    expect(delivery.key).toBe('order-9');
+    expect(delivery.origin).toBe('shop.events/OrderCreated');
+    expect(delivery.redelivered).toBe(false);
+  });
+
+  it('names the original exchange for retries coming back through the default exchange', () => {
+    const retried = toDelivery(
+      message({ [EF.origin]: 'shop.events/OrderCreated' }, { exchange: '', routingKey: 'shop.a.b', redelivered: true }),
+    );
+    expect(retried.origin).toBe('shop.events/OrderCreated');
+    expect(retried.redelivered).toBe(true);
+    const raw = toDelivery(message({}, { exchange: '', routingKey: 'shop.a.b' }));
+    expect(raw.origin).toBe('/shop.a.b');
+    expect(raw.key).toBeUndefined();
+  });
+});
