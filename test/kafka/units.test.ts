@@ -1,0 +1,133 @@
+/** Unit tests of the binding's broker-free parts: the key scheduler and the batching publisher. */
+import type { Producer } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
+import { BatchingPublisher, KafkaPublishError } from '../../runtime/transports/kafka/publisher.js';
+import { dueAtOf } from '../../runtime/transports/kafka/consumer-loop.js';
+import { sleep } from './helpers.js';
+
+describe('KeyScheduler', () => {
+  it('runs one key at a time in submission order, different keys in parallel up to the limit', async () => {
+    const scheduler = new KeyScheduler(3);
+    const order = new Map<string, number[]>();
+    const running = new Set<string>();
+    let active = 0;
+    let maxActive = 0;
+    let overlap = 0;
+    const tasks: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const key = `k${i % 5}`;
+      tasks.push(
+        scheduler.run(key, async () => {
+          if (running.has(key)) overlap++;
+          running.add(key);
+          active++;
+          maxActive = Math.max(maxActive, active);
+          await sleep(1 + (i % 3));
+          order.set(key, [...(order.get(key) ?? []), i]);
+          active--;
+          running.delete(key);
+        }),
+      );
+    }
+    await Promise.all(tasks);
+    for (const [key, list] of order) expect(list, key).toEqual([...list].sort((a, b) => a - b));
+    expect(overlap).toBe(0);
+    expect(maxActive).toBe(3);
+    expect(scheduler.inFlight).toBe(0);
+  });
+
+  it('lets keyless tasks run in parallel and keeps a key going after a failure', async () => {
+    const scheduler = new KeyScheduler(2);
+    const failed = scheduler.run('a', async () => {
+      throw new Error('boom');
+    });
+    const next = scheduler.run('a', async () => 'after');
+    await expect(failed).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('after');
+    let concurrent = 0;
+    let max = 0;
+    await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        scheduler.run(undefined, async () => {
+          max = Math.max(max, ++concurrent);
+          await sleep(5);
+          concurrent--;
+        }),
+      ),
+    );
+    expect(max).toBe(2);
+  });
+
+  it.each([0, -1, 1.5])('rejects concurrency %s', (n) => {
+    expect(() => new KeyScheduler(n)).toThrow(/positive integer/);
+  });
+});
+
+/** A stand-in kafkajs producer: records requests, fails the ones `failWhen` says. */
+function fakeProducer(failWhen: (request: number) => boolean) {
+  const requests: { topic: string; count: number }[][] = [];
+  let producers = 0;
+  const create = (): Producer => {
+    producers++;
+    return {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      sendBatch: async ({ topicMessages }: { topicMessages: { topic: string; messages: unknown[] }[] }) => {
+        const n = requests.length;
+        requests.push(topicMessages.map((t) => ({ topic: t.topic, count: t.messages.length })));
+        await sleep(5);
+        if (failWhen(n)) throw Object.assign(new Error('NOT_ENOUGH_REPLICAS'), { name: 'KafkaJSProtocolError' });
+        return [];
+      },
+    } as unknown as Producer;
+  };
+  return { create, requests, producers: () => producers };
+}
+
+describe('BatchingPublisher', () => {
+  const options = { maxBatchMessages: 100, maxBatchBytes: 1 << 20, produceTimeoutMs: 1_000 };
+  const record = (value: string) => ({ value: Buffer.from(value), headers: { ce_id: value } });
+
+  it('sends what queues up while a request is in flight as one request, within the bounds', async () => {
+    const fake = fakeProducer(() => false);
+    const publisher = new BatchingPublisher(fake.create, options);
+    await publisher.connect();
+    await Promise.all(Array.from({ length: 250 }, (_, i) => publisher.send(i % 2 ? 'a' : 'b', record(`m${i}`))));
+    const sizes = fake.requests.map((r) => r.reduce((n, t) => n + t.count, 0));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(250);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
+    expect(fake.requests.length).toBeLessThanOrEqual(4);
+    await publisher.close();
+  });
+
+  it('rejects every message of a failed request with KafkaPublishError and replaces the producer', async () => {
+    const fake = fakeProducer((n) => n === 0);
+    const publisher = new BatchingPublisher(fake.create, options);
+    await publisher.connect();
+    const results = await Promise.allSettled([publisher.send('t', record('x')), publisher.send('t', record('y'))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    const reason = (results[0] as PromiseRejectedResult).reason as KafkaPublishError;
+    expect(reason).toBeInstanceOf(KafkaPublishError);
+    expect(reason.code).toBe('EF_KAFKA_PUBLISH');
+    expect(reason.message).toMatch(/to t .*NOT_ENOUGH_REPLICAS/);
+    await publisher.send('t', record('z'));
+    expect(fake.producers()).toBe(2);
+    await publisher.close();
+    await expect(publisher.send('t', record('late'))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('dueAtOf', () => {
+  it.each([
+    [{ 'ef-due-at': Buffer.from('1700000000000') }, 1_700_000_000_000],
+    [{ 'ef-due-at': '42' }, 42],
+    [{ 'ef-due-at': Buffer.from('soon') }, 0],
+    [{}, 0],
+    [undefined, 0],
+  ])('%j → %d', (headers, expected) => {
+    expect(
+      dueAtOf({ headers, key: null, value: null, offset: '0', timestamp: '0', attributes: 0, size: 0 } as never),
+    ).toBe(expected);
+  });
+});
