@@ -1,0 +1,233 @@
+/**
+ * Benchmark: cold `eventform generate` on a large synthetic topology.
+ *
+ *   npx tsx bench/generate.ts [--events 200] [--services 60] [--runs 5]
+ *
+ * Synthesises a topology of N events and M services (shared schemas reused across events,
+ * multi-event consumers, enums, arrays, date-times, nested objects), then runs the real CLI
+ * (`node bin/eventform.mjs generate`) in a FRESH process per run — loader, generator, ajv
+ * standalone compilation, json-schema-to-typescript and the writer included — into an empty
+ * directory, and reports wall time, files and bytes. A second table breaks one run down by phase
+ * (measured inside a fresh process). Target: well under 2 s cold.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** A topology with `events` events over `services` services; deterministic. */
+export function synthesizeTopology(events: number, services: number): string {
+  const lines: string[] = [
+    'topology: bench',
+    'version: 1',
+    'defaults:',
+    '  retry: { attempts: 4, backoff: exponential, delay: 100ms, maxDelay: 10s }',
+    '  idempotency: { window: 2d }',
+    'schemas:',
+    '  Money:',
+    '    type: object',
+    '    required: [amount, currency]',
+    '    additionalProperties: false',
+    '    properties:',
+    '      amount: { type: number, minimum: 0 }',
+    '      currency: { type: string, enum: [EUR, USD, GBP, CHF, JPY] }',
+    '  Address:',
+    '    type: object',
+    '    required: [lines, country]',
+    '    properties:',
+    '      lines: { type: array, minItems: 1, items: { type: string } }',
+    '      postcode: { type: string }',
+    '      country: { type: string, pattern: "^[A-Z]{2}$" }',
+    '  Actor:',
+    '    oneOf:',
+    '      - { type: object, required: [kind, userId], properties: { kind: { const: user }, userId: { type: string } } }',
+    '      - { type: object, required: [kind, system], properties: { kind: { const: system }, system: { type: string } } }',
+  ];
+  const sharedCount = 12;
+  for (let s = 0; s < sharedCount; s++) {
+    lines.push(
+      `  Part${s}:`,
+      '    type: object',
+      '    required: [id, at]',
+      '    properties:',
+      '      id: { type: string }',
+      '      at: { type: string, format: date-time }',
+      `      price: { $ref: '#/schemas/Money' }`,
+      `      tags: { type: array, items: { type: string, maxLength: 40 } }`,
+    );
+  }
+  const eventName = (i: number) => `Thing${String(i).padStart(3, '0')}Changed`;
+  lines.push('events:');
+  for (let i = 0; i < events; i++) {
+    lines.push(
+      `  ${eventName(i)}:`,
+      `    description: Synthetic event number ${i}.`,
+      '    key: entityId',
+      '    payload:',
+      '      type: object',
+      '      required: [entityId, occurredAt, actor, status]',
+      '      properties:',
+      '        entityId: { type: string }',
+      '        occurredAt: { type: string, format: date-time }',
+      `        actor: { $ref: '#/schemas/Actor' }`,
+      `        status: { type: string, enum: [created, active, suspended, closed] }`,
+      `        part: { $ref: '#/schemas/Part${i % sharedCount}' }`,
+      `        address: { $ref: '#/schemas/Address' }`,
+      '        lines:',
+      '          type: array',
+      '          items:',
+      '            type: object',
+      '            required: [sku, quantity]',
+      '            properties: { sku: { type: string }, quantity: { type: integer, minimum: 1 }, total: { $ref: "#/schemas/Money" } }',
+      `        counter${i}: { type: integer }`,
+    );
+  }
+  lines.push('services:');
+  for (let s = 0; s < services; s++) {
+    const produces: string[] = [];
+    for (let i = s; i < events; i += services) produces.push(eventName(i));
+    lines.push(`  service-${String(s).padStart(2, '0')}:`);
+    if (produces.length > 0) lines.push(`    produces: [${produces.join(', ')}]`);
+    lines.push('    consumes:');
+    for (let h = 0; h < 3; h++) {
+      const count = 1 + ((s + h) % 4); // 1..4 events per consumer
+      const consumed = new Set<string>();
+      for (let k = 0; k < count; k++) consumed.add(eventName((s * 7 + h * 13 + k * 31) % events));
+      lines.push(`      handle${h}: { event: [${[...consumed].join(', ')}]${h === 2 ? ', concurrency: 4' : ''} }`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+interface Phases {
+  importMs: number;
+  loadMs: number;
+  generateMs: number;
+  writeMs: number;
+  files: number;
+  bytes: number;
+}
+
+/** Child mode: one cold run measured by phase (`--child <topology> <out>`). */
+async function child(topology: string, out: string): Promise<void> {
+  const t0 = performance.now();
+  const { loadTopology } = await import('../generator/spec/index.js');
+  const { generate } = await import('../generator/generate.js');
+  const { writeOutput } = await import('../generator/writer.js');
+  const t1 = performance.now();
+  const { ir } = loadTopology(topology);
+  if (!ir) throw new Error('synthetic topology is invalid');
+  const t2 = performance.now();
+  const { files } = await generate(ir);
+  const t3 = performance.now();
+  writeOutput(out, files);
+  const t4 = performance.now();
+  const bytes = [...files.values()].reduce((n, c) => n + Buffer.byteLength(c), 0);
+  const phases: Phases = {
+    importMs: t1 - t0,
+    loadMs: t2 - t1,
+    generateMs: t3 - t2,
+    writeMs: t4 - t3,
+    files: files.size,
+    bytes,
+  };
+  process.stdout.write(JSON.stringify(phases));
+}
+
+function dirStats(dir: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const f of fs.readdirSync(dir, { recursive: true }).map(String)) {
+    const stat = fs.statSync(path.join(dir, f));
+    if (stat.isFile()) {
+      files++;
+      bytes += stat.size;
+    }
+  }
+  return { files, bytes };
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') return child(process.argv[3]!, process.argv[4]!);
+
+  const events = arg('events', 200);
+  const services = arg('services', 60);
+  const runs = arg('runs', 5);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'eventform-bench-'));
+  try {
+    const topology = path.join(work, 'topology.yaml');
+    fs.writeFileSync(topology, synthesizeTopology(events, services));
+    const cli = path.join(REPO, 'bin/eventform.mjs');
+
+    const rows: string[][] = [];
+    const times: number[] = [];
+    let stats = { files: 0, bytes: 0 };
+    for (let run = 1; run <= runs; run++) {
+      const out = path.join(work, `out-${run}`);
+      const start = performance.now();
+      const result = spawnSync(process.execPath, [cli, 'generate', topology, '--out', out], {
+        cwd: work,
+        encoding: 'utf8',
+      });
+      const wall = performance.now() - start;
+      if (result.status !== 0) throw new Error(`generate failed (${result.status}):\n${result.stderr}`);
+      stats = dirStats(out);
+      times.push(wall);
+      rows.push([`cold #${run}`, ms(wall), String(stats.files), `${(stats.bytes / 1024).toFixed(0)} KiB`]);
+    }
+    // Up to date: the same command again over the last output (nothing written).
+    const start = performance.now();
+    spawnSync(process.execPath, [cli, 'generate', topology, '--out', path.join(work, `out-${runs}`)], { cwd: work });
+    rows.push(['cold, output up to date', ms(performance.now() - start), String(stats.files), '0 written']);
+
+    const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(
+      `eventform generate: ${events} events, ${services} services (fresh process per run, CLI via bin/eventform.mjs)\n`,
+    );
+    console.log(table(['run', 'wall', 'files', 'bytes'], rows));
+    console.log(`\nmedian ${ms(median)}, best ${ms(sorted[0]!)}; target: well under 2000 ms cold`);
+
+    const phasesJson = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', topology, path.join(work, 'out-phases')],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+    const p = JSON.parse(phasesJson) as Phases;
+    console.log('\none cold run by phase (fresh process, tsx):\n');
+    console.log(
+      table(
+        ['phase', 'time'],
+        [
+          ['import generator + loader', ms(p.importMs)],
+          ['load + validate topology', ms(p.loadMs)],
+          ['generate (types, validators, code)', ms(p.generateMs)],
+          ['write', ms(p.writeMs)],
+          ['total in process', ms(p.importMs + p.loadMs + p.generateMs + p.writeMs)],
+        ],
+      ),
+    );
+    console.log(`\n${p.files} files, ${(p.bytes / 1024).toFixed(0)} KiB`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();
