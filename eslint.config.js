@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'generated/', 'test/fixtures/', 'coverage/'] },
+  { ignores: ['node_modules/', 'generated/', 'test/fixtures/', 'test/.tmp/', 'coverage/', '**/*.generated.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,82 @@
+/**
+ * Helpers every CLI command shares: exit codes, colour detection, loading a topology and printing
+ * its diagnostics. Commands live in their own files and export `register(program)`.
+ */
+import { readFileSync } from 'node:fs';
+import { formatDiagnostics, loadTopology, type Diagnostic, type LoadResult } from '../spec/index.js';
+
+/** Process exit codes of every command. */
+export const EXIT = {
+  /** Success (warnings may have been printed). */
+  ok: 0,
+  /** The topology (or the command's subject) is invalid / out of date. */
+  invalid: 1,
+  /** Bad command line, or an input file that is missing or unreadable. */
+  usage: 2,
+  /** A bug or an unexpected environment failure. */
+  internal: 3,
+} as const;
+
+/**
+ * An error meant for the user: printed as one line, no stack trace, process exits with
+ * `exitCode`. Throw it from any command action.
+ */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.invalid,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Colour when writing to a terminal, unless NO_COLOR is set; FORCE_COLOR forces it. */
+export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}
+
+/** Source text for code frames; undefined when unreadable. */
+export function readSource(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LoadedTopology extends LoadResult {
+  file: string;
+  /** EXIT.ok, EXIT.invalid, or EXIT.usage when the file could not be read. */
+  exitCode: number;
+}
+
+/**
+ * Loads a topology and prints its diagnostics (text to stderr, with code frames and a count
+ * line; or nothing, leaving JSON output to the caller). Every command that reads the topology
+ * should use this so problems look the same everywhere.
+ */
+export function loadAndReport(
+  file: string,
+  opts: { format?: 'text' | 'json'; quietWhenClean?: boolean } = {},
+): LoadedTopology {
+  const result = loadTopology(file);
+  const exitCode = exitCodeFor(result.diagnostics);
+  if (opts.format !== 'json' && (result.diagnostics.length > 0 || !opts.quietWhenClean)) {
+    if (result.diagnostics.length > 0) {
+      process.stderr.write(formatDiagnostics(result.diagnostics, readSource, { color: useColor(process.stderr) }));
+    }
+  }
+  return { ...result, file, exitCode };
+}
+
+/** EXIT.usage for a missing/unreadable file, EXIT.invalid for any other error, else EXIT.ok. */
+export function exitCodeFor(diags: Diagnostic[]): number {
+  if (diags.some((d) => d.code === 'EF1001')) return EXIT.usage;
+  return diags.some((d) => d.severity === 'error') ? EXIT.invalid : EXIT.ok;
+}
+
+/** The default topology path when a command is given none. */
+export const DEFAULT_TOPOLOGY = 'topology.yaml';
