@@ -92,6 +92,8 @@ export {
 } from './core/defaults.js';
 
 export { MemoryBroker, MemoryTransport, createMemoryTransport } from './transports/memory/index.js';
+export { BROKER_NAMES, UnknownBrokerError, brokerFromEnv, createTransportFromEnv } from './transports/from-env.js';
+export type { BrokerName, TransportFromEnvOptions } from './transports/from-env.js';
 export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './transports/memory/index.js';
 
 export {
