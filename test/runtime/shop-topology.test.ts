@@ -17,7 +17,8 @@ describe('runtime over the demo topology.yaml', () => {
     const record = (id: string) => async (e: EventEnvelope) => void (seen[id] ??= []).push(e);
     runtime.handle('inventory-service.reserveStock', async (e, ctx) => {
       await record('reserveStock')(e);
-      await ctx.publish('InventoryReserved', { orderId: (e.data as { orderId: string }).orderId });
+      const { orderId, userId, total } = e.data as { orderId: string; userId: string; total: unknown };
+      await ctx.publish('InventoryReserved', { orderId, userId, total });
     });
     runtime.handle('payment-service.chargePayment', record('chargePayment'));
     runtime.handle('notification-service.notifyCustomer', record('notifyCustomer'));
