@@ -43,23 +43,43 @@ interface Scenario {
 const scenarios: Scenario[] = [
   {
     title: 'a book, paid',
-    order: { orderId: 'order_1001', userId: 'alice', items: [{ sku: 'BOOK-1', quantity: 1 }], total: { amount: 199, currency: 'CNY' } },
+    order: {
+      orderId: 'order_1001',
+      userId: 'alice',
+      items: [{ sku: 'BOOK-1', quantity: 1 }],
+      total: { amount: 199, currency: 'CNY' },
+    },
     expect: 'completed',
   },
   {
     title: 'two lamps, card declined',
-    order: { orderId: 'order_1002', userId: 'bob', items: [{ sku: 'LAMP-2', quantity: 2 }], total: { amount: 2400, currency: 'EUR' } },
+    order: {
+      orderId: 'order_1002',
+      userId: 'bob',
+      items: [{ sku: 'LAMP-2', quantity: 2 }],
+      total: { amount: 2400, currency: 'EUR' },
+    },
     expect: 'cancelled',
   },
   {
     title: 'books, warehouse API flaky once',
-    order: { orderId: 'order_1003', userId: 'carol', items: [{ sku: 'BOOK-1', quantity: 2 }], total: { amount: 59.9, currency: 'EUR' } },
+    order: {
+      orderId: 'order_1003',
+      userId: 'carol',
+      items: [{ sku: 'BOOK-1', quantity: 2 }],
+      total: { amount: 59.9, currency: 'EUR' },
+    },
     expect: 'completed',
     before: () => failNextReservation('order_1003'),
   },
   {
     title: 'a mug, out of stock',
-    order: { orderId: 'order_1004', userId: 'dave', items: [{ sku: 'MUG-3', quantity: 1 }], total: { amount: 12, currency: 'USD' } },
+    order: {
+      orderId: 'order_1004',
+      userId: 'dave',
+      items: [{ sku: 'MUG-3', quantity: 1 }],
+      total: { amount: 12, currency: 'USD' },
+    },
     expect: 'cancelled',
   },
 ];
@@ -131,13 +151,19 @@ for (const s of scenarios) {
   const ok = outcome === s.expect;
   if (!ok) failures++;
   const mails = sent.filter((m) => m.orderId === s.order.orderId).length;
-  out(`  ${ok ? '✓' : '✗'} ${s.order.orderId} ${s.title.padEnd(32)} ${outcome.padEnd(10)} ${mails} mail(s)  corr ${mail?.correlationId.slice(0, 8) ?? '-'}`);
+  out(
+    `  ${ok ? '✓' : '✗'} ${s.order.orderId} ${s.title.padEnd(32)} ${outcome.padEnd(10)} ${mails} mail(s)  corr ${mail?.correlationId.slice(0, 8) ?? '-'}`,
+  );
 }
 if (trace.deadLettered < 1) failures++;
 out(`  ${trace.deadLettered >= 1 ? '✓' : '✗'} poison message dead-lettered: ${trace.deadLettered} dead letter(s)`);
 if (broker === 'memory') {
-  for (const record of (transport as MemoryTransport).deadLetters('inventory-service.reserveStock').map(readDeadLetter)) {
-    out(`      ${record.consumer} ← ${record.origin}: ${record.reason}, ${record.attempts} attempt(s): ${record.error}`);
+  for (const record of (transport as MemoryTransport)
+    .deadLetters('inventory-service.reserveStock')
+    .map(readDeadLetter)) {
+    out(
+      `      ${record.consumer} ← ${record.origin}: ${record.reason}, ${record.attempts} attempt(s): ${record.error}`,
+    );
   }
 }
 out(`  stock left: BOOK-1 ${stockLevel('BOOK-1')}, LAMP-2 ${stockLevel('LAMP-2')}, MUG-3 ${stockLevel('MUG-3')}`);

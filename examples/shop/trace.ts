@@ -28,8 +28,10 @@ export function traceLogger(options: TraceOptions = {}): Logger & { deadLettered
     deadLettered: 0,
     debug(message: string, fields?: Record<string, unknown>) {
       if (options.handled === false) return;
-      if (message === 'event handled') print(paint('32', '✓'), fields, `handled ${fields?.eventType} (attempt ${fields?.attempt})`);
-      else if (message === 'duplicate skipped') print(paint('33', '='), fields, `duplicate ${fields?.eventType} skipped`);
+      if (message === 'event handled')
+        print(paint('32', '✓'), fields, `handled ${fields?.eventType} (attempt ${fields?.attempt})`);
+      else if (message === 'duplicate skipped')
+        print(paint('33', '='), fields, `duplicate ${fields?.eventType} skipped`);
     },
     info(message: string, fields?: Record<string, unknown>) {
       if (fields?.consumer) print(' ', fields, message);
@@ -45,7 +47,11 @@ export function traceLogger(options: TraceOptions = {}): Logger & { deadLettered
         logger.deadLettered++;
         print(paint('31', '✗'), fields, `dead-lettered (${fields?.reason}): ${errorText(fields?.error)}`);
       } else if (message.startsWith('message dropped on purpose')) {
-        print(paint('31', '✗'), fields, `dropped on purpose, deadLetter: false (${fields?.reason}): ${errorText(fields?.error)}`);
+        print(
+          paint('31', '✗'),
+          fields,
+          `dropped on purpose, deadLetter: false (${fields?.reason}): ${errorText(fields?.error)}`,
+        );
       } else {
         print(paint('31', '!'), fields, `${message}${fields?.error ? `: ${errorText(fields.error)}` : ''}`);
       }

@@ -73,7 +73,10 @@ export function toWireHeaders(headers: Record<string, string>, binding: Binding)
  * AMQP) are converted; `undefined`/`null` ones dropped. Unknown headers pass through unchanged,
  * so a dead-lettered message keeps whatever the producer sent.
  */
-export function fromWireHeaders(headers: Record<string, unknown> | undefined, binding: Binding): Record<string, string> {
+export function fromWireHeaders(
+  headers: Record<string, unknown> | undefined,
+  binding: Binding,
+): Record<string, string> {
   const prefix = CE_PREFIX[binding];
   const out: Record<string, string> = {};
   if (!headers) return out;

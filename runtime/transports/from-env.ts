@@ -44,7 +44,11 @@ export async function createTransportFromEnv(options: TransportFromEnvOptions = 
     }
     case 'kafka': {
       const { KafkaTransport } = await import('./kafka/index.js');
-      return new KafkaTransport({ brokers: env.KAFKA_BROKERS ?? '127.0.0.1:19092', clientId: name, logger: options.logger });
+      return new KafkaTransport({
+        brokers: env.KAFKA_BROKERS ?? '127.0.0.1:19092',
+        clientId: name,
+        logger: options.logger,
+      });
     }
   }
 }

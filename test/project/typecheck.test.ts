@@ -14,8 +14,12 @@ describe('tsc --noEmit -p .', () => {
   it('reports no errors', async () => {
     const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
     const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      execFile(process.execPath, [tsc, '--noEmit', '-p', '.'], { cwd: root, timeout: 300_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      execFile(
+        process.execPath,
+        [tsc, '--noEmit', '-p', '.'],
+        { cwd: root, timeout: 300_000, maxBuffer: 16 << 20 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
       );
     });
     expect(result.out).toBe('');
