@@ -16,6 +16,7 @@
  *    the source location of both parties.
  */
 import type { SourceLocation, TopologyIR } from '../runtime/core/ir.js';
+import type { Diagnostic } from './spec/index.js';
 
 /** A topology the generator cannot turn into code that compiles. Carries a stable code and the IR location. */
 export class GenerateError extends Error {
@@ -43,6 +44,36 @@ export const GENERATE_CODES = {
   /** A schema construct the type or validator compiler rejected. */
   schema: 'EF8004',
 } as const;
+
+/** A {@link GenerateError} as a loader-style diagnostic (located when the error has a location). */
+export function generateErrorDiagnostic(err: GenerateError): Diagnostic {
+  const loc = err.loc ?? { file: '', line: 0, col: 0 };
+  const message = err.loc && err.message.startsWith(`${loc.file}:`) ? err.message.replace(/^[^ ]+: /, '') : err.message;
+  const diagnostic: Diagnostic = {
+    code: err.code,
+    severity: 'error',
+    message,
+    file: loc.file,
+    line: loc.line,
+    col: loc.col,
+  };
+  if (err.hint) diagnostic.hint = err.hint;
+  return diagnostic;
+}
+
+/**
+ * The naming problems of a valid IR, as diagnostics, so `validate` reports what `generate` would
+ * refuse: a topology that validates always generates code that compiles.
+ */
+export function nameDiagnostics(ir: TopologyIR): Diagnostic[] {
+  try {
+    assignNames(ir);
+    return [];
+  } catch (err) {
+    if (err instanceof GenerateError) return [generateErrorDiagnostic(err)];
+    throw err;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Case conversion

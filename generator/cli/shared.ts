@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { formatDiagnostics, loadTopology, type Diagnostic, type LoadResult } from '../spec/index.js';
+import { nameDiagnostics } from '../naming.js';
 
 /** Process exit codes of every command. */
 export const EXIT = {
@@ -62,7 +63,10 @@ export function loadAndReport(
   file: string,
   opts: { format?: 'text' | 'json'; quietWhenClean?: boolean } = {},
 ): LoadedTopology {
-  const result = loadTopology(file);
+  const loaded = loadTopology(file);
+  // A topology that validates must also generate: report names the generator cannot make safe.
+  const naming = loaded.ir ? nameDiagnostics(loaded.ir) : [];
+  const result = naming.length > 0 ? { ir: null, diagnostics: [...loaded.diagnostics, ...naming] } : loaded;
   const exitCode = exitCodeFor(result.diagnostics);
   if (opts.format !== 'json' && (result.diagnostics.length > 0 || !opts.quietWhenClean)) {
     if (result.diagnostics.length > 0) {
