@@ -10,6 +10,9 @@
  *   the generated validator.
  * An event without examples gets an `it.todo` naming it.
  *
+ * The handlers are wired with the generated `register<Service>(harness.runtime, handlers)`, as in
+ * `main.ts`; the harness sees every registration on its runtime, so `deliver` waits for all of them.
+ *
  * The examples, consumers and `produces` are read from the generated `topology` when the test runs,
  * not copied into the file: after `eventform generate`, new examples and new handlers are tested
  * without touching this user-owned file. The runtime itself rejects an invalid or undeclared
@@ -59,7 +62,7 @@ export function renderContractTest(input: ContractTestInput): string {
       'generated topology, so after `eventform generate` new ones are tested without editing this file. Add your own ' +
       'cases below; run with `npx vitest run <this file>`.',
   ]);
-  return `${header}import type { Handler, Runtime, ValidatorMap } from ${quote(input.runtimeImport)};
+  return `${header}import type { ValidatorMap } from ${quote(input.runtimeImport)};
 import { createTestHarness, type TestHarness } from ${quote(input.testingImport)};
 import { describe, expect, it } from 'vitest';
 import { ${register}, topology, validators } from ${quote(input.generatedImport)};
@@ -88,7 +91,7 @@ describe(\`\${SERVICE} contract\`, () => {
           const title = \`handles \${eventName} example \${index + 1} and publishes only declared, valid events\`;
           it(title, { timeout: TIMEOUTS.testMs }, async () => {
             const harness = createTestHarness({ topology, validators, timeoutMs: TIMEOUTS.harnessMs });
-            ${register}(throughHarness(harness), handlers);
+            ${register}(harness.runtime, handlers);
             try {
               await harness.deliver(eventName, example, { consumer: consumer.id });
 
@@ -117,20 +120,6 @@ describe(\`\${SERVICE} contract\`, () => {
     });
   }
 });
-
-/**
- * The harness's runtime with \`handle\` routed through the harness, so the generated register function
- * wires every handler and \`deliver\` waits for all of them.
- */
-function throughHarness(harness: TestHarness): Runtime {
-  return new Proxy(harness.runtime, {
-    get(target, property) {
-      if (property === 'handle') return (id: string, handler: Handler) => void harness.handle(id, handler);
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /** The runtime's warnings and errors, for failure messages. */
 function problems(harness: TestHarness): string {

@@ -3,9 +3,14 @@
  * feed them events and look at what they published and dead-lettered. No broker, no timers to
  * fake: `deliver` resolves once the event (retries included) has been fully handled.
  *
+ * Handlers may be registered with `harness.handle` or on `harness.runtime` directly (which is what
+ * the generated `register<Service>(runtime, handlers)` functions do): either way `deliver` waits
+ * for them.
+ *
  * @example
  * const harness = createTestHarness({ topology });
  * harness.handle('inventory-service.reserveStock', reserveStock);
+ * // or: registerInventoryService(harness.runtime, handlers);
  * await harness.deliver('OrderCreated', { orderId: 'o1', ... });
  * expect(harness.published.map((e) => e.type)).toEqual(['InventoryReserved']);
  * await harness.stop();
@@ -43,6 +48,10 @@ export interface DeliverOptions extends PublishOptions {
 }
 
 export interface TestHarness {
+  /**
+   * The runtime the harness drives. Handlers registered with `runtime.handle` (for example by a
+   * generated `register<Service>(harness.runtime, handlers)`) count as registered with the harness.
+   */
   readonly runtime: Runtime;
   readonly transport: MemoryTransport;
   /** Events published while the harness ran (by handlers, or through `runtime.publish`), in order. */
@@ -51,9 +60,12 @@ export interface TestHarness {
   readonly deadLetters: DeadLetterRecord[];
   /** Every log line of the runtime. */
   readonly logs: CaptureLogger['lines'];
-  /** Register a handler; before the first `deliver`. */
+  /** Register a handler; before the first `deliver`. Same as `runtime.handle`, chainable. */
   handle(consumerId: string, handler: Handler): TestHarness;
-  /** Validate `payload`, deliver it as `eventName` to the registered consumer(s), wait until handled. */
+  /**
+   * Validate `payload`, deliver it as `eventName` to the registered consumer(s), wait until every
+   * registered consumer is idle (retries included), whichever way it was registered.
+   */
   deliver(eventName: string, payload: unknown, options?: DeliverOptions): Promise<EventEnvelope>;
   stop(): Promise<void>;
 }
@@ -76,6 +88,14 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
   if (options.idempotencyStore) runtimeOptions.idempotencyStore = options.idempotencyStore;
   const runtime = createRuntime(runtimeOptions);
   const registered: string[] = [];
+  // Observe every registration on the runtime, not only those made through the harness, so
+  // `deliver` also waits for handlers wired by generated code. Recorded only once the runtime
+  // accepted the handler (it throws for an unknown consumer, a duplicate, or after start).
+  const register = runtime.handle.bind(runtime);
+  runtime.handle = (consumerId, handler) => {
+    register(consumerId, handler);
+    registered.push(consumerId);
+  };
   let started: Promise<void> | undefined;
 
   const harness: TestHarness = {
@@ -89,7 +109,6 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
     },
     handle(consumerId, handler) {
       runtime.handle(consumerId, handler);
-      registered.push(consumerId);
       return harness;
     },
     async deliver(eventName, payload, deliverOptions = {}) {
@@ -101,7 +120,9 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
         ? [deliverOptions.consumer]
         : registered.filter((id) => event.consumers.includes(id));
       if (targets.length === 0)
-        throw new Error(`No registered handler consumes ${eventName}; call harness.handle() first`);
+        throw new Error(
+          `No registered handler consumes ${eventName}; register one with harness.handle() or on harness.runtime first`,
+        );
       for (const target of targets) {
         if (!event.consumers.includes(target)) throw new Error(`Consumer "${target}" does not consume ${eventName}`);
       }

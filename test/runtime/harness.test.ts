@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NonRetryableError, PublishValidationError } from '../../runtime/index.js';
+import { ConsumerRegistrationError, NonRetryableError, PublishValidationError } from '../../runtime/index.js';
+import type { Handler, Runtime } from '../../runtime/index.js';
 import { buildTopology, createTestHarness } from '../../runtime/testing/index.js';
 
 const topology = buildTopology({
@@ -75,6 +76,42 @@ describe('test harness', () => {
     ]);
     expect(harness.logs.some((l) => l.level === 'error' && l.fields['eventId'] === event.id)).toBe(true);
     await harness.stop();
+  });
+
+  it('waits for handlers registered on harness.runtime, as generated register functions do', async () => {
+    // Shaped like a generated `register<Service>(runtime, handlers)`: it only sees the runtime.
+    function registerInventoryService(runtime: Runtime, handlers: { reserveStock: Handler }): void {
+      runtime.handle('inventory-service.reserveStock', handlers.reserveStock);
+    }
+    const harness = createTestHarness({ topology });
+    let attempts = 0;
+    registerInventoryService(harness.runtime, {
+      async reserveStock(event, ctx) {
+        if (++attempts < 3) throw new Error('stock service warming up');
+        await ctx.publish('InventoryReserved', { orderId: (event.data as { orderId: string }).orderId });
+      },
+    });
+    try {
+      // Routed to the consumer without naming it, and awaited through both retries (2 × 20 ms).
+      await harness.deliver('OrderCreated', { orderId: 'o-4', qty: 1 });
+      expect(attempts).toBe(3);
+      expect(harness.published.map((e) => e.data)).toEqual([{ orderId: 'o-4' }]);
+
+      // Naming the consumer: deliver still waits for it to finish, not just for the injection.
+      attempts = 0;
+      await harness.deliver('OrderCreated', { orderId: 'o-5', qty: 1 }, { consumer: 'inventory-service.reserveStock' });
+      expect(attempts).toBe(3);
+      expect(harness.published.map((e) => e.data)).toEqual([{ orderId: 'o-4' }, { orderId: 'o-5' }]);
+      expect(harness.deadLetters).toEqual([]);
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  it('does not count a registration the runtime refused', async () => {
+    const harness = createTestHarness({ topology });
+    expect(() => harness.runtime.handle('inventory-service.nope', async () => {})).toThrow(ConsumerRegistrationError);
+    await expect(harness.deliver('OrderCreated', { orderId: 'o-6', qty: 1 })).rejects.toThrow(/No registered handler/);
   });
 
   it('refuses to deliver an event nobody handles', async () => {

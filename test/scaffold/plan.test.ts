@@ -168,7 +168,8 @@ describe('contract test', () => {
     const test = (await plan('audit-log')).find((p) => p.kind === 'contract-test')!.contents!;
     expect(test).toContain("import { createTestHarness, type TestHarness } from 'eventform/testing';");
     expect(test).toContain("import { registerAuditLog, topology, validators } from '../../generated/index.js';");
-    expect(test).toContain('registerAuditLog(throughHarness(harness), handlers);');
+    expect(test).toContain('registerAuditLog(harness.runtime, handlers);');
+    expect(test).not.toContain('Proxy');
     expect(test).toContain("const SERVICE = 'audit-log';");
   });
 
