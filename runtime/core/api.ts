@@ -142,4 +142,11 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** How long `stop()` waits for in-flight handlers. @default 10_000 */
   shutdownTimeoutMs?: number;
+  /**
+   * A message the broker has delivered this many times without an outcome (its consumer crashed or
+   * lost the connection each time) is dead-lettered with reason `redelivery-limit` instead of being
+   * handled again. Needs a broker that counts deliveries (RabbitMQ quorum queues, memory).
+   * @default 20
+   */
+  maxDeliveries?: number;
 }

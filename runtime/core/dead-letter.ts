@@ -18,7 +18,13 @@ import type { Headers } from './transport.js';
  * - `retries-exhausted`: the handler failed on every attempt.
  */
 export type DeadLetterReason =
-  'invalid-json' | 'unknown-type' | 'invalid-envelope' | 'schema-invalid' | 'non-retryable' | 'retries-exhausted';
+  | 'invalid-json'
+  | 'unknown-type'
+  | 'invalid-envelope'
+  | 'schema-invalid'
+  | 'non-retryable'
+  | 'retries-exhausted'
+  | 'redelivery-limit';
 
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'invalid-json',
@@ -27,6 +33,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'schema-invalid',
   'non-retryable',
   'retries-exhausted',
+  'redelivery-limit',
 ];
 
 /** A dead letter, parsed back by {@link readDeadLetter}. */

@@ -10,6 +10,11 @@ export const RUNTIME_DEFAULTS = {
   logLevelEnv: 'EVENTFORM_LOG',
   /** Level of the default logger when the environment variable is unset or invalid. */
   logLevel: 'info',
+  /**
+   * Deliveries without an outcome after which a message is dead-lettered (`redelivery-limit`)
+   * before its handler runs again: a message that kills its consumer each time must not loop forever.
+   */
+  maxDeliveries: 20,
 } as const;
 
 export const DEAD_LETTER_DEFAULTS = {

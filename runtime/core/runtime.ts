@@ -87,6 +87,7 @@ class EventformRuntime implements Runtime {
   private readonly validators: ValidatorMap;
   private readonly store: IdempotencyStore;
   private readonly shutdownTimeoutMs: number;
+  private readonly maxDeliveries: number;
   private readonly events = new Map<string, EventIR>();
   private readonly produces = new Map<string, ReadonlySet<string>>();
   private readonly consumers = new Map<string, ConsumerState>();
@@ -105,6 +106,7 @@ class EventformRuntime implements Runtime {
     this.store = options.idempotencyStore ?? createMemoryStore();
     this.logger = options.logger ?? createJsonLogger();
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? RUNTIME_DEFAULTS.shutdownTimeoutMs;
+    this.maxDeliveries = options.maxDeliveries ?? RUNTIME_DEFAULTS.maxDeliveries;
     this.validators = resolveValidators(this.topology, options.validators);
     this.debugEnabled = isLevelEnabled(this.logger, 'debug');
     for (const event of this.topology.events) this.events.set(event.name, event);
@@ -297,6 +299,11 @@ class EventformRuntime implements Runtime {
   private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
     const headers = delivery.headers;
     const attempt = attemptOf(headers);
+    if (delivery.deliveryCount !== undefined && delivery.deliveryCount >= this.maxDeliveries) {
+      // Each earlier delivery ended without an outcome: the handler most likely takes the process down.
+      const why = `Delivered ${delivery.deliveryCount + 1} times without an outcome (maxDeliveries ${this.maxDeliveries}); the handler may crash its process`;
+      return this.poison(consumer, delivery, attempt, 'redelivery-limit', new Error(why));
+    }
     const type = headers[CE.type];
     if (!type || !consumer.events.has(type)) {
       const why = !type

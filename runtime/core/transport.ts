@@ -35,6 +35,14 @@ export interface Delivery {
   origin: string;
   /** True when the broker says this message was delivered before and not acknowledged. */
   redelivered: boolean;
+  /**
+   * How many earlier deliveries of this very message ended without an outcome (the consumer crashed,
+   * lost its connection or released it), as counted by the broker across processes: RabbitMQ quorum
+   * queues' `x-delivery-count`, the memory broker's own count. Absent when the broker does not count
+   * (Kafka). The runtime dead-letters a message past `maxDeliveries` so one that crashes its consumer
+   * every time cannot loop forever.
+   */
+  deliveryCount?: number;
 }
 
 /**

@@ -90,7 +90,7 @@ export class ConsumerQueue {
   /** Put a message back in front (it keeps its key reservation) and deliver it again later. */
   giveBack(message: StoredMessage): void {
     this.inFlight--;
-    this.front.unshift({ ...message, redelivered: true });
+    this.front.unshift({ ...message, redelivered: true, deliveryCount: (message.deliveryCount ?? 0) + 1 });
     // Not a microtask: a handler that keeps releasing must not starve timers and I/O.
     setImmediate(() => this.schedulePump());
     this.broker.changed();
