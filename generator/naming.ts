@@ -17,6 +17,7 @@
  */
 import type { SourceLocation, TopologyIR } from '../runtime/core/ir.js';
 import type { Diagnostic } from './spec/index.js';
+import { camelCase, pascalCase } from './spec/naming.js';
 
 /** A topology the generator cannot turn into code that compiles. Carries a stable code and the IR location. */
 export class GenerateError extends Error {
@@ -78,20 +79,8 @@ export function nameDiagnostics(ir: TopologyIR): Diagnostic[] {
 // ---------------------------------------------------------------------------------------------
 // Case conversion
 
-/** `order-service` → `OrderService`, `cancelOrder` → `CancelOrder`, `order_line.v2` → `OrderLineV2`. */
-export function pascalCase(text: string): string {
-  return text
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join('');
-}
-
-/** `order-service` → `orderService`, `OrderCreated` → `orderCreated`. */
-export function camelCase(text: string): string {
-  const pascal = pascalCase(text);
-  return pascal.charAt(0).toLowerCase() + pascal.slice(1);
-}
+// The format's case rules and conversions live with the validator; the generator uses the same ones.
+export { camelCase, pascalCase } from './spec/naming.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reserved names
