@@ -1,12 +1,13 @@
 /**
  * One place that builds kafkajs clients: broker list parsing, the retry policy, and routing
- * kafkajs' logging to the eventform {@link Logger} (kafkajs logs to the console by default and is
- * chatty at INFO).
+ * kafkajs' logging to the eventform {@link Logger} (kafkajs logs to the console by default, is
+ * chatty at INFO and logs errors it retries at ERROR; see kafkajs-log.ts).
  */
 import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, LogEntry, RetryOptions } from 'kafkajs';
+import type { Kafka as KafkaClient, RetryOptions } from 'kafkajs';
 import type { Logger } from '../../core/api.js';
 import { KAFKA_DEFAULTS, type KafkaLogLevel } from './defaults.js';
+import { createKafkajsLogRouter } from './kafkajs-log.js';
 
 const { Kafka, logLevel: LEVEL } = kafkajs;
 
@@ -37,7 +38,8 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
     requestTimeout: opts.requestTimeoutMs ?? KAFKA_DEFAULTS.requestTimeoutMs,
     retry: { ...KAFKA_DEFAULTS.retry, ...opts.retry },
     logLevel: toKafkaLevel(opts.logLevel ?? 'warn'),
-    logCreator: () => (entry: LogEntry) => route(opts.logger, entry),
+    // One router per client: it aggregates connection failures (see kafkajs-log.ts).
+    logCreator: () => createKafkajsLogRouter(opts.logger),
   });
 }
 
@@ -52,32 +54,6 @@ function toKafkaLevel(level: KafkaLogLevel): number {
     case 'debug':
       return LEVEL.DEBUG;
   }
-}
-
-/**
- * kafkajs warns about a bounded retry count on every idempotent producer. The bound is on purpose
- * (a publish must fail within a bound when the cluster is gone) and the publisher replaces the
- * producer after a failed send, so no sequence number is ever reused: the warning is noise.
- */
-const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
-
-function route(logger: Logger | undefined, entry: LogEntry): void {
-  const { message, timestamp: _timestamp, logger: _name, ...fields } = entry.log;
-  if (EXPECTED_WARNINGS.includes(message)) return;
-  const text = `kafkajs ${entry.namespace}: ${message}`;
-  const extra: Record<string, unknown> = { ...fields };
-  // No logger: stay quiet; whatever matters surfaces as a rejected promise.
-  if (!logger) return;
-  // Concurrent starts race to create the same topics and the loser's "Topic creation errors"
-  // (already exists) is expected; a real failure surfaces as a KafkaProvisionError anyway.
-  if (message.startsWith('Response CreateTopics')) {
-    logger.debug(text, extra);
-    return;
-  }
-  if (entry.level <= LEVEL.ERROR) logger.error(text, extra);
-  else if (entry.level <= LEVEL.WARN) logger.warn(text, extra);
-  else if (entry.level <= LEVEL.INFO) logger.info(text, extra);
-  else logger.debug(text, extra);
 }
 
 /** kafkajs error types meaning "the group is rebalancing: rejoin" (mirrors kafkajs' own check). */

@@ -44,6 +44,11 @@ export const KAFKA_DEFAULTS = {
   stopTimeoutMs: 10_000,
   /** Pause of a partition after a `release` or a failed disposition before it is fetched again. */
   releaseBackoffMs: 1_000,
+  /**
+   * kafkajs' connection failures (broker unreachable; kafkajs reconnects) are logged as at most one
+   * warning per this interval per client, with a count of the ones in between (logged at debug).
+   */
+  connectionWarnIntervalMs: 30_000,
   /** How long a consumer waits before restarting after kafkajs gave up on it. */
   crashRestartDelayMs: 2_000,
 } as const;
