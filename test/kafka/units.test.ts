@@ -1,9 +1,12 @@
-/** Unit tests of the binding's broker-free parts: the key scheduler and the batching publisher. */
-import type { Producer } from 'kafkajs';
+/**
+ * Unit tests of the binding's broker-free parts: the key scheduler, the batching publisher and
+ * what a consumer loop resolves when a rebalance stops a batch (with a stand-in kafkajs payload).
+ */
+import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
 import { BatchingPublisher, KafkaPublishError } from '../../runtime/transports/kafka/publisher.js';
-import { dueAtOf } from '../../runtime/transports/kafka/consumer-loop.js';
+import { ConsumerLoop, dueAtOf, type PartitionMessage } from '../../runtime/transports/kafka/consumer-loop.js';
 import { sleep } from './helpers.js';
 
 describe('KeyScheduler', () => {
@@ -129,5 +132,76 @@ describe('dueAtOf', () => {
     expect(
       dueAtOf({ headers, key: null, value: null, offset: '0', timestamp: '0', attributes: 0, size: 0 } as never),
     ).toBe(expected);
+  });
+});
+
+/** A kafkajs consumer that is never run: `ConsumerLoop` only registers listeners on construction. */
+const fakeKafka = {
+  consumer: () => ({ on: () => undefined, events: { CRASH: 'crash', GROUP_JOIN: 'join' } }),
+} as unknown as Kafka;
+
+const message = (offset: number, key: string): KafkaMessage =>
+  ({ offset: String(offset), key: Buffer.from(key), value: Buffer.from(`m${offset}`), headers: {} }) as KafkaMessage;
+
+describe('ConsumerLoop on a rebalance', () => {
+  it('runs the messages before the last one it started, so finished work is committed, not redelivered', async () => {
+    // Offsets 0 and 1 share key A and 0 is slow: 2..5 (other keys) overtake 1 and finish first.
+    // The rebalance arrives while 0 is still running; 1's turn comes after the stop.
+    const keys = ['A', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I'];
+    const messages = keys.map((key, offset) => message(offset, key));
+    const started: number[] = [];
+    let rebalancing = false;
+    const loop = new ConsumerLoop({
+      kafka: fakeKafka,
+      groupId: 'g',
+      topics: ['t'],
+      mode: 'main',
+      scheduler: new KeyScheduler(2),
+      partitionsConcurrently: 1,
+      logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+      settings: {
+        sessionTimeout: 6_000,
+        heartbeatInterval: 5,
+        rebalanceTimeout: 2_000,
+        maxWaitTimeInMs: 100,
+        retry: {},
+        fromBeginning: true,
+        releaseBackoffMs: 100,
+        crashRestartDelayMs: 100,
+        revokeTimeoutMs: 1_000,
+      },
+      handle: async (m: PartitionMessage) => {
+        const offset = Number(m.message.offset);
+        started.push(offset);
+        await sleep(offset === 0 ? 120 : 10);
+        if (offset === 3) rebalancing = true;
+        return 'done';
+      },
+    });
+    const resolved: string[] = [];
+    const payload = {
+      batch: { topic: 't', partition: 0, messages },
+      isRunning: () => true,
+      isStale: () => false,
+      heartbeat: async () => {
+        if (rebalancing) throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+      },
+      resolveOffset: (offset: string) => void resolved.push(offset),
+      uncommittedOffsets: () => ({ topics: [] }),
+      commitOffsetsIfNecessary: async () => undefined,
+      pause: () => () => undefined,
+    } as unknown as EachBatchPayload;
+
+    const eachBatch = (loop as unknown as { eachBatch(p: EachBatchPayload): Promise<void> }).eachBatch.bind(loop);
+    await expect(eachBatch(payload)).rejects.toMatchObject({ type: 'REBALANCE_IN_PROGRESS' });
+
+    const last = Math.max(...started);
+    // Not everything ran: the batch stopped handing out new messages...
+    expect(last).toBeLessThan(messages.length - 1);
+    // ...but 1, overtaken before the stop, still ran, so everything up to the last started
+    // message is finished and resolved in one contiguous prefix.
+    expect(started).toContain(1);
+    expect([...started].sort((a, b) => a - b)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
+    expect(resolved).toEqual([String(last)]);
   });
 });

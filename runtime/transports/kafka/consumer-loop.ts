@@ -17,7 +17,8 @@
  *   first unhandled offset when it resumes;
  * - on a rebalance (seen on a heartbeat) or on stop, nothing new starts, in-flight handlers get a
  *   bounded time to finish, what finished is committed, and the rest is left to whoever owns the
- *   partition next.
+ *   partition next. On a rebalance, messages before the last one started still run within that
+ *   bound, so no gap keeps finished work from being committed.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import type { Logger } from '../../core/api.js';
@@ -70,6 +71,8 @@ export interface ConsumerLoopOptions {
 interface BatchRun {
   stopRequested: boolean;
   boundMs: number;
+  /** Epoch ms when the bound of a requested stop runs out. */
+  deadline: number;
   wake: () => void;
   revokeError?: unknown;
 }
@@ -199,16 +202,30 @@ export class ConsumerLoop {
     const messages = batch.messages;
     const s = this.options.settings;
 
-    const run: BatchRun = { stopRequested: false, boundMs: 0, wake: () => undefined };
+    const run: BatchRun = { stopRequested: false, boundMs: 0, deadline: 0, wake: () => undefined };
     const stopSignal = new Promise<void>((resolve) => (run.wake = resolve));
     this.active.add(run);
     if (this.stopping) requestStop(run, 0);
 
     const finished: boolean[] = new Array<boolean>(messages.length).fill(false);
+    let lastStarted = -1;
     let halted = false;
     let notDue: { offset: string; dueAt: number } | null = null;
     const shouldStop = (): boolean =>
       halted || run.stopRequested || this.stopping || !payload.isRunning() || payload.isStale();
+    // On a rebalance, a message whose turn comes after the stop still runs (within the bound) when
+    // a later message of the batch has started: it closes the gap in front of that work, which can
+    // then be committed before the handover instead of being handled again by the next owner.
+    // With concurrency across keys such gaps are the rule, not the exception. Not on shutdown, a
+    // halt or a seek.
+    const closesGap = (i: number): boolean =>
+      run.revokeError !== undefined &&
+      i < lastStarted &&
+      Date.now() < run.deadline &&
+      !halted &&
+      !this.stopping &&
+      payload.isRunning() &&
+      !payload.isStale();
 
     // kafkajs heartbeats only between batches; a long batch must heartbeat itself, and that is
     // also where a rebalance shows up.
@@ -237,7 +254,8 @@ export class ConsumerLoop {
         const task = this.options.scheduler
           .run(key, async () => {
             // Its turn may come after a stop or a halt: then leave it for redelivery.
-            if (shouldStop()) return;
+            if (shouldStop() && !closesGap(i)) return;
+            lastStarted = Math.max(lastStarted, i);
             const outcome = await this.options.handle({ topic, partition, message, redelivered });
             if (outcome === 'done') finished[i] = true;
             else halted = true;
@@ -272,6 +290,18 @@ export class ConsumerLoop {
       while (last + 1 < messages.length && finished[last + 1]) last++;
       if (last >= 0) payload.resolveOffset((messages[last] as KafkaMessage).offset);
       await this.commit(payload, run);
+      if (run.stopRequested) {
+        const left = finished.filter((done, i) => done && i > last).length;
+        this.log.debug('kafka batch stopped', {
+          group: this.options.groupId,
+          topic,
+          partition,
+          reason: run.revokeError && !this.stopping ? 'rebalance' : 'stop',
+          committedThrough: last >= 0 ? (messages[last] as KafkaMessage).offset : null,
+          // finished past the first unfinished message: handled again by the next owner
+          finishedPastGap: left,
+        });
+      }
 
       if (!this.stopping && !run.revokeError) {
         if (notDue) {
@@ -296,6 +326,10 @@ export class ConsumerLoop {
     } catch (error) {
       if (isRevocation(error)) {
         run.revokeError ??= error;
+        this.log.debug('kafka offset commit refused: the group is rebalancing', {
+          group: this.options.groupId,
+          error: describeKafkaError(error),
+        });
         return;
       }
       // The offsets stay resolved; the next batch's commit includes them.
@@ -339,6 +373,7 @@ function requestStop(run: BatchRun, boundMs: number): void {
   if (run.stopRequested) return;
   run.stopRequested = true;
   run.boundMs = boundMs;
+  run.deadline = Date.now() + boundMs;
   run.wake();
 }
 
