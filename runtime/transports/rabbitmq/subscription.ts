@@ -19,6 +19,7 @@ import type { Logger } from '../../core/api.js';
 import { EF } from '../../core/headers.js';
 import type { ConsumerIR } from '../../core/ir.js';
 import type { Delivery, DeliveryHandler, Disposition, Subscription } from '../../core/transport.js';
+import { AckBatcher, type AckTicket } from './ack-batcher.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { DEFAULT_EXCHANGE, retryTierFor } from './resources.js';
 import { errorMessage } from './errors.js';
@@ -52,10 +53,18 @@ export interface SubscriptionMetrics {
   channelsOpened: number;
 }
 
+/** What one open channel of the subscription is made of; replaced as a whole when it is re-opened. */
+interface Lane {
+  channel: ConfirmChannel;
+  /** Confirmed publishes of retry and dead-letter copies, on the same channel. */
+  publisher: ConfirmPublisher;
+  acks: AckBatcher;
+}
+
 export class RabbitSubscription implements Subscription {
   private channel: ConfirmChannel | null = null;
   private channelConnection: ChannelModel | null = null;
-  private publisher: ConfirmPublisher | null = null;
+  private lane: Lane | null = null;
   private consumerTag: string | null = null;
   private opening: Promise<void> | null = null;
   private stopped = false;
@@ -76,7 +85,13 @@ export class RabbitSubscription implements Subscription {
   async open(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
     this.host.metrics.channelsOpened++;
-    const publisher = new ConfirmPublisher(channel);
+    const lane: Lane = {
+      channel,
+      publisher: new ConfirmPublisher(channel),
+      acks: new AckBatcher(channel, (lost) => {
+        this.host.metrics.lostAcks += lost;
+      }),
+    };
     channel.on('error', (err: Error) => {
       this.host.logger.warn('rabbitmq consumer channel error', { consumer: this.consumer.id, error: err.message });
     });
@@ -92,12 +107,10 @@ export class RabbitSubscription implements Subscription {
       await channel.prefetch(this.prefetch);
       this.channel = channel;
       this.channelConnection = connection;
-      this.publisher = publisher;
-      const { consumerTag } = await channel.consume(
-        this.consumer.rabbitmq.queue,
-        (msg) => this.onMessage(channel, publisher, msg),
-        { noAck: false },
-      );
+      this.lane = lane;
+      const { consumerTag } = await channel.consume(this.consumer.rabbitmq.queue, (msg) => this.onMessage(lane, msg), {
+        noAck: false,
+      });
       this.consumerTag = consumerTag;
     } catch (err) {
       if (this.channel === channel) this.detach();
@@ -171,17 +184,21 @@ export class RabbitSubscription implements Subscription {
   private detach(): void {
     this.channel = null;
     this.channelConnection = null;
-    this.publisher = null;
+    this.lane = null;
     this.consumerTag = null;
   }
 
   private async closeChannel(): Promise<void> {
-    const channel = this.channel;
+    const lane = this.lane;
     this.detach();
-    if (channel) await channel.close().catch(() => {});
+    if (!lane) return;
+    // Acks still coalescing go out before the close, in channel order.
+    lane.acks.flush();
+    await lane.channel.close().catch(() => {});
   }
 
-  private onMessage(channel: ConfirmChannel, publisher: ConfirmPublisher, msg: ConsumeMessage | null): void {
+  private onMessage(lane: Lane, msg: ConsumeMessage | null): void {
+    const channel = lane.channel;
     if (msg === null) {
       // The broker cancelled the consumer (queue deleted or moved): start over.
       this.host.logger.warn('rabbitmq cancelled the consumer; re-subscribing', { consumer: this.consumer.id });
@@ -195,30 +212,31 @@ export class RabbitSubscription implements Subscription {
     this.host.metrics.delivered++;
     if (msg.fields.redelivered) this.host.metrics.redelivered++;
     this.inFlight++;
-    void this.process(channel, publisher, msg).finally(() => {
-      this.inFlight--;
-      if (this.inFlight === 0) for (const wake of this.idleWaiters) wake();
-    });
+    void this.process(lane, lane.acks.track(msg));
   }
 
-  private async process(channel: ConfirmChannel, publisher: ConfirmPublisher, msg: ConsumeMessage): Promise<void> {
-    const concurrency = Math.max(1, this.consumer.concurrency);
-    while (this.running >= concurrency && !this.stopped)
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    if (this.stopped) {
-      this.settle(channel, msg, 'nack');
-      this.waiting.shift()?.();
-      return;
-    }
-    if (this.channel !== channel) {
-      // Its channel died while it waited for a slot: the broker already requeued it.
-      this.host.metrics.lostAcks++;
-      this.waiting.shift()?.();
-      return;
-    }
-    this.running++;
+  /** One delivery, start to end; never rejects. `inFlight` counts it until its disposition is carried out. */
+  private async process(lane: Lane, ticket: AckTicket): Promise<void> {
+    let holdsSlot = false;
     try {
-      const delivery = toDelivery(msg);
+      const concurrency = Math.max(1, this.consumer.concurrency);
+      while (this.running >= concurrency && !this.stopped)
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.stopped) {
+        this.settle(lane, ticket, 'nack');
+        this.waiting.shift()?.();
+        return;
+      }
+      if (this.channel !== lane.channel) {
+        // Its channel died while it waited for a slot: the broker already requeued it.
+        this.host.metrics.lostAcks++;
+        lane.acks.forget(ticket);
+        this.waiting.shift()?.();
+        return;
+      }
+      this.running++;
+      holdsSlot = true;
+      const delivery = toDelivery(ticket.msg);
       let disposition: Disposition;
       try {
         disposition = await this.handler(delivery);
@@ -230,26 +248,25 @@ export class RabbitSubscription implements Subscription {
         });
         disposition = { kind: 'release' };
       }
-      await this.carryOut(channel, publisher, msg, delivery, disposition);
+      await this.carryOut(lane, ticket, delivery, disposition);
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      if (holdsSlot) {
+        this.running--;
+        this.waiting.shift()?.();
+      }
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters) wake();
     }
   }
 
-  private async carryOut(
-    channel: ConfirmChannel,
-    publisher: ConfirmPublisher,
-    msg: ConsumeMessage,
-    delivery: Delivery,
-    disposition: Disposition,
-  ): Promise<void> {
+  private async carryOut(lane: Lane, ticket: AckTicket, delivery: Delivery, disposition: Disposition): Promise<void> {
+    const msg = ticket.msg;
     switch (disposition.kind) {
       case 'ack':
-        this.settle(channel, msg, 'ack');
+        this.settle(lane, ticket, 'ack');
         return;
       case 'release':
-        this.settle(channel, msg, 'nack');
+        this.settle(lane, ticket, 'nack');
         return;
       case 'retry': {
         const tier = retryTierFor(this.consumer, disposition.delayMs);
@@ -262,10 +279,10 @@ export class RabbitSubscription implements Subscription {
         headers[EF.origin] ??= delivery.origin;
         headers[EF.retryFor] ??= this.consumer.id;
         const target = tier?.name ?? this.consumer.rabbitmq.queue;
-        if (await this.publishCopy(publisher, target, msg, headers, 'retry')) {
+        if (await this.publishCopy(lane.publisher, target, msg, headers, 'retry')) {
           this.host.metrics.retried++;
-          this.settle(channel, msg, 'ack');
-        } else await this.giveBack(channel, msg);
+          this.settle(lane, ticket, 'ack');
+        } else await this.giveBack(lane, ticket);
         return;
       }
       case 'dead-letter': {
@@ -275,15 +292,15 @@ export class RabbitSubscription implements Subscription {
             consumer: this.consumer.id,
             id: delivery.headers.id,
           });
-          this.settle(channel, msg, 'ack');
+          this.settle(lane, ticket, 'ack');
           return;
         }
         const headers = { ...disposition.headers };
         headers[EF.origin] ??= delivery.origin;
-        if (await this.publishCopy(publisher, dlq, msg, headers, 'dead-letter')) {
+        if (await this.publishCopy(lane.publisher, dlq, msg, headers, 'dead-letter')) {
           this.host.metrics.deadLettered++;
-          this.settle(channel, msg, 'ack');
-        } else await this.giveBack(channel, msg);
+          this.settle(lane, ticket, 'ack');
+        } else await this.giveBack(lane, ticket);
         return;
       }
     }
@@ -301,10 +318,7 @@ export class RabbitSubscription implements Subscription {
     // Keep the original publication time rather than the copy's.
     if (typeof msg.properties.timestamp === 'number') props.timestamp = msg.properties.timestamp;
     try {
-      const outcome = await withTimeout(
-        publisher.publish(DEFAULT_EXCHANGE, queue, msg.content, props),
-        this.host.publishTimeoutMs,
-      );
+      const outcome = await publisher.publish(DEFAULT_EXCHANGE, queue, msg.content, props, this.host.publishTimeoutMs);
       if (outcome === 'routed') return true;
       this.host.logger.error(`rabbitmq ${what} queue is missing; the message stays in the consumer queue`, {
         consumer: this.consumer.id,
@@ -329,20 +343,24 @@ export class RabbitSubscription implements Subscription {
   }
 
   /** The disposition could not be made durable: give the message back after a pause (no hot loop). */
-  private async giveBack(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
-    if (this.channel !== channel) {
+  private async giveBack(lane: Lane, ticket: AckTicket): Promise<void> {
+    if (this.channel !== lane.channel) {
       this.host.metrics.lostAcks++;
+      lane.acks.forget(ticket);
       return;
     }
     await this.host.pause(this.host.dispositionFailurePauseMs);
-    this.settle(channel, msg, 'nack');
+    this.settle(lane, ticket, 'nack');
   }
 
-  /** Ack or nack-with-requeue on the channel the message came from; a dead channel means redelivery. */
-  private settle(channel: ConfirmChannel, msg: ConsumeMessage, how: 'ack' | 'nack'): void {
+  /**
+   * Ack (coalesced, see {@link AckBatcher}) or nack-with-requeue (at once) on the channel the
+   * message came from; a dead channel means redelivery.
+   */
+  private settle(lane: Lane, ticket: AckTicket, how: 'ack' | 'nack'): void {
     try {
-      if (how === 'ack') channel.ack(msg);
-      else channel.nack(msg, false, true);
+      if (how === 'ack') lane.acks.ack(ticket);
+      else lane.acks.nack(ticket);
     } catch {
       this.host.metrics.lostAcks++;
       this.host.logger.debug(`rabbitmq ${how} impossible: channel closed; the broker will redeliver`, {

@@ -121,6 +121,8 @@ export class RabbitMQTransport implements Transport {
   private startPromise: Promise<void> | null = null;
   private connection: ChannelModel | null = null;
   private publisher: Promise<ConfirmPublisher> | null = null;
+  /** The settled value of `publisher` once it opened; cleared together with it. */
+  private openedPublisher: ConfirmPublisher | null = null;
   private reconnecting: Promise<void> | null = null;
   private readonly connectionWaiters = new Set<{ resolve: (c: ChannelModel) => void; reject: (e: Error) => void }>();
   /** Wakes every pending {@link pause} when the transport closes. */
@@ -173,10 +175,11 @@ export class RabbitMQTransport implements Transport {
     const props = publishProperties(message.headers, message.key);
     const { exchange, routingKey } = event.rabbitmq;
     for (let attempt = 0; ; attempt++) {
-      const publisher = await this.publisherBefore(deadline, `${exchange}/${routingKey}`);
+      // Fast path: the open publishing channel of the live connection, no extra await.
+      const publisher = this.livePublisher() ?? (await this.publisherBefore(deadline, `${exchange}/${routingKey}`));
       let outcome;
       try {
-        outcome = await withTimeout(publisher.publish(exchange, routingKey, message.body, props), remaining(deadline));
+        outcome = await publisher.publish(exchange, routingKey, message.body, props, remaining(deadline));
       } catch (err) {
         if (err instanceof ChannelClosedError && err.code === NOT_FOUND) {
           // The broker closed the channel because the exchange does not exist: retrying cannot help.
@@ -258,7 +261,7 @@ export class RabbitMQTransport implements Transport {
     for (const waiter of this.connectionWaiters) waiter.reject(closed);
     this.connectionWaiters.clear();
     const publisher = this.publisher;
-    this.publisher = null;
+    this.dropPublisher();
     if (publisher) await publisher.then((p) => p.channel.close()).catch(() => {});
     const connection = this.connection;
     this.connection = null;
@@ -372,7 +375,7 @@ export class RabbitMQTransport implements Transport {
       return;
     }
     this.connection = connection;
-    this.publisher = null;
+    this.dropPublisher();
     this._state = 'connected';
     this.metrics.connections++;
     connection.on('close', (err?: Error) => this.onConnectionClosed(connection, err));
@@ -388,7 +391,7 @@ export class RabbitMQTransport implements Transport {
   private onConnectionClosed(connection: ChannelModel, err?: Error): void {
     if (this.connection !== connection) return;
     this.connection = null;
-    this.publisher = null;
+    this.dropPublisher();
     if (this._state === 'closing' || this._state === 'closed') return;
     this._state = 'reconnecting';
     this.metrics.disconnects++;
@@ -437,11 +440,14 @@ export class RabbitMQTransport implements Transport {
       const pending = this.publisher;
       try {
         const publisher = await pending;
-        if (publisher.isOpen) return publisher;
+        if (publisher.isOpen) {
+          if (this.publisher === pending) this.openedPublisher = publisher;
+          return publisher;
+        }
       } catch (err) {
         this.logger.warn('rabbitmq publishing channel could not be opened', { error: errorMessage(err) });
       }
-      if (this.publisher === pending) this.publisher = null;
+      if (this.publisher === pending) this.dropPublisher();
       if (remaining(deadline) <= 0) {
         throw new BrokerUnavailableError(
           `RabbitMQ unavailable: no publishing channel within ${this.publishTimeoutMs}ms`,
@@ -451,14 +457,26 @@ export class RabbitMQTransport implements Transport {
     }
   }
 
+  /** The publishing channel when it is open on the live connection, else null (then see publisherBefore). */
+  private livePublisher(): ConfirmPublisher | null {
+    const publisher = this.openedPublisher;
+    return publisher !== null && publisher.isOpen && this._state === 'connected' ? publisher : null;
+  }
+
+  private dropPublisher(): void {
+    this.publisher = null;
+    this.openedPublisher = null;
+  }
+
   private async openPublisher(connection: ChannelModel): Promise<ConfirmPublisher> {
     const channel = await connection.createConfirmChannel();
     channel.on('error', (err: Error) => this.logger.warn('rabbitmq publishing channel error', { error: err.message }));
     const publisher = new ConfirmPublisher(channel);
     channel.on('close', () => {
       // Next publish opens a fresh one (a channel can die alone, e.g. on a missing exchange).
+      if (this.openedPublisher === publisher) this.dropPublisher();
       void this.publisher?.then((p) => {
-        if (p === publisher) this.publisher = null;
+        if (p === publisher) this.dropPublisher();
       });
     });
     return publisher;

@@ -13,10 +13,25 @@ import type { Delivery, Headers } from '../../core/transport.js';
 export const KEY_HEADER = 'ef-key';
 
 /**
+ * The AMQP wire name of every CloudEvents attribute and back, computed once with the helpers of
+ * runtime/core/headers.ts (the mapping stays defined there). Per message the binding then maps
+ * names with one lookup and reuses these strings instead of building new ones.
+ */
+const WIRE_NAME = new Map<string, string>();
+const LOGICAL_NAME = new Map<string, string>();
+for (const attribute of Object.values(CE)) {
+  const wire = Object.keys(toWireHeaders({ [attribute]: '' }, 'amqp'))[0]!;
+  WIRE_NAME.set(attribute, wire);
+  LOGICAL_NAME.set(wire, Object.keys(fromWireHeaders({ [wire]: '' }, 'amqp'))[0]!);
+}
+
+/**
  * Broker bookkeeping headers that never reach the runtime and are never re-published: the
  * attempt count is the runtime's own `ef-attempt`, and `x-death` would grow with every retry.
  */
 function isBrokerHeader(name: string): boolean {
+  // Cheap first test: this runs for every header of every message.
+  if (name.charCodeAt(0) !== 120 /* x */ || name.charCodeAt(1) !== 45 /* - */) return false;
   return (
     name === 'x-death' ||
     name.startsWith('x-first-death-') ||
@@ -31,7 +46,11 @@ export function publishProperties(
   key: string | undefined,
   timestampMs = Date.now(),
 ): Options.Publish {
-  const wire: Record<string, string> = toWireHeaders(withoutBrokerHeaders(headers), 'amqp');
+  // toWireHeaders in one pass, without the broker's headers.
+  const wire: Record<string, string> = {};
+  for (const name in headers) {
+    if (!isBrokerHeader(name)) wire[WIRE_NAME.get(name) ?? name] = headers[name]!;
+  }
   if (key !== undefined) wire[KEY_HEADER] = key;
   const declaredTime = headers[CE.time];
   const time = declaredTime ? Date.parse(declaredTime) : Number.NaN;
@@ -51,12 +70,16 @@ export function publishProperties(
 /** The delivery the runtime sees for an AMQP message. */
 export function toDelivery(msg: ConsumeMessage): Delivery {
   const raw = (msg.properties.headers ?? {}) as Record<string, unknown>;
-  const rest: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (name !== KEY_HEADER && !isBrokerHeader(name)) rest[name] = value;
+  // fromWireHeaders in one pass, taking the key and the broker's headers off.
+  const headers: Headers = {};
+  let key: string | undefined;
+  for (const name in raw) {
+    const value = raw[name];
+    if (name === KEY_HEADER) key = keyValue(value);
+    else if (isBrokerHeader(name)) continue;
+    else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
+    else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
   }
-  const headers = fromWireHeaders(rest, 'amqp');
-  const key = keyOf(msg);
   const delivery: Delivery = {
     body: msg.content,
     headers,
@@ -68,14 +91,11 @@ export function toDelivery(msg: ConsumeMessage): Delivery {
 }
 
 export function keyOf(msg: ConsumeMessage): string | undefined {
-  const value: unknown = (msg.properties.headers as Record<string, unknown> | undefined)?.[KEY_HEADER];
+  return keyValue((msg.properties.headers as Record<string, unknown> | undefined)?.[KEY_HEADER]);
+}
+
+function keyValue(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   return undefined;
-}
-
-function withoutBrokerHeaders(headers: Headers): Headers {
-  const out: Headers = {};
-  for (const [name, value] of Object.entries(headers)) if (!isBrokerHeader(name)) out[name] = value;
-  return out;
 }
