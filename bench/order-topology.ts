@@ -1,0 +1,56 @@
+/**
+ * The topology both broker benches run on the eventform side: one event, `OrderPlaced` (the shape
+ * of `samplePayload`, keyed by `orderId`), produced by `order-service` and consumed by
+ * `billing-service.charge`. Everything else is the topology defaults — idempotency on (in-memory
+ * store), validation on, retries and a dead-letter queue declared — because that is what a real
+ * consumer pays for.
+ */
+import type { JsonSchema, TopologyIR } from '../runtime/core/ir.js';
+import { buildTopology, uniqueTopologyName } from '../runtime/testing/topology-builder.js';
+
+export const BENCH_PRODUCER = 'order-service';
+export const BENCH_EVENT = 'OrderPlaced';
+export const BENCH_CONSUMER = 'billing-service.charge';
+
+/** Matches `samplePayload` in support.ts; strict, so validation does real work. */
+export const ORDER_PLACED_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['orderId', 'userId', 'total'],
+  additionalProperties: false,
+  properties: {
+    orderId: { type: 'string', minLength: 1 },
+    userId: { type: 'string', minLength: 1 },
+    total: {
+      type: 'object',
+      required: ['amount', 'currency'],
+      additionalProperties: false,
+      properties: {
+        amount: { type: 'number', minimum: 0 },
+        currency: { type: 'string', enum: ['EUR', 'USD', 'GBP'] },
+      },
+    },
+  },
+};
+
+export interface BenchTopologyOptions {
+  /** Prefix of the unique topology name (a random suffix is added). */
+  prefix: string;
+  /** Handler concurrency of the consumer (= the raw side's prefetch / partitions consumed at once). */
+  concurrency: number;
+  /** Kafka partitions of the event topic. */
+  partitions?: number;
+}
+
+export function benchTopology(options: BenchTopologyOptions): TopologyIR {
+  const spec = {
+    name: uniqueTopologyName(options.prefix),
+    events: { [BENCH_EVENT]: { key: 'orderId', payload: ORDER_PLACED_SCHEMA } },
+    services: {
+      [BENCH_PRODUCER]: { produces: [BENCH_EVENT] },
+      'billing-service': { consumes: { charge: { event: BENCH_EVENT, concurrency: options.concurrency } } },
+    },
+    rabbitmq: { queueType: 'quorum' as const },
+    ...(options.partitions === undefined ? {} : { kafka: { partitions: options.partitions } }),
+  };
+  return buildTopology(spec);
+}
