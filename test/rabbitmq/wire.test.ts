@@ -70,6 +70,13 @@ describe('toDelivery', () => {
     expect(delivery.redelivered).toBe(false);
   });
 
+  it('reports the quorum queue delivery count, which the runtime uses to end crash loops', () => {
+    expect(toDelivery(message({ cloudEvents_id: 'a', 'x-delivery-count': 3 })).deliveryCount).toBe(3);
+    const first = toDelivery(message({ cloudEvents_id: 'a' }));
+    expect(first.deliveryCount).toBeUndefined();
+    expect(first.headers).not.toHaveProperty('x-delivery-count');
+  });
+
   it('names the original exchange for retries coming back through the default exchange', () => {
     const retried = toDelivery(
       message({ [EF.origin]: 'shop.events/OrderCreated' }, { exchange: '', routingKey: 'shop.a.b', redelivered: true }),

@@ -73,9 +73,11 @@ export function toDelivery(msg: ConsumeMessage): Delivery {
   // fromWireHeaders in one pass, taking the key and the broker's headers off.
   const headers: Headers = {};
   let key: string | undefined;
+  let deliveryCount: number | undefined;
   for (const name in raw) {
     const value = raw[name];
     if (name === KEY_HEADER) key = keyValue(value);
+    else if (name === 'x-delivery-count') deliveryCount = Number(value);
     else if (isBrokerHeader(name)) continue;
     else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
     else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
@@ -87,6 +89,8 @@ export function toDelivery(msg: ConsumeMessage): Delivery {
     redelivered: msg.fields.redelivered,
   };
   if (key !== undefined) delivery.key = key;
+  // Quorum queues count deliveries that ended without an ack (crash, lost channel, requeue).
+  if (deliveryCount !== undefined && Number.isFinite(deliveryCount)) delivery.deliveryCount = deliveryCount;
   return delivery;
 }
 
