@@ -23,23 +23,11 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { createJsonLogger } from '../runtime/core/logger.js';
 import type { TopologyIR } from '../runtime/core/ir.js';
-import { createRuntime } from '../runtime/core/runtime.js';
 import { KafkaTransport } from '../runtime/transports/kafka/index.js';
-import { BENCH_CONSUMER, BENCH_EVENT, BENCH_PRODUCER, benchTopology } from './order-topology.js';
+import { benchTopology } from './order-topology.js';
+import { eventformSide } from './eventform-side.js';
 import { rawKafkajsSide } from './raw-kafkajs.js';
-import {
-  compare,
-  counter,
-  formatComparison,
-  numberArg,
-  pooled,
-  samplePayload,
-  loadAverage,
-  within,
-  type ComparisonResult,
-  type Measurement,
-  type Side,
-} from './support.js';
+import { compare, formatComparison, numberArg, loadAverage, type ComparisonResult, type Side } from './support.js';
 
 export interface KafkaBenchOptions {
   /** @default `KAFKA_BROKERS`, else the broker `scripts/kafka/kafka.sh start` runs */
@@ -116,42 +104,14 @@ export async function eventformKafkaSide(options: {
   });
   const logger = createJsonLogger({ level: 'warn', fields: { bench: 'kafka' } });
   const transport = new KafkaTransport({ brokers: options.brokers, logger, kafkaLogLevel: 'error' });
-  const runtime = createRuntime({ topology, transport, logger });
-  let seen = counter(0);
-  // JSON-free: the runtime has already parsed and validated the payload.
-  runtime.handle(BENCH_CONSUMER, async () => seen.tick());
-  try {
-    await runtime.start();
-  } catch (error) {
-    await runtime.stop().catch(() => undefined);
-    await deleteKafkaResources(options.brokers, topology);
-    throw error;
-  }
-
-  const publishOne = (i: number) => runtime.publish(BENCH_PRODUCER, BENCH_EVENT, samplePayload(i));
-
-  return {
-    name: 'eventform runtime',
-    async run(messages: number): Promise<Measurement> {
-      seen = counter(messages);
-      const started = performance.now();
-      await pooled(messages, options.inFlight, publishOne);
-      await within(seen.done, roundTimeoutMs(messages), () => {
-        const c = runtime.health().consumers[0];
-        return `eventform consumed ${seen.count}/${messages} (health: ${JSON.stringify(c)})`;
-      });
-      const ms = performance.now() - started;
-      const stats = runtime.health().consumers[0];
-      if (stats && (stats.retried || stats.deadLettered || stats.dropped)) {
-        throw new Error(`eventform side had failures during the bench: ${JSON.stringify(stats)}`);
-      }
-      return { messages, ms };
-    },
-    async close() {
-      await runtime.stop();
-      await deleteKafkaResources(options.brokers, topology);
-    },
-  };
+  return eventformSide({
+    topology,
+    transport,
+    logger,
+    inFlight: options.inFlight,
+    roundTimeoutMs,
+    cleanup: () => deleteKafkaResources(options.brokers, topology),
+  });
 }
 
 /** Delete the topics and consumer groups of a bench topology (best effort). */

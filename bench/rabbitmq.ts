@@ -16,25 +16,13 @@
 import amqp from 'amqplib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { createRuntime } from '../runtime/core/runtime.js';
 import { createJsonLogger } from '../runtime/core/logger.js';
 import { RabbitMQTransport } from '../runtime/transports/rabbitmq/transport.js';
 import { rabbitmqResources } from '../runtime/transports/rabbitmq/resources.js';
-import { BENCH_CONSUMER, BENCH_EVENT, BENCH_PRODUCER, benchTopology } from './order-topology.js';
+import { benchTopology } from './order-topology.js';
+import { eventformSide } from './eventform-side.js';
 import { rawAmqplibSide } from './raw-amqplib.js';
-import {
-  compare,
-  counter,
-  formatComparison,
-  numberArg,
-  pooled,
-  samplePayload,
-  loadAverage,
-  within,
-  type ComparisonResult,
-  type Measurement,
-  type Side,
-} from './support.js';
+import { compare, formatComparison, numberArg, loadAverage, type ComparisonResult, type Side } from './support.js';
 
 export interface RabbitBenchOptions {
   /** @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672 */
@@ -88,36 +76,14 @@ export async function eventformRabbitSide(options: {
   const logger = createJsonLogger({ level: 'warn', fields: { bench: 'rabbitmq' } });
   // prefetch defaults to the consumer's concurrency; set here too so the equality is explicit.
   const transport = new RabbitMQTransport({ url: options.url, prefetch: options.prefetch, logger });
-  const runtime = createRuntime({ topology, transport, logger });
-  let seen = counter(0);
-  // JSON-free: the runtime has already parsed and validated the payload.
-  runtime.handle(BENCH_CONSUMER, async () => seen.tick());
-  await runtime.start();
-
-  const publishOne = (i: number) => runtime.publish(BENCH_PRODUCER, BENCH_EVENT, samplePayload(i));
-
-  return {
-    name: 'eventform runtime',
-    async run(messages: number): Promise<Measurement> {
-      seen = counter(messages);
-      const started = performance.now();
-      await pooled(messages, options.inFlight, publishOne);
-      await within(seen.done, roundTimeoutMs(messages), () => {
-        const c = runtime.health().consumers[0];
-        return `eventform consumed ${seen.count}/${messages} (health: ${JSON.stringify(c)})`;
-      });
-      const ms = performance.now() - started;
-      const stats = runtime.health().consumers[0];
-      if (stats && (stats.retried || stats.deadLettered || stats.dropped)) {
-        throw new Error(`eventform side had failures during the bench: ${JSON.stringify(stats)}`);
-      }
-      return { messages, ms };
-    },
-    async close() {
-      await runtime.stop();
-      await deleteResources(options.url, topology);
-    },
-  };
+  return eventformSide({
+    topology,
+    transport,
+    logger,
+    inFlight: options.inFlight,
+    roundTimeoutMs,
+    cleanup: () => deleteResources(options.url, topology),
+  });
 }
 
 /** Delete the queues and exchanges a bench topology declared. */
