@@ -2,7 +2,7 @@
  * The `eventform` command line. Each command is its own module exporting
  * `register(program: Command)`; main only wires them up and turns failures into exit codes.
  *
- * Adding a command: create `generator/cli/<name>.ts` exporting `register`, and add `<name>` to
+ * Adding a command: create `generator/cli/<name>.ts` exporting `register`, and add it to
  * COMMANDS. Keep heavy imports (ts-morph, broker clients) inside the action so `--help` and
  * `validate` stay fast.
  */
@@ -10,10 +10,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, UserError } from './shared.js';
 
-/** Command modules, in help order. A module that does not exist yet is skipped. */
-const COMMANDS = ['validate', 'generate', 'check', 'provision', 'scaffold'] as const;
-
 export type Registrar = { register(program: Command): void };
+
+/**
+ * Command modules, in help order. A module that does not exist yet is skipped. The imports are
+ * spelt out (not built from the name) so bin/eventform.mjs's bundler can follow them.
+ */
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  validate: () => import('./validate.js'),
+  generate: () => import('./generate.js'),
+  check: () => import('./check.js'),
+  provision: () => import('./provision.js'),
+  scaffold: () => import('./scaffold.js'),
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -26,13 +35,13 @@ function version(): string {
  * for them. Help, `help <cmd>` and unknown commands load them all.
  */
 async function loadRegistrars(argv: readonly string[]): Promise<Registrar[]> {
-  const present = COMMANDS.filter((name) =>
+  const present = Object.keys(COMMANDS).filter((name) =>
     ['.ts', '.js'].some((ext) => existsSync(new URL(`./${name}${ext}`, import.meta.url))),
   );
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted = present.filter((name) => name === first);
   const load = wanted.length === 1 ? wanted : present;
-  return Promise.all(load.map((name) => import(`./${name}.js`) as Promise<Registrar>));
+  return Promise.all(load.map((name) => COMMANDS[name]!()));
 }
 
 /**

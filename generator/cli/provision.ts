@@ -143,10 +143,10 @@ function cliLogger(io: CliIo, debug: boolean): Logger {
 }
 
 async function loadKafkaProvisioner(): Promise<KafkaProvisioner | null> {
-  // Resolved at run time so the RabbitMQ path works while the Kafka binding is absent.
-  const modulePath = '../../runtime/transports/kafka/provision.js';
+  // Loaded on demand; a missing Kafka binding leaves the RabbitMQ path working. The path is a
+  // literal so bin/eventform.mjs's bundler can follow it.
   try {
-    const mod = (await import(modulePath)) as { provisionKafka?: KafkaProvisioner };
+    const mod = (await import('../../runtime/transports/kafka/provision.js')) as { provisionKafka?: KafkaProvisioner };
     return typeof mod.provisionKafka === 'function' ? mod.provisionKafka : null;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

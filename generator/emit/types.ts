@@ -15,10 +15,10 @@
  * dropped; the rest is laid out, checked against the expected names and ordered: shared schemas,
  * then events, both sorted by name.
  */
-import { compile } from 'json-schema-to-typescript';
 import type { JsonSchema } from '../../runtime/core/ir.js';
 import { camelCase, GENERATE_CODES, GenerateError, propertyKey, quote, type Rename } from '../naming.js';
 import { CodeWriter, unionAlias } from './code.js';
+import { jsonSchemaToTs } from './json-schema-to-ts.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
 import { mapSchema } from './schema-walk.js';
 import { layoutDeclarations, type Declaration } from './ts-layout.js';
@@ -63,6 +63,7 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
   }
   const root = { title: ROOT_TITLE, type: 'object', additionalProperties: false, properties, $defs: defs };
 
+  const compile = jsonSchemaToTs();
   let printed: string;
   try {
     printed = await compile(root as Parameters<typeof compile>[0], ROOT_TITLE, {

@@ -9,11 +9,19 @@
  */
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
+import type { JsonSchema } from '../../runtime/core/ir.js';
 import { guardedRegExp } from './guarded-regexp.js';
 
 export interface SchemaAjv {
   /** Compiles payloads; fresh per load so compiled schemas do not pile up in a long-lived process. */
   ajv: Ajv2020;
+  /**
+   * Compiles `schema` for its diagnostics only: throws and logs exactly what `ajv.compile` would,
+   * but the generated code is never turned into a function (that parse is a large share of
+   * compile time, wasted on a payload with no examples to validate). Do not `ajv.compile` the
+   * same schema object afterwards: ajv caches it, without a usable validator.
+   */
+  checkOnly(schema: JsonSchema): void;
   /** Validates a schema against the 2020-12 meta-schema; errors in `metaErrors`. */
   validateSchema(schema: unknown): boolean;
   metaErrors(): ErrorObject[];
@@ -26,11 +34,16 @@ type MetaValidator = ((schema: unknown) => boolean) & { errors?: ErrorObject[] |
 const require = createRequire(import.meta.url);
 let metaValidator: MetaValidator | undefined;
 
+/** Stands in for the code of a schema compiled by `checkOnly`; never called. */
+const NO_VALIDATOR = 'return function checkedOnly() { throw new Error("compiled for diagnostics only"); };';
+
 export function createAjv(): SchemaAjv {
   metaValidator ??= require('./meta-validator.generated.cjs') as MetaValidator;
   const meta = metaValidator;
   let lazy: Ajv2020 | undefined;
   let warnings: string[] = [];
+  // Roots compiled by checkOnly; refs they compile have the same root.
+  const diagnosticsOnly = new WeakSet<object>();
   const make = (): Ajv2020 => {
     const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
     const formats = require('ajv-formats') as { default: (ajv: Ajv2020) => Ajv2020 };
@@ -41,7 +54,13 @@ export function createAjv(): SchemaAjv {
       validateFormats: true,
       // Schemas were checked against the meta-schema already (above).
       validateSchema: false,
-      code: { regExp: guardedRegExp() },
+      code: {
+        regExp: guardedRegExp(),
+        // ajv's optimiser rewrites the generated code for speed; these validators run a few
+        // examples once, so it is a quarter of compile time for nothing.
+        optimize: false,
+        process: (code, env) => (env?.root && diagnosticsOnly.has(env.root.schema as object) ? NO_VALIDATOR : code),
+      },
       logger: {
         log: () => {},
         warn: (...args: unknown[]) => void warnings.push(args.map(String).join(' ')),
@@ -55,6 +74,11 @@ export function createAjv(): SchemaAjv {
     get ajv() {
       lazy ??= make();
       return lazy;
+    },
+    checkOnly(schema) {
+      lazy ??= make();
+      if (typeof schema === 'object') diagnosticsOnly.add(schema);
+      lazy.compile(schema);
     },
     validateSchema: (schema) => meta(schema),
     metaErrors: () => meta.errors ?? [],

@@ -4,10 +4,11 @@
  * descending into the instance, and every example must validate against its payload. Errors are
  * placed on the exact node ajv names, mapped back through the positioned tree.
  */
-import type { ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { JsonSchema } from '../../runtime/core/ir.js';
 import { createAjv } from './ajv.js';
-import type { DiagnosticSink, Span } from './diagnostics.js';
+import { CompileDiagnostics } from './compile-diagnostics.js';
+import { DiagnosticSink, type Span } from './diagnostics.js';
 import type { RawTopology } from './raw-topology.js';
 import type { ResolvedSchema, SchemaResolver } from './schema-refs.js';
 import { didYouMean } from './suggest.js';
@@ -20,8 +21,12 @@ export function checkSchemas(
   resolver: SchemaResolver,
   payloads: ReadonlyMap<string, ResolvedSchema & { refs: string[] }>,
   sink: DiagnosticSink,
+  /** Off: compile every payload (the reference the predictions are tested against). */
+  { predict = true }: { predict?: boolean } = {},
 ): void {
-  const { ajv, validateSchema, metaErrors, takeWarnings } = createAjv();
+  const schemaAjv = createAjv();
+  const { ajv, checkOnly, validateSchema, metaErrors, takeWarnings } = schemaAjv;
+  const predictor = new CompileDiagnostics(schemaAjv, resolver);
   const invalid = new Set<string>();
 
   for (const s of resolver.shared.values()) {
@@ -61,17 +66,27 @@ export function checkSchemas(
       p.ok = false;
       continue;
     }
-    const assembled = assemble(p.schema, p.refs, resolver);
-    let validate;
-    try {
-      validate = ajv.compile(assembled);
-    } catch (err) {
-      sink.report('EF5001', firstLine(e.payload.span), `the ${what} does not compile: ${(err as Error).message}`);
-      takeWarnings();
-      p.ok = false;
-      continue;
+    // Without examples only what compiling reports matters, not the validator; for most
+    // payloads that is known from their shared schemas alone (see compile-diagnostics.ts). A
+    // prediction is used only when all of it will be kept: past the cap, order would show.
+    let warnings = predict && e.examples.length === 0 ? predictor.predict(p.schema, p.deps) : undefined;
+    if (warnings && warnings.size > DiagnosticSink.MAX_KEPT - sink.items.length) warnings = undefined;
+    let validate: ValidateFunction | undefined;
+    if (!warnings) {
+      const assembled = assemble(p.schema, p.refs, resolver);
+      try {
+        if (e.examples.length === 0) checkOnly(assembled);
+        else validate = ajv.compile(assembled);
+      } catch (err) {
+        sink.report('EF5001', firstLine(e.payload.span), `the ${what} does not compile: ${(err as Error).message}`);
+        takeWarnings();
+        p.ok = false;
+        continue;
+      }
+      warnings = new Set(takeWarnings());
     }
-    for (const w of new Set(takeWarnings())) sink.report('EF9012', firstLine(e.payload.span), `${what}: ${w}`);
+    for (const w of warnings) sink.report('EF9012', firstLine(e.payload.span), `${what}: ${w}`);
+    if (!validate) continue;
 
     e.examples.forEach((ex, i) => {
       let ok: boolean;
