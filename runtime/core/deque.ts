@@ -6,6 +6,12 @@ export class Deque<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
 
+  static of<T>(...items: T[]): Deque<T> {
+    const deque = new Deque<T>();
+    deque.items = items;
+    return deque;
+  }
+
   get length(): number {
     return this.items.length - this.head;
   }

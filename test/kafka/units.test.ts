@@ -62,6 +62,42 @@ describe('KeyScheduler', () => {
     expect(max).toBe(2);
   });
 
+  it('does not let a newcomer overtake a task waiting for a slot', async () => {
+    const scheduler = new KeyScheduler(1);
+    const started: string[] = [];
+    let release!: () => void;
+    const first = scheduler.run('a', () => {
+      started.push('a1');
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    const waiting = scheduler.run('b', async () => void started.push('b'));
+    release();
+    // Submitted after the slot was handed back, before `b` had its turn: must still come after it.
+    const late = scheduler.run('c', async () => void started.push('c'));
+    await Promise.all([first, waiting, late]);
+    expect(started).toEqual(['a1', 'b', 'c']);
+  });
+
+  it('turns a task that throws synchronously into a rejection and frees its slot and key', async () => {
+    const scheduler = new KeyScheduler(1);
+    const bad = scheduler.run('a', (() => {
+      throw new Error('sync');
+    }) as () => Promise<void>);
+    await expect(bad).rejects.toThrow('sync');
+    await expect(scheduler.run('a', async () => 'next')).resolves.toBe('next');
+    expect(scheduler.inFlight).toBe(0);
+  });
+
+  it('keeps a hot key in order without slowing down (100k tasks of one key)', async () => {
+    const scheduler = new KeyScheduler(4);
+    const seen: number[] = [];
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 100_000 }, (_, i) => scheduler.run('hot', async () => void seen.push(i))));
+    expect(seen).toEqual(Array.from({ length: 100_000 }, (_, i) => i));
+    // Quadratic queueing would take minutes here; linear takes well under a second.
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it.each([0, -1, 1.5])('rejects concurrency %s', (n) => {
     expect(() => new KeyScheduler(n)).toThrow(/positive integer/);
   });

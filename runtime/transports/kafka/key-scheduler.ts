@@ -4,12 +4,29 @@
  *
  * The Kafka binding submits a partition's messages in offset order, so same-key messages are
  * handled in publish order while different keys of the same partition run in parallel.
+ *
+ * Plain queues rather than promise chains: a task whose key is idle and for which a slot is free
+ * starts at once, and each task costs one promise however busy its key is (the consumer runs every
+ * message through here).
  */
+import { Deque } from '../../core/deque.js';
+
+interface Job {
+  key: string | undefined;
+  task: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 export class KeyScheduler {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  /** Tail of each key's chain; removed when the chain drains. */
-  private readonly tails = new Map<string, Promise<void>>();
+  /** Jobs whose key is free, waiting for a slot, in the order they became ready. */
+  private readonly ready = new Deque<Job>();
+  /**
+   * Keys with a job queued or running → the jobs submitted behind it (`null` while none). A key
+   * is absent when it has nothing queued or running.
+   */
+  private readonly keys = new Map<string, Deque<Job> | null>();
 
   constructor(private readonly concurrency: number) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -27,33 +44,50 @@ export class KeyScheduler {
    * Settles with the task's outcome.
    */
   run<T>(key: string | undefined, task: () => Promise<T>): Promise<T> {
-    if (key === undefined) return this.withSlot(task);
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(() => this.withSlot(task));
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { key, task, resolve: resolve as (value: unknown) => void, reject };
+      if (key !== undefined) {
+        const behind = this.keys.get(key);
+        if (behind !== undefined) {
+          if (behind) behind.push(job);
+          else this.keys.set(key, Deque.of(job));
+          return;
+        }
+        this.keys.set(key, null);
+      }
+      // A newcomer never overtakes a job already waiting for a slot.
+      if (this.active < this.concurrency && this.ready.length === 0) this.start(job);
+      else this.ready.push(job);
     });
-    return result;
   }
 
-  private async withSlot<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.concurrency) {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else {
-      this.active++;
-    }
+  private start(job: Job): void {
+    this.active++;
+    let outcome: Promise<unknown>;
     try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      // Hand the slot straight to the next waiter so a newcomer cannot overtake it.
-      if (next) next();
-      else this.active--;
+      outcome = job.task();
+    } catch (error) {
+      outcome = Promise.reject(error);
     }
+    outcome.then(
+      (value) => {
+        job.resolve(value);
+        this.finish(job);
+      },
+      (error: unknown) => {
+        job.reject(error);
+        this.finish(job);
+      },
+    );
+  }
+
+  private finish(job: Job): void {
+    this.active--;
+    if (job.key !== undefined) {
+      const next = this.keys.get(job.key)?.shift();
+      if (next) this.ready.push(next);
+      else this.keys.delete(job.key);
+    }
+    while (this.active < this.concurrency && this.ready.length > 0) this.start(this.ready.shift() as Job);
   }
 }
