@@ -3,6 +3,7 @@ import { EF } from '../../runtime/core/headers.js';
 import type { TopologyIR } from '../../runtime/core/ir.js';
 import type { Delivery, Disposition, Transport } from '../../runtime/core/transport.js';
 import { KafkaPublishError, KafkaTransport } from '../../runtime/transports/kafka/index.js';
+import { recordEncoderStatus } from '../../runtime/transports/kafka/record-encoder.js';
 import { requireKafka } from '../support/kafka.js';
 import { makeTopology, type TopologySpec } from './fixtures.js';
 import { cleanupTopology, header, readTopic, sleep, testLogger, testTransport, waitFor } from './helpers.js';
@@ -94,6 +95,8 @@ describe.skipIf(!kafka.available)('KafkaTransport on a real broker', () => {
     expect(header(raw!, 'ce_correlationid')).toBe('c-1');
     expect(header(raw!, 'x-custom')).toBe('yes');
     expect(header(raw!, 'id')).toBeUndefined();
+    // Written by eventform's record encoder, read back by stock kafkajs.
+    expect(recordEncoderStatus()).toBe('installed');
   });
 
   it('retries via the failing consumer’s retry topic only, after the delay, while the main topic keeps flowing', async () => {

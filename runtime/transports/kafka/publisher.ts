@@ -14,6 +14,7 @@
 import type { IHeaders, Producer } from 'kafkajs';
 import { EventformError } from '../../core/errors.js';
 import { describeKafkaError } from './client.js';
+import { EVENTFORM_RECORD } from './record-encoder.js';
 
 export interface OutgoingRecord {
   key?: string;
@@ -138,7 +139,12 @@ export class BatchingPublisher {
             timeout: this.options.produceTimeoutMs,
             topicMessages: [...byTopic].map(([topic, messages]) => ({
               topic,
-              messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
+              messages: messages.map((m) => ({
+                key: m.key ?? null,
+                value: m.value,
+                headers: m.headers,
+                [EVENTFORM_RECORD]: true as const,
+              })),
             })),
           });
           for (const p of batch) p.resolve();

@@ -40,8 +40,12 @@ import { KAFKA_DEFAULTS, type KafkaLogLevel } from './defaults.js';
 import { KeyScheduler } from './key-scheduler.js';
 import { provisionKafka, type KafkaPlanItem } from './provision.js';
 import { BatchingPublisher } from './publisher.js';
+import { installRecordEncoder } from './record-encoder.js';
 
 const { Partitioners } = kafkajs;
+
+// Before anything in the process produces with kafkajs (see record-encoder.ts).
+installRecordEncoder();
 
 export interface KafkaTransportOptions {
   /** `host:port` list, as an array or a comma-separated string. */
@@ -180,6 +184,7 @@ export class KafkaTransport implements Transport {
       },
     );
     await publisher.connect();
+    this.logger.debug('kafka record encoder', { encoder: installRecordEncoder() });
     this.publisher = publisher;
     this.topology = topology;
   }

@@ -1,0 +1,198 @@
+/**
+ * A faster encoder for the records this transport sends, installed into kafkajs.
+ *
+ * kafkajs 2.2.4 (its last release) encodes every record header through an `Encoder` of its own: a
+ * zero-filled 512-byte buffer, a copy of the key and one of the value, per header. With the eight
+ * to ten CloudEvents headers of an event that is ~35 µs a record, more than everything else about
+ * the record. The encoder here writes a whole record into one exactly sized buffer from Node's
+ * pool instead, byte for byte what kafkajs writes (test/kafka/record-encoder.test.ts compares them).
+ *
+ * Scope: only records marked with {@link EVENTFORM_RECORD} take this path; any other record (from
+ * other kafkajs code in the same process) is encoded by kafkajs' own function. kafkajs has no hook
+ * for this, so the encoder replaces the record module's exports in Node's module cache before
+ * kafkajs' produce request module first loads it (the module is loaded on the first produce).
+ * When that is no longer possible (something in the process produced with kafkajs before this
+ * module was imported), when kafkajs is not 2.2.4, when a self-check against kafkajs' encoder
+ * fails, or when `EVENTFORM_KAFKA_RECORD_ENCODER=kafkajs` is set, nothing is installed and every
+ * record goes through kafkajs as usual. {@link recordEncoderStatus} says which happened.
+ */
+import { createRequire } from 'node:module';
+
+/** Marks a message given to kafkajs `sendBatch` as eventform's, for the encoder below. */
+export const EVENTFORM_RECORD: unique symbol = Symbol.for('eventform.kafka.record');
+
+/** The record fields kafkajs' produce request passes to the record encoder. */
+export interface RecordInput {
+  offsetDelta?: number;
+  timestampDelta?: number;
+  key?: Buffer | string | null;
+  value?: Buffer | string | null;
+  headers?: Record<string, unknown>;
+  [EVENTFORM_RECORD]?: true;
+}
+
+/** What kafkajs' record batch encoder needs of an encoded record (the shape of its `Encoder`). */
+export interface EncodedRecord {
+  buf: Buffer;
+  buffer: Buffer;
+}
+
+type RecordEncoder = (record: RecordInput) => EncodedRecord;
+
+export type RecordEncoderStatus =
+  | 'installed'
+  | 'disabled'
+  | 'unsupported-kafkajs-version'
+  | 'too-late'
+  | 'self-check-failed'
+  | 'not-found';
+
+const SUPPORTED_KAFKAJS = '2.2.4';
+const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
+const PRODUCE_REQUEST_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+
+let status: RecordEncoderStatus | undefined;
+
+/** Install the encoder once per process; returns what happened (see the module comment). */
+export function installRecordEncoder(): RecordEncoderStatus {
+  status ??= install();
+  return status;
+}
+
+/** What {@link installRecordEncoder} did, or `undefined` before it ran. */
+export function recordEncoderStatus(): RecordEncoderStatus | undefined {
+  return status;
+}
+
+function install(): RecordEncoderStatus {
+  if (process.env.EVENTFORM_KAFKA_RECORD_ENCODER === 'kafkajs') return 'disabled';
+  const require = createRequire(import.meta.url);
+  let recordPath: string;
+  let producePath: string;
+  try {
+    const { version } = require('kafkajs/package.json') as { version: string };
+    if (version !== SUPPORTED_KAFKAJS) return 'unsupported-kafkajs-version';
+    recordPath = require.resolve(RECORD_MODULE);
+    producePath = require.resolve(PRODUCE_REQUEST_MODULE);
+  } catch {
+    return 'not-found';
+  }
+  // The produce request captured the record encoder when it loaded; too late to swap it.
+  if (require.cache[producePath]) return 'too-late';
+  const original = require(recordPath) as RecordEncoder;
+  const cached = require.cache[recordPath];
+  if (!cached || !selfCheck(original)) return 'self-check-failed';
+  cached.exports = (record: RecordInput): EncodedRecord =>
+    record[EVENTFORM_RECORD] === true ? (encodeRecord(record) ?? original(record)) : original(record);
+  return 'installed';
+}
+
+/** Both encoders agree on a few records shaped like eventform's. */
+function selfCheck(original: RecordEncoder): boolean {
+  const samples: RecordInput[] = [
+    { offsetDelta: 0, timestampDelta: 0, key: 'order-1', value: Buffer.from('{"a":1}'), headers: { ce_id: 'x' } },
+    { offsetDelta: 300, timestampDelta: 70_000, key: null, value: Buffer.alloc(200, 7), headers: { é: 'ü'.repeat(70) } },
+    { offsetDelta: 5, timestampDelta: 0, key: Buffer.from([0, 255]), value: null, headers: {} },
+  ];
+  try {
+    return samples.every((record) => {
+      const ours = encodeRecord(record);
+      return ours !== undefined && ours.buffer.equals(original(record).buffer);
+    });
+  } catch {
+    return false;
+  }
+}
+
+// Zig-zag varints as Kafka's record format uses them, for 32-bit signed values.
+function sizeOfVarInt(value: number): number {
+  let encoded = ((value << 1) ^ (value >> 31)) >>> 0;
+  let bytes = 1;
+  while (encoded >= 0x80) {
+    bytes++;
+    encoded >>>= 7;
+  }
+  return bytes;
+}
+
+function writeVarInt(buf: Buffer, offset: number, value: number): number {
+  let encoded = ((value << 1) ^ (value >> 31)) >>> 0;
+  while (encoded >= 0x80) {
+    buf[offset++] = (encoded & 0x7f) | 0x80;
+    encoded >>>= 7;
+  }
+  buf[offset++] = encoded;
+  return offset;
+}
+
+const INT30 = 0x3fffffff;
+
+/**
+ * One record in Kafka's v2 record format (length, attributes, timestamp delta, offset delta, key,
+ * value, headers), or `undefined` for what it leaves to kafkajs: repeated headers (array values),
+ * null header values (kafkajs rejects them), and deltas beyond ±2^30 (kafkajs writes the timestamp delta as a 64-bit varint).
+ */
+export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
+  const offsetDelta = record.offsetDelta ?? 0;
+  const timestampDelta = record.timestampDelta ?? 0;
+  if (!Number.isInteger(timestampDelta) || Math.abs(timestampDelta) > INT30) return undefined;
+  if (!Number.isInteger(offsetDelta) || Math.abs(offsetDelta) > INT30) return undefined;
+  const key = asBytes(record.key);
+  const value = asBytes(record.value);
+  const headers = record.headers ?? {};
+  // Header values as Buffers or strings, with their byte lengths, in kafkajs' order (Object.keys).
+  const names = Object.keys(headers);
+  const values: (Buffer | string)[] = [];
+  const lengths: number[] = [];
+  let headersSize = sizeOfVarInt(names.length);
+  for (const name of names) {
+    const raw = headers[name];
+    // kafkajs throws on a null header value; let it.
+    if (Array.isArray(raw) || raw === null || raw === undefined) return undefined;
+    const nameLength = Buffer.byteLength(name);
+    headersSize += sizeOfVarInt(nameLength) + nameLength;
+    const bytes = Buffer.isBuffer(raw) ? raw : String(raw);
+    const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+    values.push(bytes);
+    lengths.push(nameLength, length);
+    headersSize += sizeOfVarInt(length) + length;
+  }
+  const keyLength = key === null ? -1 : typeof key === 'string' ? Buffer.byteLength(key) : key.length;
+  const valueLength = value === null ? -1 : typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  const bodySize =
+    1 +
+    sizeOfVarInt(timestampDelta) +
+    sizeOfVarInt(offsetDelta) +
+    sizeOfVarInt(keyLength) +
+    Math.max(keyLength, 0) +
+    sizeOfVarInt(valueLength) +
+    Math.max(valueLength, 0) +
+    headersSize;
+  const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
+  let at = writeVarInt(buf, 0, bodySize);
+  buf[at++] = 0; // attributes: none are used per record
+  at = writeVarInt(buf, at, timestampDelta);
+  at = writeVarInt(buf, at, offsetDelta);
+  at = writeBytes(buf, at, key, keyLength);
+  at = writeBytes(buf, at, value, valueLength);
+  at = writeVarInt(buf, at, names.length);
+  for (let i = 0; i < names.length; i++) {
+    at = writeBytes(buf, at, names[i] as string, lengths[2 * i] as number);
+    at = writeBytes(buf, at, values[i] as Buffer | string, lengths[2 * i + 1] as number);
+  }
+  if (at !== buf.length) throw new Error(`eventform record encoder: wrote ${at} of ${buf.length} bytes`);
+  return { buf, buffer: buf };
+}
+
+function asBytes(value: Buffer | string | null | undefined): Buffer | string | null {
+  if (value === null || value === undefined) return null;
+  return Buffer.isBuffer(value) ? value : String(value);
+}
+
+function writeBytes(buf: Buffer, at: number, bytes: Buffer | string | null, length: number): number {
+  at = writeVarInt(buf, at, length);
+  if (bytes === null || length <= 0) return at;
+  if (typeof bytes === 'string') buf.write(bytes, at, length, 'utf8');
+  else bytes.copy(buf, at);
+  return at + length;
+}
