@@ -58,13 +58,20 @@ export const CE_PREFIX: Record<Binding, string> = {
   memory: '',
 };
 
+// Logical ↔ wire names of the CloudEvents attributes per binding, built once: the conversions run
+// for every message sent and received.
+const TO_WIRE = new Map<Binding, Map<string, string>>();
+const FROM_WIRE = new Map<Binding, Map<string, string>>();
+for (const [binding, prefix] of Object.entries(CE_PREFIX) as [Binding, string][]) {
+  TO_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [name, prefix + name])));
+  FROM_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [prefix + name, name])));
+}
+
 /** Logical headers → wire headers for a binding. */
 export function toWireHeaders(headers: Record<string, string>, binding: Binding): Record<string, string> {
-  const prefix = CE_PREFIX[binding];
+  const names = TO_WIRE.get(binding)!;
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    out[CE_ATTRIBUTES.has(name) ? prefix + name : name] = value;
-  }
+  for (const name in headers) out[names.get(name) ?? name] = headers[name]!;
   return out;
 }
 
@@ -77,17 +84,13 @@ export function fromWireHeaders(
   headers: Record<string, unknown> | undefined,
   binding: Binding,
 ): Record<string, string> {
-  const prefix = CE_PREFIX[binding];
+  const names = FROM_WIRE.get(binding)!;
   const out: Record<string, string> = {};
   if (!headers) return out;
-  for (const [name, raw] of Object.entries(headers)) {
-    const value = headerValueToString(raw);
-    if (value === undefined) continue;
-    if (prefix && name.startsWith(prefix) && CE_ATTRIBUTES.has(name.slice(prefix.length))) {
-      out[name.slice(prefix.length)] = value;
-    } else {
-      out[name] = value;
-    }
+  for (const name in headers) {
+    const raw = headers[name];
+    const value = typeof raw === 'string' ? raw : headerValueToString(raw);
+    if (value !== undefined) out[names.get(name) ?? name] = value;
   }
   return out;
 }
