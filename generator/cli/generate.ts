@@ -13,7 +13,7 @@ import type { TopologyIR } from '../../runtime/core/ir.js';
 import { generate, GENERATE_DEFAULTS, GenerateError } from '../generate.js';
 import { formatDiagnostics, loadTopology, type Diagnostic } from '../spec/index.js';
 import { diffOutput, inSync, readUserFile, writeOutput, writeUserFile } from '../writer.js';
-import { DEFAULT_TOPOLOGY, readSource, useColor } from './shared.js';
+import { DEFAULT_TOPOLOGY, processIo, readSource, useColor, type CliIo } from './shared.js';
 
 export const GENERATE_EXIT = { ok: 0, stale: 1, usage: 2 } as const;
 
@@ -25,16 +25,6 @@ export interface GenerateCliOptions {
   /** @default 'eventform/runtime' */
   runtimeImport?: string;
 }
-
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const processIo: CliIo = {
-  stdout: (t) => void process.stdout.write(t),
-  stderr: (t) => void process.stderr.write(t),
-};
 
 /** Adds the `generate` command to the eventform CLI. */
 export function register(program: Command): void {

@@ -8,7 +8,7 @@
 import { Command, Option } from 'commander';
 import type { Logger } from '../../runtime/core/api.js';
 import type { TopologyIR } from '../../runtime/core/ir.js';
-import { DEFAULT_TOPOLOGY, EXIT, loadAndReport } from './shared.js';
+import { DEFAULT_TOPOLOGY, EXIT, loadAndReport, processIo, type CliIo } from './shared.js';
 
 /** A plan line as every broker's provisioner returns it. */
 export interface ProvisionPlanItem {
@@ -28,16 +28,6 @@ export interface ProvisionCliOptions {
   format: 'text' | 'json';
   debug?: boolean;
 }
-
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const processIo: CliIo = {
-  stdout: (t) => void process.stdout.write(t),
-  stderr: (t) => void process.stderr.write(t),
-};
 
 /** Adds the `provision` command to the eventform CLI. */
 export function register(program: Command): Command {

@@ -6,6 +6,17 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostics, loadTopology, type Diagnostic, type LoadResult } from '../spec/index.js';
 import { nameDiagnostics } from '../naming.js';
 
+/** Where a command writes; tests pass their own to capture the output. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const processIo: CliIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+};
+
 /** Process exit codes of every command. */
 export const EXIT = {
   /** Success (warnings may have been printed). */

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TopologyIR } from '../../runtime/core/ir.js';
 import { generate, GenerateError, MARKER_FILE } from '../generate.js';
-import type { CliIo } from '../cli/generate.js';
+import { processIo, type CliIo } from '../cli/shared.js';
 import { renderGenerateError } from '../cli/generate.js';
 import { readSource, useColor } from '../cli/shared.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
@@ -39,11 +39,6 @@ export interface ScaffoldResult {
   exitCode: number;
   files: ScaffoldFilePlan[];
 }
-
-const processIo: CliIo = {
-  stdout: (t) => void process.stdout.write(t),
-  stderr: (t) => void process.stderr.write(t),
-};
 
 export async function runScaffold(
   service: string,
