@@ -9,3 +9,5 @@ export { KafkaPublishError } from './publisher.js';
 export { KAFKA_DEFAULTS } from './defaults.js';
 export type { KafkaLogLevel } from './defaults.js';
 export { parseBrokers } from './client.js';
+export { recordEncoderStatus } from './record-encoder.js';
+export type { RecordEncoderStatus } from './record-encoder.js';

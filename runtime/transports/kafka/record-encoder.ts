@@ -40,12 +40,7 @@ export interface EncodedRecord {
 type RecordEncoder = (record: RecordInput) => EncodedRecord;
 
 export type RecordEncoderStatus =
-  | 'installed'
-  | 'disabled'
-  | 'unsupported-kafkajs-version'
-  | 'too-late'
-  | 'self-check-failed'
-  | 'not-found';
+  'installed' | 'disabled' | 'unsupported-kafkajs-version' | 'too-late' | 'self-check-failed' | 'not-found';
 
 const SUPPORTED_KAFKAJS = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
@@ -91,7 +86,13 @@ function install(): RecordEncoderStatus {
 function selfCheck(original: RecordEncoder): boolean {
   const samples: RecordInput[] = [
     { offsetDelta: 0, timestampDelta: 0, key: 'order-1', value: Buffer.from('{"a":1}'), headers: { ce_id: 'x' } },
-    { offsetDelta: 300, timestampDelta: 70_000, key: null, value: Buffer.alloc(200, 7), headers: { é: 'ü'.repeat(70) } },
+    {
+      offsetDelta: 300,
+      timestampDelta: 70_000,
+      key: null,
+      value: Buffer.alloc(200, 7),
+      headers: { é: 'ü'.repeat(70) },
+    },
     { offsetDelta: 5, timestampDelta: 0, key: Buffer.from([0, 255]), value: null, headers: {} },
   ];
   try {
