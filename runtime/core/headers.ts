@@ -71,7 +71,7 @@ for (const [binding, prefix] of Object.entries(CE_PREFIX) as [Binding, string][]
 export function toWireHeaders(headers: Record<string, string>, binding: Binding): Record<string, string> {
   const names = TO_WIRE.get(binding)!;
   const out: Record<string, string> = {};
-  for (const name in headers) out[names.get(name) ?? name] = headers[name]!;
+  for (const name of Object.keys(headers)) out[names.get(name) ?? name] = headers[name]!;
   return out;
 }
 
@@ -87,7 +87,7 @@ export function fromWireHeaders(
   const names = FROM_WIRE.get(binding)!;
   const out: Record<string, string> = {};
   if (!headers) return out;
-  for (const name in headers) {
+  for (const name of Object.keys(headers)) {
     const raw = headers[name];
     const value = typeof raw === 'string' ? raw : headerValueToString(raw);
     if (value !== undefined) out[names.get(name) ?? name] = value;

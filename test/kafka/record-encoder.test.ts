@@ -72,9 +72,13 @@ describe('eventform record encoder', () => {
     }
   });
 
-  it('leaves to kafkajs what it does not handle: repeated headers, null header values, 64-bit deltas', () => {
+  it('leaves to kafkajs what it does not handle: repeated headers, values that are not bytes, 64-bit deltas', () => {
     expect(encodeRecord({ value: 'v', headers: { a: ['1', '2'] } })).toBeUndefined();
     expect(encodeRecord({ value: 'v', headers: { a: null } })).toBeUndefined();
+    expect(encodeRecord({ value: 'v', headers: { a: 1 } })).toBeUndefined();
+    expect(encodeRecord({ value: 'v', headers: null as unknown as Record<string, unknown> })).toBeUndefined();
+    expect(encodeRecord({ value: { a: 1 } as unknown as string })).toBeUndefined();
+    expect(encodeRecord({ key: 7 as unknown as string, value: 'v' })).toBeUndefined();
     expect(encodeRecord({ value: 'v', timestampDelta: 2 ** 40 })).toBeUndefined();
   });
 

@@ -2,6 +2,7 @@
  * Unit tests of the binding's broker-free parts: the key scheduler, the batching publisher and
  * what a consumer loop resolves when a rebalance stops a batch (with a stand-in kafkajs payload).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
@@ -86,6 +87,28 @@ describe('KeyScheduler', () => {
     await expect(bad).rejects.toThrow('sync');
     await expect(scheduler.run('a', async () => 'next')).resolves.toBe('next');
     expect(scheduler.inFlight).toBe(0);
+  });
+
+  it('runs a task that had to wait in the async context it was submitted from', async () => {
+    const scheduler = new KeyScheduler(1);
+    const storage = new AsyncLocalStorage<string>();
+    const seen = await Promise.all(
+      ['a', 'a', 'b', 'c'].map((key, i) =>
+        storage.run(`submitter ${i}`, () =>
+          scheduler.run(key, async () => {
+            await sleep(1);
+            return storage.getStore();
+          }),
+        ),
+      ),
+    );
+    expect(seen).toEqual(['submitter 0', 'submitter 1', 'submitter 2', 'submitter 3']);
+  });
+
+  it('settles a task that returns a plain value and frees its slot and key', async () => {
+    const scheduler = new KeyScheduler(1);
+    await expect(scheduler.run('a', (() => 'plain') as unknown as () => Promise<string>)).resolves.toBe('plain');
+    await expect(scheduler.run('a', async () => 'next')).resolves.toBe('next');
   });
 
   it('keeps a hot key in order without slowing down (100k tasks of one key)', async () => {

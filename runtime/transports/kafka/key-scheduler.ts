@@ -9,6 +9,7 @@
  * starts at once, and each task costs one promise however busy its key is (the consumer runs every
  * message through here).
  */
+import { AsyncResource } from 'node:async_hooks';
 import { Deque } from '../../core/deque.js';
 
 interface Job {
@@ -49,6 +50,9 @@ export class KeyScheduler {
       if (key !== undefined) {
         const behind = this.keys.get(key);
         if (behind !== undefined) {
+          // A task that waits starts from another task's callback: keep the submitter's async
+          // context (tracing spans, AsyncLocalStorage) with it.
+          job.task = AsyncResource.bind(task);
           if (behind) behind.push(job);
           else this.keys.set(key, Deque.of(job));
           return;
@@ -56,8 +60,12 @@ export class KeyScheduler {
         this.keys.set(key, null);
       }
       // A newcomer never overtakes a job already waiting for a slot.
-      if (this.active < this.concurrency && this.ready.length === 0) this.start(job);
-      else this.ready.push(job);
+      if (this.active < this.concurrency && this.ready.length === 0) {
+        this.start(job);
+      } else {
+        job.task = AsyncResource.bind(task);
+        this.ready.push(job);
+      }
     });
   }
 
@@ -65,7 +73,8 @@ export class KeyScheduler {
     this.active++;
     let outcome: Promise<unknown>;
     try {
-      outcome = job.task();
+      // A task that returns a plain value still settles (and frees its slot and key).
+      outcome = Promise.resolve(job.task());
     } catch (error) {
       outcome = Promise.reject(error);
     }

@@ -131,16 +131,19 @@ const INT30 = 0x3fffffff;
 /**
  * One record in Kafka's v2 record format (length, attributes, timestamp delta, offset delta, key,
  * value, headers), or `undefined` for what it leaves to kafkajs: repeated headers (array values),
- * null header values (kafkajs rejects them), and deltas beyond ±2^30 (kafkajs writes the timestamp delta as a 64-bit varint).
+ * keys, values and header values that are neither strings nor Buffers (kafkajs rejects most of
+ * them; its errors stay its own), and deltas beyond ±2^30 (kafkajs writes the timestamp delta as a 64-bit varint).
  */
 export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
   const offsetDelta = record.offsetDelta ?? 0;
   const timestampDelta = record.timestampDelta ?? 0;
   if (!Number.isInteger(timestampDelta) || Math.abs(timestampDelta) > INT30) return undefined;
   if (!Number.isInteger(offsetDelta) || Math.abs(offsetDelta) > INT30) return undefined;
-  const key = asBytes(record.key);
-  const value = asBytes(record.value);
-  const headers = record.headers ?? {};
+  const key = record.key ?? null;
+  const value = record.value ?? null;
+  if (!isBytes(key) || !isBytes(value)) return undefined;
+  const headers = record.headers === undefined ? {} : record.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
   // Header values as Buffers or strings, with their byte lengths, in kafkajs' order (Object.keys).
   const names = Object.keys(headers);
   const values: (Buffer | string)[] = [];
@@ -148,13 +151,12 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
   let headersSize = sizeOfVarInt(names.length);
   for (const name of names) {
     const raw = headers[name];
-    // kafkajs throws on a null header value; let it.
-    if (Array.isArray(raw) || raw === null || raw === undefined) return undefined;
+    // kafkajs throws on a null header value (and on numbers, objects, ...); let it.
+    if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return undefined;
     const nameLength = Buffer.byteLength(name);
     headersSize += sizeOfVarInt(nameLength) + nameLength;
-    const bytes = Buffer.isBuffer(raw) ? raw : String(raw);
-    const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
-    values.push(bytes);
+    const length = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+    values.push(raw);
     lengths.push(nameLength, length);
     headersSize += sizeOfVarInt(length) + length;
   }
@@ -185,9 +187,9 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
   return { buf, buffer: buf };
 }
 
-function asBytes(value: Buffer | string | null | undefined): Buffer | string | null {
-  if (value === null || value === undefined) return null;
-  return Buffer.isBuffer(value) ? value : String(value);
+/** What both encoders write the same way: null (length -1), a string (UTF-8) or a Buffer. */
+function isBytes(value: unknown): value is Buffer | string | null {
+  return value === null || typeof value === 'string' || Buffer.isBuffer(value);
 }
 
 function writeBytes(buf: Buffer, at: number, bytes: Buffer | string | null, length: number): number {
