@@ -60,16 +60,29 @@ export const CE_PREFIX: Record<Binding, string> = {
 
 // Logical ↔ wire names of the CloudEvents attributes per binding, built once: the conversions run
 // for every message sent and received.
-const TO_WIRE = new Map<Binding, Map<string, string>>();
-const FROM_WIRE = new Map<Binding, Map<string, string>>();
+const TO_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
+const FROM_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
 for (const [binding, prefix] of Object.entries(CE_PREFIX) as [Binding, string][]) {
   TO_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [name, prefix + name])));
   FROM_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [prefix + name, name])));
 }
 
+/**
+ * The wire name of each CloudEvents attribute for a binding (`id` → `ce_id`), for a binding that
+ * maps headers itself in one pass with other work; other names stay as they are.
+ */
+export function wireNames(binding: Binding): ReadonlyMap<string, string> {
+  return TO_WIRE.get(binding)!;
+}
+
+/** The reverse of {@link wireNames} (`ce_id` → `id`). */
+export function logicalNames(binding: Binding): ReadonlyMap<string, string> {
+  return FROM_WIRE.get(binding)!;
+}
+
 /** Logical headers → wire headers for a binding. */
 export function toWireHeaders(headers: Record<string, string>, binding: Binding): Record<string, string> {
-  const names = TO_WIRE.get(binding)!;
+  const names = wireNames(binding);
   const out: Record<string, string> = {};
   for (const name of Object.keys(headers)) out[names.get(name) ?? name] = headers[name]!;
   return out;
@@ -84,7 +97,7 @@ export function fromWireHeaders(
   headers: Record<string, unknown> | undefined,
   binding: Binding,
 ): Record<string, string> {
-  const names = FROM_WIRE.get(binding)!;
+  const names = logicalNames(binding);
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const name of Object.keys(headers)) {

@@ -3,7 +3,7 @@
  * runtime/core/headers.ts), and the binding's private headers.
  */
 import type { ConsumeMessage, Options } from 'amqplib';
-import { CE, EF, fromWireHeaders, toWireHeaders } from '../../core/headers.js';
+import { CE, EF, fromWireHeaders, logicalNames, wireNames } from '../../core/headers.js';
 import type { Delivery, Headers } from '../../core/transport.js';
 
 /**
@@ -12,18 +12,9 @@ import type { Delivery, Headers } from '../../core/transport.js';
  */
 export const KEY_HEADER = 'ef-key';
 
-/**
- * The AMQP wire name of every CloudEvents attribute and back, computed once with the helpers of
- * runtime/core/headers.ts (the mapping stays defined there). Per message the binding then maps
- * names with one lookup and reuses these strings instead of building new ones.
- */
-const WIRE_NAME = new Map<string, string>();
-const LOGICAL_NAME = new Map<string, string>();
-for (const attribute of Object.values(CE)) {
-  const wire = Object.keys(toWireHeaders({ [attribute]: '' }, 'amqp'))[0]!;
-  WIRE_NAME.set(attribute, wire);
-  LOGICAL_NAME.set(wire, Object.keys(fromWireHeaders({ [wire]: '' }, 'amqp'))[0]!);
-}
+// Per message the binding maps names with one lookup and reuses these strings (runtime/core/headers.ts).
+const WIRE_NAME = wireNames('amqp');
+const LOGICAL_NAME = logicalNames('amqp');
 
 /**
  * Broker bookkeeping headers that never reach the runtime and are never re-published: the
