@@ -1,8 +1,7 @@
 /**
  * One consumer process for `crash-loop.test.ts`: handles `Job` events and, on the poison one, dies
  * with SIGKILL in the middle of the handler (no outcome, no commit, no LeaveGroup), every time it
- * gets it; a second consumer in the same process handles `Chore` events slowly, and is innocent.
- * Reports each handled event over IPC before the handler returns.
+ * gets it. Reports each handled job over IPC before the handler returns.
  *
  * Run with `node --import tsx test/kafka/crash-loop-worker.ts` and `EF_CRASH_LOOP_WORKER` set.
  */
@@ -16,17 +15,12 @@ export interface CrashLoopWorkerConfig {
   topology: TopologyIR;
   consumerId: string;
   poison: number;
-  /** A second consumer in the same process whose handler takes `ms` (innocent, slow). */
-  slow: { consumerId: string; ms: number };
   maxDeliveries: number;
   transport: Partial<KafkaTransportOptions>;
 }
 
 export type CrashLoopWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'handled'; consumer: string; n: number }
-  | { type: 'poison-started' }
-  | { type: 'failed'; error: string };
+  { type: 'ready' } | { type: 'handled'; n: number } | { type: 'poison-started' } | { type: 'failed'; error: string };
 
 const send = (message: CrashLoopWorkerMessage): void => void process.send?.(message);
 
@@ -56,12 +50,7 @@ async function main(): Promise<void> {
       process.kill(process.pid, 'SIGKILL');
       await new Promise<never>(() => undefined);
     }
-    send({ type: 'handled', consumer: config.consumerId, n });
-  });
-  runtime.handle(config.slow.consumerId, async (event) => {
-    const { n } = event.data as { n: number };
-    await new Promise((resolve) => setTimeout(resolve, config.slow.ms));
-    send({ type: 'handled', consumer: config.slow.consumerId, n });
+    send({ type: 'handled', n });
   });
   await runtime.start();
   send({ type: 'ready' });

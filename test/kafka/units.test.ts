@@ -5,10 +5,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { IsolationGate } from '../../runtime/transports/kafka/isolation.js';
 import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
 import { BatchingPublisher, KafkaPublishError } from '../../runtime/transports/kafka/publisher.js';
-import { ConsumerLoop, dueAtOf, triesAt, type PartitionMessage } from '../../runtime/transports/kafka/consumer-loop.js';
+import {
+  ConsumerLoop,
+  dueAtOf,
+  startsAt,
+  type PartitionMessage,
+} from '../../runtime/transports/kafka/consumer-loop.js';
 import { sleep } from './helpers.js';
 
 describe('KeyScheduler', () => {
@@ -266,49 +270,14 @@ describe('ConsumerLoop on a rebalance', () => {
   });
 });
 
-describe('triesAt (delivery record in commit metadata)', () => {
-  it('reads the isolated runs recorded at the same position only', () => {
-    expect(triesAt('eventform:tries=3@42', '42')).toBe(3);
-    expect(triesAt('eventform:tries=0@42', '42')).toBe(0);
-    expect(triesAt('eventform:tries=3@42', '43')).toBeNull();
-    expect(triesAt(null, '42')).toBeNull();
-    expect(triesAt('', '42')).toBeNull();
-    expect(triesAt('someone else’s metadata', '42')).toBeNull();
-    expect(triesAt('eventform:tries=x@42', '42')).toBeNull();
-    expect(triesAt('eventform:tries=-1@42', '42')).toBeNull();
-  });
-});
-
-describe('IsolationGate', () => {
-  it('lets shared holders in at once, and a run alone only after they left; newcomers wait for it', async () => {
-    const gate = new IsolationGate();
-    expect(gate.enterShared()).toBeUndefined();
-    expect(gate.enterShared()).toBeUndefined();
-    const events: string[] = [];
-    const alone = gate.enterAlone(new Promise(() => undefined)).then((entered) => {
-      events.push(`alone ${entered}`);
-    });
-    const late = gate.enterShared();
-    expect(late).toBeInstanceOf(Promise);
-    void late!.then(() => events.push('late shared'));
-    gate.leaveShared();
-    await sleep(1);
-    expect(events).toEqual([]);
-    gate.leaveShared();
-    await alone;
-    expect(events).toEqual(['alone true']);
-    gate.leaveAlone();
-    await late;
-    expect(events).toEqual(['alone true', 'late shared']);
-  });
-
-  it('gives up a run alone when its bound runs out, and lets waiting holders in', async () => {
-    const gate = new IsolationGate();
-    expect(gate.enterShared()).toBeUndefined(); // a handler that never returns
-    const entered = gate.enterAlone(sleep(20));
-    const waiting = gate.enterShared();
-    expect(await entered).toBe(false);
-    await waiting;
-    expect(gate.enterShared()).toBeUndefined();
+describe('startsAt (delivery record in commit metadata)', () => {
+  it('reads the starts recorded at the same offset only', () => {
+    expect(startsAt('eventform:starts=3@42', '42')).toBe(3);
+    expect(startsAt('eventform:starts=3@42', '43')).toBe(0);
+    expect(startsAt(null, '42')).toBe(0);
+    expect(startsAt('', '42')).toBe(0);
+    expect(startsAt('someone else’s metadata', '42')).toBe(0);
+    expect(startsAt('eventform:starts=x@42', '42')).toBe(0);
+    expect(startsAt('eventform:starts=-1@42', '42')).toBe(0);
   });
 });

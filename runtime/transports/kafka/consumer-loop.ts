@@ -21,30 +21,23 @@
  *   bound, so no gap keeps finished work from being committed.
  *
  * Deliveries without an outcome (a message that takes its process down, every time): Kafka keeps
- * no delivery count, so the loop keeps one in the metadata of the group's committed offset,
- * `eventform:tries=<n>@<position>`; any later commit moves the position and clears it.
- * - The first batch of a partition after each group join reads the record at its committed
- *   position. Without one, it writes `tries=0` there just before the first message runs (a mark
- *   that this owner started here) and runs as usual; the batch's commit clears it.
- * - With one (an earlier owner started here and never got further: it crashed, or stopped before
- *   its first commit), the partition is suspect and the batch runs one message at a time, each
- *   alone in the process (every consumer loop's handlers hold a process-wide gate shared; see
- *   isolation.ts), its position committed before it starts with `tries` one more than recorded
- *   there. A crash during a run alone is that message's, so only such runs are counted: work
- *   that shared the process with the culprit is never blamed. The message reaches the runtime with
- *   `deliveryCount` = the runs recorded before, and the runtime dead-letters it once that reaches
- *   `maxDeliveries` (reason `redelivery-limit`). It runs at most `maxDeliveries` + 1 times: its
- *   first crash, amid concurrent work, is not counted.
- * - Waiting to run alone is bounded (`revokeTimeoutMs`): a handler elsewhere that never returns
- *   must not stop the process; past the bound the message runs shared and its run is not counted.
- * - Recording is best effort: when the record cannot be read or written, the batch runs as usual
- *   (or stops, to be fetched again) and the failure is logged.
+ * no delivery count, so the loop keeps one in the metadata of the group's committed offset. The
+ * first batch of a partition after each group join commits its first offset again with
+ * `eventform:starts=<n>@<offset>`, n one more than the count already recorded at that same offset
+ * (any later commit moves the offset and clears the metadata). n = 1 is the normal case. n ≥ 2
+ * means an earlier owner started from here and never got further: that batch then runs one message
+ * at a time, committing each offset (with `starts=1`) before the message starts, so the next crash
+ * leaves the committed offset on the very message that caused it. The first message of such a
+ * batch is handed to the runtime with `deliveryCount` = n - 1, and the runtime dead-letters it
+ * once that reaches `maxDeliveries` (reason `redelivery-limit`). A message that crashes its
+ * process therefore runs at most `maxDeliveries` + 1 times (the first crash, in a concurrent batch,
+ * cannot be told apart from the work around it). Recording is best effort: when it fails, the batch
+ * runs as usual and the failure is logged.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import type { Logger } from '../../core/api.js';
 import { EF } from '../../core/headers.js';
 import { describeKafkaError, isRebalancing } from './client.js';
-import { isolationGate } from './isolation.js';
 import type { KeyScheduler } from './key-scheduler.js';
 
 /** `done`: finished, may be committed. `release`: leave it (and what follows) for redelivery. */
@@ -58,7 +51,7 @@ export interface PartitionMessage {
   redelivered: boolean;
   /**
    * Earlier deliveries of this message to the group that ended without a committed outcome, as far
-   * as the group's commit metadata shows (see "Deliveries without an outcome" above); absent when
+   * as the group's commit metadata shows (see "Deliveries without an outcome" below); absent when
    * unknown.
    */
   deliveryCount?: number;
@@ -120,8 +113,8 @@ export class ConsumerLoop {
    * far below 2^53 (a million messages a second for 285 years).
    */
   private readonly seen = new Map<string, { max: number }>();
-  /** `topic|partition` whose delivery record was read since the last group join. */
-  private readonly recordsRead = new Set<string>();
+  /** `topic|partition` whose starts were recorded since the last group join. */
+  private readonly startsRecorded = new Set<string>();
   private admin: Promise<Admin> | null = null;
   private readonly log: Logger;
 
@@ -151,7 +144,7 @@ export class ConsumerLoop {
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       // A new generation: each partition's first batch records its start again.
-      this.recordsRead.clear();
+      this.startsRecorded.clear();
       this.log.debug('kafka consumer joined group', {
         group: options.groupId,
         memberAssignment: event.payload.memberAssignment,
@@ -282,30 +275,32 @@ export class ConsumerLoop {
     }, s.heartbeatInterval);
 
     try {
-      // Deliveries without an outcome (see the module comment): is this partition suspect?
+      // One message at a time, each offset committed before it starts: see "Deliveries without an
+      // outcome" above.
+      let oneByOne = false;
+      let firstDeliveryCount: number | undefined;
       const first = messages[0];
       const partitionKey = `${topic}|${partition}`;
-      let record: DeliveryRecord | undefined;
-      if (first && s.countDeliveries !== false && !this.recordsRead.has(partitionKey) && !shouldStop()) {
-        this.recordsRead.add(partitionKey);
-        record = await this.readDeliveryRecord(topic, partition, first.offset);
-        if (record?.tries !== null && record !== undefined) {
-          // Once can be a rebalance or a stop before the first commit; more, most likely a crash loop.
-          const level = record.tries > 0 ? 'warn' : 'info';
-          this.log[level]('kafka: a partition restarts where an earlier owner stopped without an outcome', {
-            group: this.options.groupId,
-            topic,
-            partition,
-            offset: record.anchor,
-            isolatedRuns: record.tries,
-            note: 'handling its batch one message at a time, each alone in the process',
-          });
+      if (first && s.countDeliveries !== false && !this.startsRecorded.has(partitionKey)) {
+        this.startsRecorded.add(partitionKey);
+        const starts = await this.recordStart(payload, topic, partition, first.offset);
+        if (starts !== undefined) {
+          firstDeliveryCount = starts - 1;
+          oneByOne = starts >= 2;
+          if (oneByOne) {
+            // Twice can be a rebalance before the first commit; more often, most likely a crash loop.
+            const level = starts > 2 ? 'warn' : 'info';
+            this.log[level]('kafka: a partition restarts where an earlier owner stopped without an outcome', {
+              group: this.options.groupId,
+              topic,
+              partition,
+              offset: first.offset,
+              starts,
+              note: 'handling one message at a time until past this batch',
+            });
+          }
         }
       }
-      const suspect = record !== undefined && record.tries !== null;
-      const gate = isolationGate();
-      /** The last delivery record this batch wrote. */
-      let written: { position: string; tries: number } | undefined;
 
       const tasks: Promise<void>[] = [];
       for (let i = 0; i < messages.length; i++) {
@@ -318,76 +313,39 @@ export class ConsumerLoop {
             break;
           }
         }
-        let deliveryCount: number | undefined;
-        let alone = false;
-        if (suspect) {
-          // Alone in the process, within a bound; record the run before it starts.
-          let boundTimer: NodeJS.Timeout | undefined;
-          const bound = new Promise<void>((resolve) => (boundTimer = setTimeout(resolve, s.revokeTimeoutMs)));
-          alone = await gate.enterAlone(Promise.race([bound, stopSignal]));
-          clearTimeout(boundTimer);
-          if (shouldStop()) {
-            if (alone) gate.leaveAlone();
-            break;
-          }
-          const previous = messages[i - 1];
-          if (previous) payload.resolveOffset(previous.offset);
-          const position = previous ? nextOffset(previous.offset) : record!.anchor;
-          const earlier = previous ? 0 : (record!.tries as number);
-          deliveryCount = earlier;
-          const tries = alone ? earlier + 1 : earlier;
-          if (!(await this.commitDeliveryRecord(payload, topic, partition, position, tries))) {
-            if (alone) gate.leaveAlone();
-            halted = true;
-            break;
-          }
-          written = { position, tries };
-        } else if (i === 0 && record !== undefined) {
-          // Mark where this owner starts, just before the first message runs (not while a retry
-          // waits to be due); the batch's commit clears it.
-          if (await this.commitDeliveryRecord(payload, topic, partition, record.anchor, 0)) {
-            written = { position: record.anchor, tries: 0 };
-          }
-        }
         const offset = Number(message.offset);
         const redelivered = offset <= seen.max;
         if (!redelivered) seen.max = offset;
-        const key = message.key ? message.key.toString('utf8') : undefined;
-        const handleOne = async (): Promise<void> => {
-          // Its turn may come after a stop or a halt: then leave it for redelivery.
-          if (shouldStop() && !closesGap(i)) return;
-          lastStarted = Math.max(lastStarted, i);
-          const delivered: PartitionMessage = { topic, partition, message, redelivered };
-          if (deliveryCount !== undefined) delivered.deliveryCount = deliveryCount;
-          if (!alone) {
-            const entering = gate.enterShared();
-            if (entering) await entering;
-          }
-          let outcome: MessageOutcome;
-          try {
-            outcome = await this.options.handle(delivered);
-          } finally {
-            if (alone) gate.leaveAlone();
-            else gate.leaveShared();
-          }
-          if (outcome === 'done') finished[i] = true;
-          else halted = true;
-        };
-        // A run alone bypasses the scheduler: its slots may be held by tasks waiting for the gate,
-        // and nothing else runs meanwhile, so per-key order holds anyway.
-        const task = (alone ? handleOne() : this.options.scheduler.run(key, handleOne)).catch((error: unknown) => {
+        if (oneByOne && i > 0 && !(await this.commitStart(payload, topic, partition, message.offset, 1))) {
           halted = true;
-          this.log.error('kafka: could not carry out the outcome of a message; it will be redelivered', {
-            group: this.options.groupId,
-            topic,
-            partition,
-            offset: message.offset,
-            error: describeKafkaError(error),
+          break;
+        }
+        const deliveryCount = i === 0 ? firstDeliveryCount : oneByOne ? 0 : undefined;
+        const key = message.key ? message.key.toString('utf8') : undefined;
+        const task = this.options.scheduler
+          .run(key, async () => {
+            // Its turn may come after a stop or a halt: then leave it for redelivery.
+            if (shouldStop() && !closesGap(i)) return;
+            lastStarted = Math.max(lastStarted, i);
+            const delivered: PartitionMessage = { topic, partition, message, redelivered };
+            if (deliveryCount !== undefined) delivered.deliveryCount = deliveryCount;
+            const outcome = await this.options.handle(delivered);
+            if (outcome === 'done') finished[i] = true;
+            else halted = true;
+          })
+          .catch((error: unknown) => {
+            halted = true;
+            this.log.error('kafka: could not carry out the outcome of a message; it will be redelivered', {
+              group: this.options.groupId,
+              topic,
+              partition,
+              offset: message.offset,
+              error: describeKafkaError(error),
+            });
           });
-        });
         tasks.push(task);
         // A stop or rebalance ends the wait; the bound below then applies as usual.
-        if (suspect) await Promise.race([task, stopSignal]);
+        if (oneByOne) await Promise.race([task, stopSignal]);
       }
 
       // Normally wait for every handler; once a stop or rebalance is requested, only as long as
@@ -407,13 +365,6 @@ export class ConsumerLoop {
       while (last + 1 < messages.length && finished[last + 1]) last++;
       if (last >= 0) payload.resolveOffset((messages[last] as KafkaMessage).offset);
       await this.commit(payload, run);
-      // Shutting down before getting past the last record written: nothing crashed, so take back
-      // what the record claims (the mark, or the run alone), lest the next owner suspect a crash.
-      const position = last >= 0 ? nextOffset((messages[last] as KafkaMessage).offset) : undefined;
-      if (this.stopping && written && (position === undefined || position === written.position)) {
-        const tries = written.tries > 0 ? written.tries - 1 : null;
-        await this.commitDeliveryRecord(payload, topic, partition, written.position, tries);
-      }
       if (run.stopRequested) {
         const left = finished.filter((done, i) => done && i > last).length;
         this.log.debug('kafka batch stopped', {
@@ -465,14 +416,15 @@ export class ConsumerLoop {
   }
 
   /**
-   * The delivery record of a partition's committed position: `tries` is `null` when there is none
-   * (no earlier owner stopped here without an outcome). `undefined` when it could not be read.
+   * Record one more start of the partition at `offset` in the group's commit metadata; returns
+   * the number of starts recorded there, or `undefined` when it could not be recorded.
    */
-  private async readDeliveryRecord(
+  private async recordStart(
+    payload: EachBatchPayload,
     topic: string,
     partition: number,
-    firstOffset: string,
-  ): Promise<DeliveryRecord | undefined> {
+    offset: string,
+  ): Promise<number | undefined> {
     try {
       this.admin ??= (async () => {
         const admin = this.options.kafka.admin();
@@ -482,13 +434,10 @@ export class ConsumerLoop {
       const admin = await this.admin;
       const [offsets] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
       const committed = offsets?.partitions.find((p) => p.partition === partition);
-      // No commit yet: the group starts at the first message.
-      const anchor = committed && Number(committed.offset) >= 0 ? committed.offset : firstOffset;
-      return { anchor, tries: triesAt(committed?.metadata, anchor) };
+      const starts = startsAt(committed?.metadata, offset) + 1;
+      return (await this.commitStart(payload, topic, partition, offset, starts)) ? starts : undefined;
     } catch (error) {
-      const admin = this.admin;
       this.admin = null;
-      void admin?.then((a) => a.disconnect()).catch(() => undefined);
       this.log.warn('kafka: could not read the partition’s delivery record; handling it as usual', {
         group: this.options.groupId,
         topic,
@@ -499,30 +448,26 @@ export class ConsumerLoop {
     }
   }
 
-  /**
-   * Commit `position` (the next offset to handle) with `tries` isolated runs recorded for it, or
-   * with no record (`null`).
-   */
-  private async commitDeliveryRecord(
+  /** Commit `offset` (the next message to handle) with `starts` recorded for it. */
+  private async commitStart(
     payload: EachBatchPayload,
     topic: string,
     partition: number,
-    position: string,
-    tries: number | null,
+    offset: string,
+    starts: number,
   ): Promise<boolean> {
     try {
-      const metadata = tries === null ? null : `${TRIES_PREFIX}${tries}@${position}`;
-      const entry = { partition, offset: position, metadata };
+      const metadata = `${STARTS_PREFIX}${starts}@${offset}`;
       // kafkajs passes `metadata` through to the OffsetCommit request; its types omit it.
+      const entry = { partition, offset, metadata };
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [entry] }] });
       return true;
     } catch (error) {
-      if (isRevocation(error)) this.revokeAll(error, this.options.settings.revokeTimeoutMs);
       this.log.warn('kafka: could not record a delivery in the commit metadata', {
         group: this.options.groupId,
         topic,
         partition,
-        offset: position,
+        offset,
         error: describeKafkaError(error),
       });
       return false;
@@ -564,29 +509,14 @@ function requestStop(run: BatchRun, boundMs: number): void {
   run.wake();
 }
 
-const TRIES_PREFIX = 'eventform:tries=';
+const STARTS_PREFIX = 'eventform:starts=';
 
-interface DeliveryRecord {
-  /** The committed position the record is about (the next offset to handle). */
-  anchor: string;
-  /** Isolated runs recorded there, or `null` when nothing is recorded there. */
-  tries: number | null;
-}
-
-/**
- * Isolated runs recorded at `position` in commit metadata written by {@link ConsumerLoop}; `null`
- * when the metadata is not such a record or is about another position.
- */
-export function triesAt(metadata: string | null | undefined, position: string): number | null {
-  if (!metadata?.startsWith(TRIES_PREFIX)) return null;
-  const [count, at] = metadata.slice(TRIES_PREFIX.length).split('@');
+/** Starts recorded at `offset` in commit metadata written by {@link ConsumerLoop}; 0 if none. */
+export function startsAt(metadata: string | null | undefined, offset: string): number {
+  if (!metadata?.startsWith(STARTS_PREFIX)) return 0;
+  const [count, at] = metadata.slice(STARTS_PREFIX.length).split('@');
   const n = Number(count);
-  return at === position && Number.isInteger(n) && n >= 0 ? n : null;
-}
-
-/** The offset after `offset`. */
-function nextOffset(offset: string): string {
-  return (BigInt(offset) + 1n).toString();
+  return at === offset && Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 /** Errors meaning this member's assignment is gone or about to go. */

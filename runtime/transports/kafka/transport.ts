@@ -91,9 +91,7 @@ export interface KafkaTransportOptions {
   /**
    * Count deliveries that ended without an outcome (the consumer process died) in the consumer
    * group's commit metadata, so the runtime can dead-letter a message that keeps crashing its
-   * process (`maxDeliveries`); a partition that restarts where its previous owner died runs its
-   * first batch one message at a time, each alone in the process (see README.md). Costs an offset
-   * fetch and a commit per partition per rebalance.
+   * process (`maxDeliveries`). Costs an offset fetch and a commit per partition per rebalance.
    * @default true
    */
   countDeliveries?: boolean;
