@@ -145,8 +145,7 @@ export interface RuntimeOptions {
   /**
    * A message the broker has delivered this many times without an outcome (its consumer crashed or
    * lost the connection each time) is dead-lettered with reason `redelivery-limit` instead of being
-   * handled again. Counted by RabbitMQ quorum queues, the memory broker and the Kafka binding (in
-   * the consumer group's commit metadata; there the message runs at most `maxDeliveries` + 1 times).
+   * handled again. Needs a broker that counts deliveries (RabbitMQ quorum queues, memory).
    * @default 20
    */
   maxDeliveries?: number;

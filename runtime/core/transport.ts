@@ -37,11 +37,10 @@ export interface Delivery {
   redelivered: boolean;
   /**
    * How many earlier deliveries of this very message ended without an outcome (the consumer crashed,
-   * lost its connection or released it), counted across processes: RabbitMQ quorum queues'
-   * `x-delivery-count`, the memory broker's own count, and for Kafka a count the binding keeps in the
-   * consumer group's commit metadata (set on the first message a partition restarts from). Absent
-   * when unknown. The runtime dead-letters a message past `maxDeliveries` so one that crashes its
-   * consumer every time cannot loop forever.
+   * lost its connection or released it), as counted by the broker across processes: RabbitMQ quorum
+   * queues' `x-delivery-count`, the memory broker's own count. Absent when the broker does not count
+   * (Kafka). The runtime dead-letters a message past `maxDeliveries` so one that crashes its consumer
+   * every time cannot loop forever.
    */
   deliveryCount?: number;
 }

@@ -7,12 +7,7 @@ import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
 import { BatchingPublisher, KafkaPublishError } from '../../runtime/transports/kafka/publisher.js';
-import {
-  ConsumerLoop,
-  dueAtOf,
-  startsAt,
-  type PartitionMessage,
-} from '../../runtime/transports/kafka/consumer-loop.js';
+import { ConsumerLoop, dueAtOf, type PartitionMessage } from '../../runtime/transports/kafka/consumer-loop.js';
 import { sleep } from './helpers.js';
 
 describe('KeyScheduler', () => {
@@ -267,17 +262,5 @@ describe('ConsumerLoop on a rebalance', () => {
     expect(started).toContain(1);
     expect([...started].sort((a, b) => a - b)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
     expect(resolved).toEqual([String(last)]);
-  });
-});
-
-describe('startsAt (delivery record in commit metadata)', () => {
-  it('reads the starts recorded at the same offset only', () => {
-    expect(startsAt('eventform:starts=3@42', '42')).toBe(3);
-    expect(startsAt('eventform:starts=3@42', '43')).toBe(0);
-    expect(startsAt(null, '42')).toBe(0);
-    expect(startsAt('', '42')).toBe(0);
-    expect(startsAt('someone else’s metadata', '42')).toBe(0);
-    expect(startsAt('eventform:starts=x@42', '42')).toBe(0);
-    expect(startsAt('eventform:starts=-1@42', '42')).toBe(0);
   });
 });

@@ -19,22 +19,8 @@
  *   bounded time to finish, what finished is committed, and the rest is left to whoever owns the
  *   partition next. On a rebalance, messages before the last one started still run within that
  *   bound, so no gap keeps finished work from being committed.
- *
- * Deliveries without an outcome (a message that takes its process down, every time): Kafka keeps
- * no delivery count, so the loop keeps one in the metadata of the group's committed offset. The
- * first batch of a partition after each group join commits its first offset again with
- * `eventform:starts=<n>@<offset>`, n one more than the count already recorded at that same offset
- * (any later commit moves the offset and clears the metadata). n = 1 is the normal case. n ≥ 2
- * means an earlier owner started from here and never got further: that batch then runs one message
- * at a time, committing each offset (with `starts=1`) before the message starts, so the next crash
- * leaves the committed offset on the very message that caused it. The first message of such a
- * batch is handed to the runtime with `deliveryCount` = n - 1, and the runtime dead-letters it
- * once that reaches `maxDeliveries` (reason `redelivery-limit`). A message that crashes its
- * process therefore runs at most `maxDeliveries` + 1 times (the first crash, in a concurrent batch,
- * cannot be told apart from the work around it). Recording is best effort: when it fails, the batch
- * runs as usual and the failure is logged.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import type { Logger } from '../../core/api.js';
 import { EF } from '../../core/headers.js';
 import { describeKafkaError, isRebalancing } from './client.js';
@@ -49,12 +35,6 @@ export interface PartitionMessage {
   message: KafkaMessage;
   /** This process already handed out this offset (or a later one) of the partition before. */
   redelivered: boolean;
-  /**
-   * Earlier deliveries of this message to the group that ended without a committed outcome, as far
-   * as the group's commit metadata shows (see "Deliveries without an outcome" below); absent when
-   * unknown.
-   */
-  deliveryCount?: number;
 }
 
 export interface ConsumerLoopSettings {
@@ -68,11 +48,6 @@ export interface ConsumerLoopSettings {
   crashRestartDelayMs: number;
   /** Longest wait for in-flight handlers when the group rebalances. */
   revokeTimeoutMs: number;
-  /**
-   * Count deliveries without an outcome in the group's commit metadata, so a message that
-   * crashes its consumer process reaches the runtime's `maxDeliveries`. @default true
-   */
-  countDeliveries?: boolean;
 }
 
 export interface ConsumerLoopOptions {
@@ -113,9 +88,6 @@ export class ConsumerLoop {
    * far below 2^53 (a million messages a second for 285 years).
    */
   private readonly seen = new Map<string, { max: number }>();
-  /** `topic|partition` whose starts were recorded since the last group join. */
-  private readonly startsRecorded = new Set<string>();
-  private admin: Promise<Admin> | null = null;
   private readonly log: Logger;
 
   constructor(private readonly options: ConsumerLoopOptions) {
@@ -143,8 +115,6 @@ export class ConsumerLoop {
       if (!restart) this.later(s.crashRestartDelayMs, () => void this.restart());
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      // A new generation: each partition's first batch records its start again.
-      this.startsRecorded.clear();
       this.log.debug('kafka consumer joined group', {
         group: options.groupId,
         memberAssignment: event.payload.memberAssignment,
@@ -181,9 +151,6 @@ export class ConsumerLoop {
     });
     // Leaving the group needs the coordinator; with the broker down that could retry for a long
     // time. Bound it: the broker evicts a silent member after the session timeout anyway.
-    const admin = this.admin;
-    this.admin = null;
-    void admin?.then((a) => a.disconnect()).catch(() => undefined);
     this.stopped = raceTimeout(disconnect, timeoutMs + 5_000).then((finished) => {
       if (!finished) {
         this.log.warn('kafka consumer stop timed out; the broker will evict the member', {
@@ -275,33 +242,6 @@ export class ConsumerLoop {
     }, s.heartbeatInterval);
 
     try {
-      // One message at a time, each offset committed before it starts: see "Deliveries without an
-      // outcome" above.
-      let oneByOne = false;
-      let firstDeliveryCount: number | undefined;
-      const first = messages[0];
-      const partitionKey = `${topic}|${partition}`;
-      if (first && s.countDeliveries !== false && !this.startsRecorded.has(partitionKey)) {
-        this.startsRecorded.add(partitionKey);
-        const starts = await this.recordStart(payload, topic, partition, first.offset);
-        if (starts !== undefined) {
-          firstDeliveryCount = starts - 1;
-          oneByOne = starts >= 2;
-          if (oneByOne) {
-            // Twice can be a rebalance before the first commit; more often, most likely a crash loop.
-            const level = starts > 2 ? 'warn' : 'info';
-            this.log[level]('kafka: a partition restarts where an earlier owner stopped without an outcome', {
-              group: this.options.groupId,
-              topic,
-              partition,
-              offset: first.offset,
-              starts,
-              note: 'handling one message at a time until past this batch',
-            });
-          }
-        }
-      }
-
       const tasks: Promise<void>[] = [];
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i] as KafkaMessage;
@@ -316,20 +256,13 @@ export class ConsumerLoop {
         const offset = Number(message.offset);
         const redelivered = offset <= seen.max;
         if (!redelivered) seen.max = offset;
-        if (oneByOne && i > 0 && !(await this.commitStart(payload, topic, partition, message.offset, 1))) {
-          halted = true;
-          break;
-        }
-        const deliveryCount = i === 0 ? firstDeliveryCount : oneByOne ? 0 : undefined;
         const key = message.key ? message.key.toString('utf8') : undefined;
         const task = this.options.scheduler
           .run(key, async () => {
             // Its turn may come after a stop or a halt: then leave it for redelivery.
             if (shouldStop() && !closesGap(i)) return;
             lastStarted = Math.max(lastStarted, i);
-            const delivered: PartitionMessage = { topic, partition, message, redelivered };
-            if (deliveryCount !== undefined) delivered.deliveryCount = deliveryCount;
-            const outcome = await this.options.handle(delivered);
+            const outcome = await this.options.handle({ topic, partition, message, redelivered });
             if (outcome === 'done') finished[i] = true;
             else halted = true;
           })
@@ -344,8 +277,6 @@ export class ConsumerLoop {
             });
           });
         tasks.push(task);
-        // A stop or rebalance ends the wait; the bound below then applies as usual.
-        if (oneByOne) await Promise.race([task, stopSignal]);
       }
 
       // Normally wait for every handler; once a stop or rebalance is requested, only as long as
@@ -415,65 +346,6 @@ export class ConsumerLoop {
     }
   }
 
-  /**
-   * Record one more start of the partition at `offset` in the group's commit metadata; returns
-   * the number of starts recorded there, or `undefined` when it could not be recorded.
-   */
-  private async recordStart(
-    payload: EachBatchPayload,
-    topic: string,
-    partition: number,
-    offset: string,
-  ): Promise<number | undefined> {
-    try {
-      this.admin ??= (async () => {
-        const admin = this.options.kafka.admin();
-        await admin.connect();
-        return admin;
-      })();
-      const admin = await this.admin;
-      const [offsets] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-      const committed = offsets?.partitions.find((p) => p.partition === partition);
-      const starts = startsAt(committed?.metadata, offset) + 1;
-      return (await this.commitStart(payload, topic, partition, offset, starts)) ? starts : undefined;
-    } catch (error) {
-      this.admin = null;
-      this.log.warn('kafka: could not read the partition’s delivery record; handling it as usual', {
-        group: this.options.groupId,
-        topic,
-        partition,
-        error: describeKafkaError(error),
-      });
-      return undefined;
-    }
-  }
-
-  /** Commit `offset` (the next message to handle) with `starts` recorded for it. */
-  private async commitStart(
-    payload: EachBatchPayload,
-    topic: string,
-    partition: number,
-    offset: string,
-    starts: number,
-  ): Promise<boolean> {
-    try {
-      const metadata = `${STARTS_PREFIX}${starts}@${offset}`;
-      // kafkajs passes `metadata` through to the OffsetCommit request; its types omit it.
-      const entry = { partition, offset, metadata };
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [entry] }] });
-      return true;
-    } catch (error) {
-      this.log.warn('kafka: could not record a delivery in the commit metadata', {
-        group: this.options.groupId,
-        topic,
-        partition,
-        offset,
-        error: describeKafkaError(error),
-      });
-      return false;
-    }
-  }
-
   private pauseFor(payload: EachBatchPayload, topic: string, partition: number, ms: number): void {
     payload.pause();
     this.later(ms, () => {
@@ -507,16 +379,6 @@ function requestStop(run: BatchRun, boundMs: number): void {
   run.boundMs = boundMs;
   run.deadline = Date.now() + boundMs;
   run.wake();
-}
-
-const STARTS_PREFIX = 'eventform:starts=';
-
-/** Starts recorded at `offset` in commit metadata written by {@link ConsumerLoop}; 0 if none. */
-export function startsAt(metadata: string | null | undefined, offset: string): number {
-  if (!metadata?.startsWith(STARTS_PREFIX)) return 0;
-  const [count, at] = metadata.slice(STARTS_PREFIX.length).split('@');
-  const n = Number(count);
-  return at === offset && Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 /** Errors meaning this member's assignment is gone or about to go. */

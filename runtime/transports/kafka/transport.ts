@@ -88,13 +88,6 @@ export interface KafkaTransportOptions {
   maxBatchBytes?: number;
   /** Pause after a `release` or a failed disposition before the partition is fetched again. @default 1_000 */
   releaseBackoffMs?: number;
-  /**
-   * Count deliveries that ended without an outcome (the consumer process died) in the consumer
-   * group's commit metadata, so the runtime can dead-letter a message that keeps crashing its
-   * process (`maxDeliveries`). Costs an offset fetch and a commit per partition per rebalance.
-   * @default true
-   */
-  countDeliveries?: boolean;
 }
 
 /** `start()` found topics it must not change; `conflicts` lists them. */
@@ -268,7 +261,6 @@ export class KafkaTransport implements Transport {
       crashRestartDelayMs: KAFKA_DEFAULTS.crashRestartDelayMs,
       // Leave half of the rebalance window for committing and rejoining.
       revokeTimeoutMs: Math.floor(rebalanceTimeout / 2),
-      countDeliveries: o.countDeliveries ?? true,
     };
   }
 }
@@ -384,6 +376,5 @@ function toDelivery(m: PartitionMessage): Delivery {
     redelivered: m.redelivered,
   };
   if (m.message.key) delivery.key = m.message.key.toString('utf8');
-  if (m.deliveryCount !== undefined) delivery.deliveryCount = m.deliveryCount;
   return delivery;
 }
