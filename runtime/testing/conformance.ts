@@ -398,8 +398,11 @@ export function describeTransportConformance(
         expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(delay - 2);
         expect(gap, `gap before attempt ${i + 2}`).toBeLessThan((exact ? delay : policy.maxDelayMs) + tolerance);
       });
-      // The other message did not wait for the failing one's retries.
-      expect(others[0]!).toBeLessThan(attempts[1]!.at);
+      // The other message did not wait for the failing one's retries: a transport that retried in
+      // place (blocking the consumer) would handle it only after the last attempt. Compared with
+      // the last attempt, not the second: one retry delay (100 ms) is too little margin for a
+      // fetch on a loaded machine, and the check failed that way once.
+      expect(others[0]!).toBeLessThan(attempts[2]!.at);
       // The retry copies went to onCreated only.
       expect(audited.filter((id) => id === failingId)).toHaveLength(1);
       expect(runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)).toMatchObject({
