@@ -2,7 +2,7 @@
  * Unit tests of the binding's broker-free parts: the key scheduler, the batching publisher and
  * what a consumer loop resolves when a rebalance stops a batch (with a stand-in kafkajs payload).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
@@ -89,16 +89,20 @@ describe('KeyScheduler', () => {
     expect(scheduler.inFlight).toBe(0);
   });
 
-  it('runs a task that had to wait in the async context it was submitted from', async () => {
+  it('runs a task that had to wait in the async context it was submitted from, given one', async () => {
     const scheduler = new KeyScheduler(1);
     const storage = new AsyncLocalStorage<string>();
     const seen = await Promise.all(
       ['a', 'a', 'b', 'c'].map((key, i) =>
         storage.run(`submitter ${i}`, () =>
-          scheduler.run(key, async () => {
-            await sleep(1);
-            return storage.getStore();
-          }),
+          scheduler.run(
+            key,
+            async () => {
+              await sleep(1);
+              return storage.getStore();
+            },
+            new AsyncResource('test submission'),
+          ),
         ),
       ),
     );

@@ -20,6 +20,7 @@
  *   partition next. On a rebalance, messages before the last one started still run within that
  *   bound, so no gap keeps finished work from being committed.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import type { Logger } from '../../core/api.js';
 import { EF } from '../../core/headers.js';
@@ -211,6 +212,8 @@ export class ConsumerLoop {
     if (this.stopping) requestStop(run, 0);
 
     const finished: boolean[] = new Array<boolean>(messages.length).fill(false);
+    // Handlers that wait for a slot run in this batch's async context (tracing, AsyncLocalStorage).
+    const context = new AsyncResource('eventform.kafka.batch');
     const seen = this.seenOf(topic, partition);
     let lastStarted = -1;
     let halted = false;
@@ -258,14 +261,18 @@ export class ConsumerLoop {
         if (!redelivered) seen.max = offset;
         const key = message.key ? message.key.toString('utf8') : undefined;
         const task = this.options.scheduler
-          .run(key, async () => {
-            // Its turn may come after a stop or a halt: then leave it for redelivery.
-            if (shouldStop() && !closesGap(i)) return;
-            lastStarted = Math.max(lastStarted, i);
-            const outcome = await this.options.handle({ topic, partition, message, redelivered });
-            if (outcome === 'done') finished[i] = true;
-            else halted = true;
-          })
+          .run(
+            key,
+            async () => {
+              // Its turn may come after a stop or a halt: then leave it for redelivery.
+              if (shouldStop() && !closesGap(i)) return;
+              lastStarted = Math.max(lastStarted, i);
+              const outcome = await this.options.handle({ topic, partition, message, redelivered });
+              if (outcome === 'done') finished[i] = true;
+              else halted = true;
+            },
+            context,
+          )
           .catch((error: unknown) => {
             halted = true;
             this.log.error('kafka: could not carry out the outcome of a message; it will be redelivered', {

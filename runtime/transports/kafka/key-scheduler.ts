@@ -9,12 +9,16 @@
  * starts at once, and each task costs one promise however busy its key is (the consumer runs every
  * message through here).
  */
-import { AsyncResource } from 'node:async_hooks';
+import type { AsyncResource } from 'node:async_hooks';
 import { Deque } from '../../core/deque.js';
 
 interface Job {
   key: string | undefined;
   task: () => Promise<unknown>;
+  /** The submitter's async context, for a job that waits (see `run`). */
+  context: AsyncResource | undefined;
+  /** Whether it waited: then it starts from another job's callback. */
+  waited: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -43,16 +47,20 @@ export class KeyScheduler {
   /**
    * Run `task` once every earlier task with the same key has settled and a slot is free.
    * Settles with the task's outcome.
+   *
+   * A task that has to wait starts from another task's callback, in that task's async context.
+   * Pass `context` (an AsyncResource made where the work was submitted, e.g. one per fetched
+   * batch) to run it in the submitter's context instead: what tracing spans and
+   * AsyncLocalStorage see. One resource for many tasks keeps that cheap; one per task costs far
+   * more than the scheduling itself.
    */
-  run<T>(key: string | undefined, task: () => Promise<T>): Promise<T> {
+  run<T>(key: string | undefined, task: () => Promise<T>, context?: AsyncResource): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { key, task, resolve: resolve as (value: unknown) => void, reject };
+      const job: Job = { key, task, context, waited: false, resolve: resolve as (value: unknown) => void, reject };
       if (key !== undefined) {
         const behind = this.keys.get(key);
         if (behind !== undefined) {
-          // A task that waits starts from another task's callback: keep the submitter's async
-          // context (tracing spans, AsyncLocalStorage) with it.
-          job.task = AsyncResource.bind(task);
+          job.waited = true;
           if (behind) behind.push(job);
           else this.keys.set(key, Deque.of(job));
           return;
@@ -63,7 +71,7 @@ export class KeyScheduler {
       if (this.active < this.concurrency && this.ready.length === 0) {
         this.start(job);
       } else {
-        job.task = AsyncResource.bind(task);
+        job.waited = true;
         this.ready.push(job);
       }
     });
@@ -74,7 +82,8 @@ export class KeyScheduler {
     let outcome: Promise<unknown>;
     try {
       // A task that returns a plain value still settles (and frees its slot and key).
-      outcome = Promise.resolve(job.task());
+      const context = job.waited ? job.context : undefined;
+      outcome = Promise.resolve(context ? context.runInAsyncScope(job.task) : job.task());
     } catch (error) {
       outcome = Promise.reject(error);
     }
