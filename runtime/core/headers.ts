@@ -101,8 +101,7 @@ export function fromWireHeaders(
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const name of Object.keys(headers)) {
-    const raw = headers[name];
-    const value = typeof raw === 'string' ? raw : headerValueToString(raw);
+    const value = headerValueToString(headers[name]);
     if (value !== undefined) out[names.get(name) ?? name] = value;
   }
   return out;

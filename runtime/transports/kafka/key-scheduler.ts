@@ -17,8 +17,6 @@ interface Job {
   task: () => Promise<unknown>;
   /** The submitter's async context, for a job that waits (see `run`). */
   context: AsyncResource | undefined;
-  /** Whether it waited: then it starts from another job's callback. */
-  waited: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -56,11 +54,10 @@ export class KeyScheduler {
    */
   run<T>(key: string | undefined, task: () => Promise<T>, context?: AsyncResource): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { key, task, context, waited: false, resolve: resolve as (value: unknown) => void, reject };
+      const job: Job = { key, task, context, resolve: resolve as (value: unknown) => void, reject };
       if (key !== undefined) {
         const behind = this.keys.get(key);
         if (behind !== undefined) {
-          job.waited = true;
           if (behind) behind.push(job);
           else this.keys.set(key, Deque.of(job));
           return;
@@ -68,21 +65,18 @@ export class KeyScheduler {
         this.keys.set(key, null);
       }
       // A newcomer never overtakes a job already waiting for a slot.
-      if (this.active < this.concurrency && this.ready.length === 0) {
-        this.start(job);
-      } else {
-        job.waited = true;
-        this.ready.push(job);
-      }
+      if (this.active < this.concurrency && this.ready.length === 0) this.start(job, false);
+      else this.ready.push(job);
     });
   }
 
-  private start(job: Job): void {
+  /** `waited`: the job starts from another job's callback, so in its own `context` if it has one. */
+  private start(job: Job, waited: boolean): void {
     this.active++;
     let outcome: Promise<unknown>;
     try {
       // A task that returns a plain value still settles (and frees its slot and key).
-      const context = job.waited ? job.context : undefined;
+      const context = waited ? job.context : undefined;
       outcome = Promise.resolve(context ? context.runInAsyncScope(job.task) : job.task());
     } catch (error) {
       outcome = Promise.reject(error);
@@ -106,6 +100,6 @@ export class KeyScheduler {
       if (next) this.ready.push(next);
       else this.keys.delete(job.key);
     }
-    while (this.active < this.concurrency && this.ready.length > 0) this.start(this.ready.shift() as Job);
+    while (this.active < this.concurrency && this.ready.length > 0) this.start(this.ready.shift() as Job, true);
   }
 }

@@ -144,32 +144,27 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
   if (!isBytes(key) || !isBytes(value)) return undefined;
   const headers = record.headers === undefined ? {} : record.headers;
   if (headers === null || typeof headers !== 'object') return undefined;
-  // Header values as Buffers or strings, with their byte lengths, in kafkajs' order (Object.keys).
+  // Byte lengths of each header's name and value, in kafkajs' order (Object.keys).
   const names = Object.keys(headers);
-  const values: (Buffer | string)[] = [];
   const lengths: number[] = [];
   let headersSize = sizeOfVarInt(names.length);
   for (const name of names) {
     const raw = headers[name];
     // kafkajs throws on a null header value (and on numbers, objects, ...); let it.
-    if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return undefined;
-    const nameLength = Buffer.byteLength(name);
-    headersSize += sizeOfVarInt(nameLength) + nameLength;
-    const length = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
-    values.push(raw);
-    lengths.push(nameLength, length);
-    headersSize += sizeOfVarInt(length) + length;
+    if (raw === null || !isBytes(raw)) return undefined;
+    const nameLength = lengthOf(name);
+    const valueLength = lengthOf(raw);
+    lengths.push(nameLength, valueLength);
+    headersSize += sizeOfBytes(nameLength) + sizeOfBytes(valueLength);
   }
-  const keyLength = key === null ? -1 : typeof key === 'string' ? Buffer.byteLength(key) : key.length;
-  const valueLength = value === null ? -1 : typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  const keyLength = lengthOf(key);
+  const valueLength = lengthOf(value);
   const bodySize =
     1 +
     sizeOfVarInt(timestampDelta) +
     sizeOfVarInt(offsetDelta) +
-    sizeOfVarInt(keyLength) +
-    Math.max(keyLength, 0) +
-    sizeOfVarInt(valueLength) +
-    Math.max(valueLength, 0) +
+    sizeOfBytes(keyLength) +
+    sizeOfBytes(valueLength) +
     headersSize;
   const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
   let at = writeVarInt(buf, 0, bodySize);
@@ -180,8 +175,9 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
   at = writeBytes(buf, at, value, valueLength);
   at = writeVarInt(buf, at, names.length);
   for (let i = 0; i < names.length; i++) {
-    at = writeBytes(buf, at, names[i] as string, lengths[2 * i] as number);
-    at = writeBytes(buf, at, values[i] as Buffer | string, lengths[2 * i + 1] as number);
+    const name = names[i] as string;
+    at = writeBytes(buf, at, name, lengths[2 * i] as number);
+    at = writeBytes(buf, at, headers[name] as Buffer | string, lengths[2 * i + 1] as number);
   }
   if (at !== buf.length) throw new Error(`eventform record encoder: wrote ${at} of ${buf.length} bytes`);
   return { buf, buffer: buf };
@@ -190,6 +186,17 @@ export function encodeRecord(record: RecordInput): EncodedRecord | undefined {
 /** What both encoders write the same way: null (length -1), a string (UTF-8) or a Buffer. */
 function isBytes(value: unknown): value is Buffer | string | null {
   return value === null || typeof value === 'string' || Buffer.isBuffer(value);
+}
+
+/** Byte length as Kafka writes it: -1 for null. */
+function lengthOf(bytes: Buffer | string | null): number {
+  if (bytes === null) return -1;
+  return typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+}
+
+/** Size of a length-prefixed byte field of `length` bytes (-1: null). */
+function sizeOfBytes(length: number): number {
+  return sizeOfVarInt(length) + Math.max(length, 0);
 }
 
 function writeBytes(buf: Buffer, at: number, bytes: Buffer | string | null, length: number): number {
