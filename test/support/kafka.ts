@@ -14,6 +14,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
+import type { Admin } from 'kafkajs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KAFKA_SH = path.join(REPO_ROOT, 'scripts/kafka/kafka.sh');
@@ -93,9 +94,8 @@ export function kafkaSh(
   });
 }
 
-/** Delete topics (best effort: missing ones are fine), e.g. every topic of a test topology. */
-export async function deleteTopics(brokers: string, topics: string[]): Promise<void> {
-  if (topics.length === 0) return;
+/** Run `fn` with a connected admin client of the tests, disconnected afterwards. */
+async function withAdmin<T>(brokers: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new kafkajs.Kafka({
     brokers: brokers.split(','),
     clientId: 'eventform-tests',
@@ -104,6 +104,16 @@ export async function deleteTopics(brokers: string, topics: string[]): Promise<v
   }).admin();
   await admin.connect();
   try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Delete topics (best effort: missing ones are fine), e.g. every topic of a test topology. */
+export async function deleteTopics(brokers: string, topics: string[]): Promise<void> {
+  if (topics.length === 0) return;
+  await withAdmin(brokers, async (admin) => {
     // A topic created a moment ago may not be listed yet (KRaft metadata propagates
     // asynchronously), so look again until two listings in a row show none of them.
     let clean = 0;
@@ -119,26 +129,15 @@ export async function deleteTopics(brokers: string, topics: string[]): Promise<v
       }
       await new Promise((r) => setTimeout(r, 150));
     }
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /** Delete consumer groups (best effort), e.g. those of a test topology. */
 export async function deleteGroups(brokers: string, groupIds: string[]): Promise<void> {
   if (groupIds.length === 0) return;
-  const admin = new kafkajs.Kafka({
-    brokers: brokers.split(','),
-    clientId: 'eventform-tests',
-    logLevel: kafkajs.logLevel.NOTHING,
-    retry: { retries: 3 },
-  }).admin();
-  await admin.connect();
-  try {
+  await withAdmin(brokers, async (admin) => {
     await admin.deleteGroups(groupIds).catch(() => undefined);
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 /**
