@@ -157,15 +157,13 @@ export function parseYamlTree(file: string, text: string, sink: DiagnosticSink):
     return { file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
   };
 
-  if (isBlank(text)) {
-    sink.report(
-      'EF1004',
-      { file, line: 1, col: 1, endLine: 1, endCol: 1 },
-      'file is empty',
-      'start with `topology: <name>` and `events:`',
-    );
+  const fileStart = { file, line: 1, col: 1, endLine: 1, endCol: 1 };
+  const reportEmpty = (): null => {
+    sink.report('EF1004', fileStart, 'file is empty', 'start with `topology: <name>` and `events:`');
     return null;
-  }
+  };
+
+  if (isBlank(text)) return reportEmpty();
 
   const deep = prescanDepth(text);
   if (deep) {
@@ -203,7 +201,7 @@ export function parseYamlTree(file: string, text: string, sink: DiagnosticSink):
     for (const w of doc.warnings) sink.report('EF9013', spanOf(w.pos[0], w.pos[1]), yamlMessage(w.code, w.message));
   }
   if (all.length === 0) {
-    sink.report('EF1004', { file, line: 1, col: 1, endLine: 1, endCol: 1 }, 'file has no YAML document');
+    sink.report('EF1004', fileStart, 'file has no YAML document');
     return null;
   }
   if (all.length > 1) {
@@ -218,15 +216,7 @@ export function parseYamlTree(file: string, text: string, sink: DiagnosticSink):
   }
   if (failed) return null;
   const doc = all[0]!;
-  if (doc.contents === null) {
-    sink.report(
-      'EF1004',
-      { file, line: 1, col: 1, endLine: 1, endCol: 1 },
-      'file is empty',
-      'start with `topology: <name>` and `events:`',
-    );
-    return null;
-  }
+  if (doc.contents === null) return reportEmpty();
 
   // yaml's Alias.resolve walks the whole document on every call; resolve each alias node once.
   const resolved = new Map<Alias, YamlNode | undefined>();
@@ -237,15 +227,7 @@ export function parseYamlTree(file: string, text: string, sink: DiagnosticSink):
   const conv = new Converter(file, spanOf, sink, resolve);
   const tree = conv.convert(doc.contents as YamlNode, 1, []);
   if (conv.failed) return null;
-  if (tree.kind === 'scalar' && tree.value === null) {
-    sink.report(
-      'EF1004',
-      { file, line: 1, col: 1, endLine: 1, endCol: 1 },
-      'file is empty',
-      'start with `topology: <name>` and `events:`',
-    );
-    return null;
-  }
+  if (tree.kind === 'scalar' && tree.value === null) return reportEmpty();
   return tree;
 }
 
