@@ -12,6 +12,7 @@ import {
   type EncodedRecord,
   type RecordInput,
 } from '../../runtime/transports/kafka/record-encoder.js';
+import { seededRandom as random } from '../support/random.js';
 
 const require = createRequire(import.meta.url);
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
@@ -26,15 +27,6 @@ function kafkajsEncoder(): (record: RecordInput) => EncodedRecord {
   } finally {
     if (cached) require.cache[path] = cached;
   }
-}
-
-/** Deterministic pseudo-random numbers, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 function sampleRecord(next: () => number, i: number): RecordInput {
