@@ -58,7 +58,7 @@ describe.skipIf(!rabbit.available)('ConfirmPublisher fast path', () => {
 
   it('is taken with the installed amqplib and stores the same message as the public publish', async () => {
     const publisher = new ConfirmPublisher(channel);
-    expect(publisher.fastPath).toBe(true);
+    expect(publisher.encoding).toBe('frames');
     const body = Buffer.from('{"orderId":"order_1"}');
     expect(await publisher.publish('', queue, body, props(), 5_000)).toBe('routed');
     const fast = await getOne();

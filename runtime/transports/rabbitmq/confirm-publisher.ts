@@ -13,6 +13,7 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { PublishNackedError } from './errors.js';
 import { TimeoutError } from './timing.js';
+import { encodePublishFrames } from './publish-frames.js';
 
 /**
  * The channel closed (or was already closed) before the broker confirmed the message. `code` is
@@ -139,9 +140,14 @@ export class ConfirmPublisher {
     }
   }
 
-  /** Whether publishes skip amqplib's `Args.publish` (see {@link publishFieldsAndProperties}). */
-  get fastPath(): boolean {
-    return hasPublishInternals(this.channel);
+  /**
+   * How publishes are encoded: `frames` (this transport's encoder, see publish-frames.ts), `fields`
+   * (amqplib encodes, without its `Args.publish` header wrapping) or `amqplib` (`ConfirmChannel#publish`).
+   */
+  get encoding(): 'frames' | 'fields' | 'amqplib' {
+    if (!hasPublishInternals(this.channel)) return 'amqplib';
+    const connection = FRAME_ENCODER_ENABLED ? connectionOf(this.channel) : undefined;
+    return connection !== undefined && outgoingOf(this.channel, connection) !== undefined ? 'frames' : 'fields';
   }
 
   private send(
@@ -152,12 +158,30 @@ export class ConfirmPublisher {
     callback: (err: unknown) => void,
   ): boolean {
     const channel = this.channel;
-    const fieldsAndProperties = hasPublishInternals(channel)
-      ? publishFieldsAndProperties(exchange, routingKey, options)
-      : undefined;
-    if (!hasPublishInternals(channel) || fieldsAndProperties === undefined) {
-      return channel.publish(exchange, routingKey, body, options, callback);
+    if (!hasPublishInternals(channel)) return channel.publish(exchange, routingKey, body, options, callback);
+    const connection = FRAME_ENCODER_ENABLED ? connectionOf(channel) : undefined;
+    if (connection !== undefined) {
+      const frames = encodePublishFrames(
+        channel.ch,
+        exchange,
+        routingKey,
+        !!options.mandatory,
+        options,
+        body,
+        connection.frameMax,
+      );
+      if (frames !== undefined) {
+        // What Connection#sendMessage does with the frames it encodes.
+        const outgoing = outgoingOf(channel, connection);
+        if (outgoing === undefined) throw new ChannelClosedError('channel closed');
+        connection.sentSinceLastCheck = true;
+        const ok = outgoing.write(frames);
+        channel.pushConfirmCallback(callback);
+        return ok;
+      }
     }
+    const fieldsAndProperties = publishFieldsAndProperties(exchange, routingKey, options);
+    if (fieldsAndProperties === undefined) return channel.publish(exchange, routingKey, body, options, callback);
     // What ConfirmChannel#publish does, minus the header wrapping.
     const ok = channel.sendMessage(fieldsAndProperties, fieldsAndProperties, body);
     channel.pushConfirmCallback(callback);
@@ -200,15 +224,48 @@ export class ConfirmPublisher {
  * The two methods amqplib's own `ConfirmChannel#publish` is made of (amqplib 0.10 to 2.x):
  * `sendMessage(fields, properties, content)` writes basic.publish + header + body frames (it throws
  * once the channel is closed, like `publish`), `pushConfirmCallback(cb)` queues the confirm callback.
+ * `ch` and `connection` are the channel's number and its connection.
  */
 interface PublishInternals {
+  ch: number;
+  connection: unknown;
   sendMessage(fields: object, properties: object, content: Buffer): boolean;
   pushConfirmCallback(callback: (err: unknown) => void): void;
 }
 
+/**
+ * What amqplib's `Connection#sendMessage` uses (amqplib 0.10 to 2.x): the negotiated frame size, the
+ * heartbeat flag, and per open channel number the stream its frames are written to (the connection
+ * reads them from there onto the socket). A closed channel's slot is emptied or reused.
+ */
+interface ConnectionInternals {
+  frameMax: number;
+  sentSinceLastCheck: boolean;
+  channels: ({ channel: unknown; buffer: { write(chunk: Buffer): boolean } } | null | undefined)[];
+}
+
+/** `EVENTFORM_AMQP_ENCODER=amqplib` leaves all encoding to amqplib (read once, at load). */
+const FRAME_ENCODER_ENABLED = process.env.EVENTFORM_AMQP_ENCODER !== 'amqplib';
+
 function hasPublishInternals(channel: ConfirmChannel): channel is ConfirmChannel & PublishInternals {
   const c = channel as unknown as Partial<PublishInternals>;
   return typeof c.sendMessage === 'function' && typeof c.pushConfirmCallback === 'function';
+}
+
+/** The channel's connection, when it has the internals the frame encoder writes through. */
+function connectionOf(channel: ConfirmChannel & PublishInternals): ConnectionInternals | undefined {
+  const connection = channel.connection as Partial<ConnectionInternals> | undefined;
+  if (typeof connection?.frameMax !== 'number' || !Array.isArray(connection.channels)) return undefined;
+  return connection as ConnectionInternals;
+}
+
+/** The stream this channel's frames go to, while the connection still has it open; else undefined. */
+function outgoingOf(
+  channel: ConfirmChannel & PublishInternals,
+  connection: ConnectionInternals,
+): { write(chunk: Buffer): boolean } | undefined {
+  const slot = connection.channels[channel.ch];
+  return slot?.channel === channel && typeof slot.buffer?.write === 'function' ? slot.buffer : undefined;
 }
 
 /**
