@@ -342,14 +342,14 @@ class EventformRuntime implements Runtime {
     stats.inFlight++;
     const started = this.debugEnabled ? performance.now() : 0;
     try {
-      const handler = consumer.handler!;
       const scope = handlerScope(envelope, consumer.ir.id);
-      const run = (tx: unknown): Promise<void> =>
-        runInScope(scope, () => handler(envelope, new DeliveryContext(this, consumer, envelope, scope, attempt, tx)));
       const idempotency = consumer.ir.idempotency;
+      // Inline arrows, not named closures: this runs per message (and named ones cost more under tsx).
       if (idempotency.enabled) {
         const key = dedupeKey(idempotency, envelope.id, data);
-        const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, run);
+        const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
+          this.invoke(consumer, envelope, scope, attempt, tx),
+        );
         if (result.duplicate) {
           stats.duplicates++;
           if (this.debugEnabled)
@@ -357,7 +357,7 @@ class EventformRuntime implements Runtime {
           return ACK;
         }
       } else {
-        await run(undefined);
+        await this.invoke(consumer, envelope, scope, attempt, undefined);
       }
       stats.handled++;
       if (this.debugEnabled) {
@@ -372,6 +372,20 @@ class EventformRuntime implements Runtime {
     } finally {
       stats.inFlight--;
     }
+  }
+
+  /** The handler, in the handling scope (correlation for what it publishes), with its `ctx`. */
+  private invoke(
+    consumer: ConsumerState,
+    envelope: EventEnvelope,
+    scope: CorrelationScope,
+    attempt: number,
+    tx: unknown,
+  ): Promise<void> {
+    const handler = consumer.handler!;
+    return runInScope(scope, () =>
+      handler(envelope, new DeliveryContext(this, consumer, envelope, scope, attempt, tx)),
+    );
   }
 
   private failed(
@@ -461,6 +475,7 @@ class EventformRuntime implements Runtime {
 class DeliveryContext implements HandlerContext {
   readonly consumer: string;
   private childLogger: Logger | undefined;
+  private boundPublish: HandlerContext['publish'] | undefined;
 
   constructor(
     private readonly runtime: EventformRuntime,
@@ -482,9 +497,15 @@ class DeliveryContext implements HandlerContext {
     return this.childLogger;
   }
 
-  // An arrow property so `const { publish } = ctx` works.
-  readonly publish = (event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope> =>
-    this.runtime.publishAs(this.state.ir.service, event, payload, options, this.scope);
+  /** Bound, so `const { publish } = ctx` works; made on first use, not for every delivery. */
+  get publish(): HandlerContext['publish'] {
+    this.boundPublish ??= this.publishInScope.bind(this);
+    return this.boundPublish;
+  }
+
+  private publishInScope(event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope> {
+    return this.runtime.publishAs(this.state.ir.service, event, payload, options, this.scope);
+  }
 }
 
 function deliveryFields(consumer: ConsumerState, envelope: EventEnvelope, attempt: number): Record<string, unknown> {
