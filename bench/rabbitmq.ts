@@ -2,7 +2,7 @@
  * RabbitMQ bench: publish + consume throughput of the eventform runtime against raw amqplib, in
  * the same process, same broker, alternating rounds (see support.ts), printed as a ratio.
  *
- *   npx tsx bench/rabbitmq.ts [--messages 20000] [--rounds 3] [--prefetch 50] [--in-flight 100] [--no-reference]
+ *   npx tsx bench/rabbitmq.ts [--messages 20000] [--rounds 5] [--prefetch 50] [--in-flight 100] [--no-reference]
  *
  * Same on both sides: message count, publishes in flight, prefetch (= handler concurrency on the
  * eventform side), persistent messages, publisher confirms awaited per message, manual acks,
@@ -29,7 +29,7 @@ export interface RabbitBenchOptions {
   url?: string;
   /** Messages per measured round. @default 20_000 */
   messages?: number;
-  /** Measured rounds per side. @default 3 */
+  /** Measured rounds per side (five: the broker's disk makes single rounds noisy). @default 5 */
   rounds?: number;
   /** Warm-up messages per side before the first round. @default min(1000, messages) */
   warmup?: number;
@@ -48,7 +48,7 @@ export interface RabbitBenchOptions {
 
 export const RABBITMQ_BENCH_DEFAULTS = {
   messages: 20_000,
-  rounds: 3,
+  rounds: 5,
   prefetch: 50,
   inFlight: 100,
   /** The goal: eventform ≥ 0.8 × raw amqplib. */
