@@ -1,9 +1,11 @@
 /**
- * The RabbitMQ transport's publish fast path (runtime/transports/rabbitmq/confirm-publisher.ts),
- * added for throughput: it calls the two amqplib methods `ConfirmChannel#publish` is made of, so
- * the per-message headers are not wrapped with `Object.create`. The message on the broker must be
- * the same as through amqplib's public `publish`, confirms and returns must work, and the fast path
- * must actually be taken with the installed amqplib (else the bench silently loses the gain).
+ * The RabbitMQ transport's publish fast paths (runtime/transports/rabbitmq/confirm-publisher.ts),
+ * added for throughput: `frames` writes the transport's own encoding of the frames
+ * (publish-frames.ts) to the channel's stream; `fields` has amqplib encode them from plain fields
+ * (no `Object.create` around the headers), used when the encoder leaves a message to amqplib or a
+ * close is under way. On a real broker: the stored message is the same as through amqplib's public
+ * `publish` on both paths, confirms and returns work, the `frames` path is taken with the installed
+ * amqplib (else the bench silently loses the gain), and a publish during a close fails at once.
  */
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
@@ -62,6 +64,10 @@ describe.skipIf(!rabbit.available)('ConfirmPublisher fast path', () => {
     const body = Buffer.from('{"orderId":"order_1"}');
     expect(await publisher.publish('', queue, body, props(), 5_000)).toBe('routed');
     const fast = await getOne();
+    // A number header is left to amqplib: the `fields` path.
+    const withNumber = { ...props(), headers: { ...props().headers, 'x-n': 7 } };
+    expect(await publisher.publish('', queue, body, withNumber, 5_000)).toBe('routed');
+    const fields = await getOne();
     await new Promise<void>((resolve, reject) =>
       channel.publish('', queue, body, props(), (err) => (err ? reject(err) : resolve())),
     );
@@ -70,6 +76,20 @@ describe.skipIf(!rabbit.available)('ConfirmPublisher fast path', () => {
     expect(fast.properties).toEqual(standard.properties);
     expect(fast.properties.headers).toEqual(props().headers);
     expect(fast.properties.deliveryMode).toBe(2);
+    expect(fields.properties).toEqual({ ...standard.properties, headers: { ...props().headers, 'x-n': 7 } });
+  });
+
+  it('fails a publish at once while the channel is closing, and writes nothing', async () => {
+    const own = await connection.createConfirmChannel();
+    const publisher = new ConfirmPublisher(own);
+    expect(publisher.encoding).toBe('frames');
+    const closing = own.close();
+    // The slot and stream stay until close-ok; amqplib's own publish throws "Channel closing" now.
+    expect(publisher.encoding).toBe('fields');
+    const outcome = publisher.publish('', queue, Buffer.from('{}'), props(), 5_000);
+    await expect(outcome).rejects.toThrow(/closing/);
+    await closing;
+    expect(await channel.checkQueue(queue)).toMatchObject({ messageCount: 0 });
   });
 
   it('still reports a message no queue took as returned (mandatory)', async () => {

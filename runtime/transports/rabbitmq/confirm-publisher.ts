@@ -13,7 +13,7 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { PublishNackedError } from './errors.js';
 import { TimeoutError } from './timing.js';
-import { encodePublishFrames } from './publish-frames.js';
+import { encodePublishFrames, normalise } from './publish-frames.js';
 
 /**
  * The channel closed (or was already closed) before the broker confirmed the message. `code` is
@@ -147,7 +147,7 @@ export class ConfirmPublisher {
   get encoding(): 'frames' | 'fields' | 'amqplib' {
     if (!hasPublishInternals(this.channel)) return 'amqplib';
     const connection = FRAME_ENCODER_ENABLED ? connectionOf(this.channel) : undefined;
-    return connection !== undefined && outgoingOf(this.channel, connection) !== undefined ? 'frames' : 'fields';
+    return connection && outgoingOf(this.channel, connection) ? 'frames' : 'fields';
   }
 
   private send(
@@ -160,26 +160,27 @@ export class ConfirmPublisher {
     const channel = this.channel;
     if (!hasPublishInternals(channel)) return channel.publish(exchange, routingKey, body, options, callback);
     const connection = FRAME_ENCODER_ENABLED ? connectionOf(channel) : undefined;
-    if (connection !== undefined) {
+    const outgoing = connection && outgoingOf(channel, connection);
+    if (outgoing !== undefined) {
+      const { ch } = channel;
       const frames = encodePublishFrames(
-        channel.ch,
+        ch,
         exchange,
         routingKey,
         !!options.mandatory,
         options,
         body,
-        connection.frameMax,
+        connection!.frameMax,
       );
       if (frames !== undefined) {
         // What Connection#sendMessage does with the frames it encodes.
-        const outgoing = outgoingOf(channel, connection);
-        if (outgoing === undefined) throw new ChannelClosedError('channel closed');
-        connection.sentSinceLastCheck = true;
+        connection!.sentSinceLastCheck = true;
         const ok = outgoing.write(frames);
         channel.pushConfirmCallback(callback);
         return ok;
       }
     }
+    // Not ours to encode, or the channel is closing: amqplib encodes (or throws its own error).
     const fieldsAndProperties = publishFieldsAndProperties(exchange, routingKey, options);
     if (fieldsAndProperties === undefined) return channel.publish(exchange, routingKey, body, options, callback);
     // What ConfirmChannel#publish does, minus the header wrapping.
@@ -222,9 +223,10 @@ export class ConfirmPublisher {
 
 /**
  * The two methods amqplib's own `ConfirmChannel#publish` is made of (amqplib 0.10 to 2.x):
- * `sendMessage(fields, properties, content)` writes basic.publish + header + body frames (it throws
- * once the channel is closed, like `publish`), `pushConfirmCallback(cb)` queues the confirm callback.
- * `ch` and `connection` are the channel's number and its connection.
+ * `sendMessage(fields, properties, content)` encodes and writes basic.publish + header + body frames
+ * (it throws once a close of the channel or connection has begun, like `publish`),
+ * `pushConfirmCallback(cb)` queues the confirm callback. `ch` and `connection` are the channel's
+ * number and its connection.
  */
 interface PublishInternals {
   ch: number;
@@ -235,8 +237,9 @@ interface PublishInternals {
 
 /**
  * What amqplib's `Connection#sendMessage` uses (amqplib 0.10 to 2.x): the negotiated frame size, the
- * heartbeat flag, and per open channel number the stream its frames are written to (the connection
- * reads them from there onto the socket). A closed channel's slot is emptied or reused.
+ * heartbeat flag, and per channel number the stream its frames are written to (the connection reads
+ * them from there onto the socket). The slot stays while a close is under way (see `connectionOf`)
+ * and is emptied or reused once the channel is closed.
  */
 interface ConnectionInternals {
   frameMax: number;
@@ -252,10 +255,17 @@ function hasPublishInternals(channel: ConfirmChannel): channel is ConfirmChannel
   return typeof c.sendMessage === 'function' && typeof c.pushConfirmCallback === 'function';
 }
 
-/** The channel's connection, when it has the internals the frame encoder writes through. */
+/**
+ * The channel's connection, when it has the internals the frame encoder writes through and neither
+ * is closing. Once a close has begun (by us or by amqplib), amqplib replaces `sendMessage` on the
+ * channel or connection instance with one that throws ("Channel closing", "Connection closing")
+ * while the channel's slot and stream stay in place until close-ok: then this returns undefined
+ * and the publish goes through `sendMessage`, which throws as before.
+ */
 function connectionOf(channel: ConfirmChannel & PublishInternals): ConnectionInternals | undefined {
   const connection = channel.connection as Partial<ConnectionInternals> | undefined;
   if (typeof connection?.frameMax !== 'number' || !Array.isArray(connection.channels)) return undefined;
+  if (Object.hasOwn(channel, 'sendMessage') || Object.hasOwn(connection, 'sendMessage')) return undefined;
   return connection as ConnectionInternals;
 }
 
@@ -282,11 +292,8 @@ export function publishFieldsAndProperties(
   routingKey: string,
   options: Options.Publish,
 ): Record<string, unknown> | undefined {
-  if (options.CC !== undefined || options.BCC !== undefined) return undefined;
-  let deliveryMode: number | undefined;
-  if (options.persistent !== undefined) deliveryMode = options.persistent ? 2 : 1;
-  else if (typeof options.deliveryMode === 'number') deliveryMode = options.deliveryMode;
-  else if (options.deliveryMode) deliveryMode = 2;
+  const properties = normalise(options);
+  if (properties === undefined) return undefined;
   return {
     // method fields
     exchange,
@@ -294,20 +301,7 @@ export function publishFieldsAndProperties(
     mandatory: !!options.mandatory,
     immediate: false,
     ticket: undefined,
-    // properties
-    contentType: options.contentType,
-    contentEncoding: options.contentEncoding,
-    headers: options.headers ?? {},
-    deliveryMode,
-    priority: options.priority,
-    correlationId: options.correlationId,
-    replyTo: options.replyTo,
-    expiration: options.expiration === undefined ? undefined : String(options.expiration),
-    messageId: options.messageId,
-    timestamp: options.timestamp,
-    type: options.type,
-    userId: options.userId,
-    appId: options.appId,
+    ...properties,
     clusterId: undefined,
   };
 }

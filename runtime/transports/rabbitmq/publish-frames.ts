@@ -48,7 +48,7 @@ const SHORT_STRINGS = [
 type ShortString = (typeof SHORT_STRINGS)[number][0];
 
 /** The properties of one message, normalised the way amqplib's `Args.publish` does. */
-interface Properties {
+export interface Properties {
   contentType: string | undefined;
   contentEncoding: string | undefined;
   headers: Record<string, unknown> | undefined;
@@ -103,10 +103,10 @@ export function encodePublishFrames(
     headerPayload += 1 + length;
   }
   let tableLength = 0;
-  const entryLengths: number[] = [];
+  const entries: TableEntries = { names: [], values: [], lengths: [] };
   if (props.headers !== undefined) {
     flags |= 0x2000;
-    tableLength = tableSize(props.headers, entryLengths);
+    tableLength = tableSize(props.headers, entries);
     if (tableLength < 0 || tableLength > MAX_TABLE) return undefined;
     headerPayload += 4 + tableLength;
   }
@@ -149,7 +149,7 @@ export function encodePublishFrames(
   // correlationId, replyTo, expiration, messageId, timestamp, type, userId, appId.
   for (const [name] of SHORT_STRINGS) {
     if (name === 'correlationId') {
-      if (props.headers !== undefined) at = writeTable(out, at, props.headers, tableLength, entryLengths);
+      if (props.headers !== undefined) at = writeTable(out, at, tableLength, entries);
       if (props.deliveryMode !== undefined) out[at++] = props.deliveryMode;
       if (props.priority !== undefined) out[at++] = props.priority;
     } else if (name === 'type' && props.timestamp !== undefined) {
@@ -169,23 +169,27 @@ export function encodePublishFrames(
 }
 
 /** `Args.publish`'s reading of the options; undefined for the ones only amqplib handles (CC, BCC). */
-function normalise(options: Options.Publish): Properties | undefined {
+export function normalise(options: Options.Publish): Properties | undefined {
   if (options.CC !== undefined || options.BCC !== undefined) return undefined;
+  // amqplib calls Object.create(headers) and expiration.toString(): leave other values to it (and its errors).
+  const headers: unknown = options.headers;
+  if (headers !== undefined && headers !== null && typeof headers !== 'object') return undefined;
+  const expiration: unknown = options.expiration;
+  if (expiration !== undefined && typeof expiration !== 'string' && typeof expiration !== 'number') return undefined;
   let deliveryMode: number | undefined;
   if (options.persistent !== undefined) deliveryMode = options.persistent ? 2 : 1;
   else if (typeof options.deliveryMode === 'number') deliveryMode = options.deliveryMode;
   else if (options.deliveryMode) deliveryMode = 2;
-  const headers = options.headers as Record<string, unknown> | undefined;
   return {
     contentType: options.contentType,
     contentEncoding: options.contentEncoding,
     // amqplib always sends a (possibly empty) table: it wraps the headers to add CC/BCC.
-    headers: headers ?? {},
+    headers: (headers ?? {}) as Record<string, unknown>,
     deliveryMode,
     priority: options.priority,
     correlationId: options.correlationId,
     replyTo: options.replyTo,
-    expiration: options.expiration === undefined ? undefined : String(options.expiration),
+    expiration: expiration === undefined ? undefined : String(expiration),
     messageId: options.messageId,
     timestamp: options.timestamp,
     type: options.type,
@@ -228,48 +232,48 @@ function shortStringLength(value: unknown): number {
   return length < 256 ? length : -1;
 }
 
+/** The header table read once: the name bytes, value and value length of each entry, in order. */
+interface TableEntries {
+  names: Uint8Array[];
+  values: string[];
+  lengths: number[];
+}
+
 /**
- * Size of the field table (without its 4-byte length), filling `entries` with each value's byte
- * length; -1 when a value is not a string or a name is over 255 bytes. Names and values are
- * visited in `for...in` order with `undefined` values skipped, as amqplib's encoder does.
+ * Size of the field table (without its 4-byte length), reading each header once into `entries`
+ * (so a getter cannot change a value between sizing and writing); -1 when a value is not a string
+ * or a name is over 255 bytes. Entries are taken in `for...in` order with `undefined` values
+ * skipped, as amqplib's encoder does.
  */
-function tableSize(headers: Record<string, unknown>, entries: number[]): number {
+function tableSize(headers: Record<string, unknown>, entries: TableEntries): number {
   let size = 0;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
     if (typeof value !== 'string') return -1;
-    const nameLength = nameBytes(name).length;
-    if (nameLength > 255) return -1;
-    const valueLength = byteLength(value);
-    entries.push(valueLength);
-    size += 1 + nameLength + 1 + 4 + valueLength;
+    const bytes = nameBytes(name);
+    if (bytes.length > 255) return -1;
+    const length = byteLength(value);
+    entries.names.push(bytes);
+    entries.values.push(value);
+    entries.lengths.push(length);
+    size += 1 + bytes.length + 1 + 4 + length;
   }
   return size;
 }
 
-function writeTable(
-  out: Buffer,
-  at: number,
-  headers: Record<string, unknown>,
-  size: number,
-  entries: number[],
-): number {
+function writeTable(out: Buffer, at: number, size: number, entries: TableEntries): number {
   at = out.writeUInt32BE(size, at);
-  let i = 0;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    at = writeBytes(out, at, nameBytes(name));
+  for (let i = 0; i < entries.values.length; i++) {
+    at = writeBytes(out, at, entries.names[i]!);
     out[at++] = 0x53; // 'S': long string, the only string type a field table has
-    const length = entries[i++]!;
+    const length = entries.lengths[i]!;
     at = out.writeUInt32BE(length, at);
-    at = writeString(out, at, value as string, length);
+    at = writeString(out, at, entries.values[i]!, length);
   }
   return at;
 }
 
-/** A short string whose bytes are cached: length octet, then the bytes. */
 function writeBytes(out: Buffer, at: number, bytes: Uint8Array): number {
   out[at++] = bytes.length;
   for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i]!;
