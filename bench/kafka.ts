@@ -27,7 +27,15 @@ import { KafkaTransport } from '../runtime/transports/kafka/index.js';
 import { benchTopology } from './order-topology.js';
 import { eventformSide } from './eventform-side.js';
 import { rawKafkajsSide } from './raw-kafkajs.js';
-import { compare, formatComparison, numberArg, loadAverage, type ComparisonResult, type Side } from './support.js';
+import {
+  compare,
+  DEFAULT_WARMUP,
+  formatComparison,
+  numberArg,
+  loadAverage,
+  type ComparisonResult,
+  type Side,
+} from './support.js';
 
 export interface KafkaBenchOptions {
   /** @default `KAFKA_BROKERS`, else the broker `scripts/kafka/kafka.sh start` runs */
@@ -36,7 +44,7 @@ export interface KafkaBenchOptions {
   messages?: number;
   /** Measured rounds per side. @default 3 */
   rounds?: number;
-  /** Warm-up messages per side before the first round. @default min(1000, messages) */
+  /** Warm-up messages per side before the first round. @default min(5000, messages) */
   warmup?: number;
   /** Topic partitions = partitions consumed at once = eventform consumer concurrency. @default 3 */
   partitions?: number;
@@ -149,7 +157,9 @@ export async function run(options: KafkaBenchOptions = {}): Promise<ComparisonRe
 
   log(`\n${KAFKA_BENCH_TITLE}`);
   log(`  ${loadAverage()} at the start`);
-  log(`  broker ${brokers}; ${messages} messages x ${rounds} rounds per side (after a warm-up), alternating order`);
+  log(
+    `  broker ${brokers}; ${messages} messages x ${rounds} rounds per side (after a warm-up of ${options.warmup ?? Math.min(DEFAULT_WARMUP, messages)}), alternating order`,
+  );
   log(`  same on both sides: ${inFlight} publishes in flight, ${partitions} partitions consumed at once`);
   log(`    (eventform concurrency ${partitions}), idempotent producer, acks=all, keyed, commit after handling`);
   log('  baseline: raw kafkajs batched like the transport (concurrent sends share one produce request, one commit');

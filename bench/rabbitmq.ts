@@ -22,7 +22,15 @@ import { rabbitmqResources } from '../runtime/transports/rabbitmq/resources.js';
 import { benchTopology } from './order-topology.js';
 import { eventformSide } from './eventform-side.js';
 import { rawAmqplibSide } from './raw-amqplib.js';
-import { compare, formatComparison, numberArg, loadAverage, type ComparisonResult, type Side } from './support.js';
+import {
+  compare,
+  DEFAULT_WARMUP,
+  formatComparison,
+  numberArg,
+  loadAverage,
+  type ComparisonResult,
+  type Side,
+} from './support.js';
 
 export interface RabbitBenchOptions {
   /** @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672 */
@@ -31,7 +39,7 @@ export interface RabbitBenchOptions {
   messages?: number;
   /** Measured rounds per side (five: the broker's disk makes single rounds noisy). @default 5 */
   rounds?: number;
-  /** Warm-up messages per side before the first round. @default min(1000, messages) */
+  /** Warm-up messages per side before the first round. @default min(5000, messages) */
   warmup?: number;
   /** Raw prefetch = eventform consumer concurrency (and prefetch). @default 50 */
   prefetch?: number;
@@ -112,7 +120,9 @@ export async function run(options: RabbitBenchOptions = {}): Promise<ComparisonR
 
   log(`\n${RABBITMQ_BENCH_TITLE}`);
   log(`  ${loadAverage()} at the start`);
-  log(`  ${messages} messages x ${rounds} rounds per side (after a warm-up), alternating order`);
+  log(
+    `  ${messages} messages x ${rounds} rounds per side (after a warm-up of ${options.warmup ?? Math.min(DEFAULT_WARMUP, messages)}), alternating order`,
+  );
   log(
     `  same on both sides: ${inFlight} publishes in flight, prefetch ${prefetch} (eventform concurrency ${prefetch}),`,
   );
