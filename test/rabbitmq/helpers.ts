@@ -2,7 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../runtime/core/api.js';
 import { CE, EF } from '../../runtime/core/headers.js';
+import type { TopologyIR } from '../../runtime/core/ir.js';
 import type { Headers, OutgoingMessage } from '../../runtime/core/transport.js';
+import { RabbitMQTransport, type RabbitMQTransportOptions } from '../../runtime/transports/rabbitmq/index.js';
+import { deleteTopology } from './broker-admin.js';
+import { buildTopology, uniqueName } from './fixtures.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -45,4 +49,36 @@ export function jsonMessage(type: string, data: unknown, id?: string, key?: stri
   const message: OutgoingMessage = { body: Buffer.from(JSON.stringify(data)), headers: eventHeaders(type, id) };
   if (key !== undefined) message.key = key;
   return message;
+}
+
+/**
+ * Transports and topologies for one test file, torn down after each test: `transportFor` makes a
+ * transport with a unique connection name (closed afterwards), `topology` a uniquely named
+ * topology (its queues and exchanges deleted afterwards). Other teardown steps go on `cleanups`;
+ * `cleanup()` runs them all in reverse order. Use with `afterEach(resources.cleanup)`.
+ */
+export function perTestResources(url: string, connectionPrefix: string) {
+  const cleanups: (() => Promise<void>)[] = [];
+  return {
+    cleanups,
+    async cleanup(): Promise<void> {
+      for (const step of cleanups.splice(0).reverse()) await step().catch(() => {});
+    },
+    transportFor(ir: TopologyIR, options: RabbitMQTransportOptions = {}): RabbitMQTransport {
+      const transport = new RabbitMQTransport({
+        url,
+        connectionName: uniqueName(connectionPrefix),
+        logger: collectingLogger(),
+        reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+        ...options,
+      });
+      cleanups.push(() => transport.close({ timeoutMs: 2_000 }));
+      return transport;
+    },
+    topology(spec: Parameters<typeof buildTopology>[0]): TopologyIR {
+      const ir = buildTopology(spec);
+      cleanups.push(() => deleteTopology(url, ir));
+      return ir;
+    },
+  };
 }

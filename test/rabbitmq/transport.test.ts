@@ -4,55 +4,24 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CE, EF } from '../../runtime/core/headers.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
 import type { Delivery, Disposition } from '../../runtime/core/transport.js';
 import {
   BrokerUnavailableError,
-  RabbitMQTransport,
   ResourceConflictError,
   UnroutableMessageError,
-  type RabbitMQTransportOptions,
 } from '../../runtime/transports/rabbitmq/index.js';
 import { requireRabbitmq } from '../support/brokers.js';
-import {
-  adminConnection,
-  closeConnectionsNamed,
-  deleteTopology,
-  drainQueue,
-  queueDepth,
-  sleep,
-  waitFor,
-} from './broker-admin.js';
+import { adminConnection, closeConnectionsNamed, drainQueue, queueDepth, sleep, waitFor } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';
-import { collectingLogger, jsonMessage } from './helpers.js';
+import { jsonMessage, perTestResources } from './helpers.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const rabbit = await requireRabbitmq();
 
 describe.skipIf(!rabbit.available)('RabbitMQTransport (real broker)', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
-
-  /** A transport with a unique connection name, closed and its topology deleted after the test. */
-  function transportFor(ir: TopologyIR, options: RabbitMQTransportOptions = {}): RabbitMQTransport {
-    const transport = new RabbitMQTransport({
-      url: rabbit.url,
-      connectionName: uniqueName('ef-test-transport'),
-      logger: collectingLogger(),
-      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-      ...options,
-    });
-    cleanups.push(() => transport.close({ timeoutMs: 2_000 }));
-    return transport;
-  }
-
-  function topology(spec: Parameters<typeof buildTopology>[0]): TopologyIR {
-    const ir = buildTopology(spec);
-    cleanups.push(() => deleteTopology(rabbit.url, ir));
-    return ir;
-  }
+  const resources = perTestResources(rabbit.url, 'ef-test-transport');
+  const { cleanups, transportFor, topology } = resources;
+  afterEach(resources.cleanup);
 
   it('declares the topology and resolves publish only after the broker confirmed', async () => {
     const ir = topology({
