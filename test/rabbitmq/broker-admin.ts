@@ -87,6 +87,8 @@ export async function closeConnectionsNamed(prefix: string, reason = 'eventform 
     'Pids = [P || I <- rabbit_networking:connection_info_all([pid, client_properties]),',
     '  {pid, P} <- [lists:keyfind(pid, 1, I)],',
     '  {client_properties, CP} <- [lists:keyfind(client_properties, 1, I)],',
+    // A connection still in its handshake has no property list yet (keyfind on it is a badarg).
+    '  is_list(CP),',
     '  {<<"connection_name">>, longstr, Name} <- [lists:keyfind(<<"connection_name">>, 1, CP)],',
     '  binary:longest_common_prefix([Name, Prefix]) =:= byte_size(Prefix)],',
     `[rabbit_networking:close_connection(P, "${reason}") || P <- Pids],`,
