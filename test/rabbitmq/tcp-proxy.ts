@@ -7,6 +7,9 @@ import net from 'node:net';
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  /** client/upstream pairs, for {@link stall} and {@link resume}. */
+  private readonly links = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  private stalled = false;
   port = 0;
 
   constructor(
@@ -18,18 +21,22 @@ export class TcpProxy {
   async start(): Promise<void> {
     const server = net.createServer((client) => {
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+      const link = { client, upstream };
       this.sockets.add(client);
       this.sockets.add(upstream);
+      this.links.add(link);
       const drop = (): void => {
         client.destroy();
         upstream.destroy();
         this.sockets.delete(client);
         this.sockets.delete(upstream);
+        this.links.delete(link);
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
       client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.stalled) upstream.pause();
+      else upstream.pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -37,6 +44,26 @@ export class TcpProxy {
     });
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
+  }
+
+  /**
+   * Hold back everything the broker sends (on open connections and new ones) while the client's
+   * bytes still reach it: the connection stays up, but no answer, confirm or heartbeat arrives
+   * until {@link resume}, which delivers what was held back.
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const { client, upstream } of this.links) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Deliver what {@link stall} held back and forward the broker's bytes again (no-op unless stalled). */
+  resume(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    for (const { client, upstream } of this.links) upstream.pipe(client);
   }
 
   /** Stop listening and cut every open connection. */

@@ -6,7 +6,11 @@ export class BrokerUnavailableError extends EventformError {
   readonly code = 'EF_BROKER_UNAVAILABLE';
 }
 
-/** The broker refused a message (basic.nack): it was not stored. */
+/**
+ * The broker refused a message (basic.nack), e.g. a full queue with `x-overflow: reject-publish`.
+ * Not every queue need have refused it: queues bound to the same route that accepted it keep it,
+ * so a publish retried after this error can duplicate it there.
+ */
 export class PublishNackedError extends EventformError {
   readonly code = 'EF_PUBLISH_NACKED';
 }

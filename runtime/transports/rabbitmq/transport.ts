@@ -176,7 +176,19 @@ export class RabbitMQTransport implements Transport {
     const { exchange, routingKey } = event.rabbitmq;
     for (let attempt = 0; ; attempt++) {
       // Fast path: the open publishing channel of the live connection, no extra await.
-      const publisher = this.livePublisher() ?? (await this.publisherBefore(deadline, `${exchange}/${routingKey}`));
+      let publisher = this.livePublisher();
+      if (publisher === null) {
+        publisher = await this.publisherBefore(deadline, `${exchange}/${routingKey}`);
+        // Waiting for a connection took the whole bound: that is an outage, and nothing is sent on
+        // this attempt (ConfirmPublisher would time out before sending, which reads as "unconfirmed").
+        if (remaining(deadline) <= 0) {
+          throw new BrokerUnavailableError(
+            attempt === 0
+              ? `RabbitMQ unavailable: no publishing channel within ${this.publishTimeoutMs}ms; ${event.name} was not sent`
+              : `RabbitMQ connection lost and not regained within ${this.publishTimeoutMs}ms while publishing ${event.name}`,
+          );
+        }
+      }
       let outcome;
       try {
         outcome = await publisher.publish(exchange, routingKey, message.body, props, remaining(deadline));
@@ -439,12 +451,19 @@ export class RabbitMQTransport implements Transport {
       this.publisher ??= this.openPublisher(connection);
       const pending = this.publisher;
       try {
-        const publisher = await pending;
+        // Bounded too: a broker that takes channel.open but never answers must not hold the publish
+        // past its deadline. The channel may still open later; the next publish then uses it.
+        const publisher = await withTimeout(pending, Math.max(0, remaining(deadline)));
         if (publisher.isOpen) {
           if (this.publisher === pending) this.openedPublisher = publisher;
           return publisher;
         }
       } catch (err) {
+        if (err instanceof TimeoutError) {
+          throw new BrokerUnavailableError(
+            `RabbitMQ unavailable: no publishing channel within ${this.publishTimeoutMs}ms while publishing to ${target} (the broker did not answer); nothing was sent`,
+          );
+        }
         this.logger.warn('rabbitmq publishing channel could not be opened', { error: errorMessage(err) });
       }
       if (this.publisher === pending) this.dropPublisher();
