@@ -37,34 +37,17 @@ STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 read -r -a HEAP_OPTS <<<"${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 read -r -a EXTRA_JVM_OPTS <<<"${KAFKA_JVM_OPTS:-}"
 
-log() { echo "kafka.sh: $*" >&2; }
-
-show_logs() {
-  local f
-  for f in "$LOG_DIR/server.log" "$LOG_DIR/console.log"; do
-    if [ -s "$f" ]; then
-      echo "---- last 50 lines of $f ----" >&2
-      tail -n 50 "$f" >&2
-    fi
-  done
-}
-
-die() {
-  trap - ERR
-  log "ERROR: $*"
-  show_logs
-  exit 1
-}
-trap 'die "unexpected failure (line $LINENO)"' ERR
+SCRIPT_NAME=kafka.sh
+LOG_TAIL=50
+LOG_FILES=("$LOG_DIR/server.log" "$LOG_DIR/console.log")
+# shellcheck source-path=SCRIPTDIR source=../lib/service.sh
+. "$SCRIPT_DIR/../lib/service.sh"
 
 # ---------------------------------------------------------------- probes
 
 # A TCP connect alone proves nothing (the socket is bound long before the broker
 # serves requests, and the port could be someone else's), so the probes below do
 # real Kafka round-trips.
-
-# shellcheck disable=SC2016 # the inner bash expands $0/$1, not this one
-tcp_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
 
 # Raw ApiVersions v0 request (api_key 18, correlation id 7, null client id) over
 # /dev/tcp; a Kafka broker that processes requests answers with correlation id 7
@@ -123,18 +106,6 @@ our_pid() {
   echo "$pid"
 }
 
-alive() { # pid -- zombies (empty cmdline) count as gone; /proc files have size 0, so no `test -s`
-  kill -0 "$1" 2>/dev/null && [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]
-}
-
-wait_gone() { # pid seconds
-  local deadline=$((SECONDS + $2))
-  while alive "$1"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 stop_pid() { # pid
   log "stopping broker (pid $1) ..."
   kill -TERM "$1" 2>/dev/null || true
@@ -144,13 +115,6 @@ stop_pid() { # pid
     wait_gone "$1" 10 || die "broker pid $1 survived SIGKILL"
   fi
   rm -f "$PID_FILE"
-}
-
-# Serialise start/stop/kill: parallel test suites may all call `start`.
-take_lock() {
-  mkdir -p "$KAFKA_DIR"
-  exec 9>"$KAFKA_DIR/.kafka.sh.lock"
-  flock -w 300 9 || die "could not take $KAFKA_DIR/.kafka.sh.lock within 300s"
 }
 
 # ---------------------------------------------------------------- setup
@@ -324,7 +288,7 @@ cmd_start() {
     echo "KAFKA_BROKERS=$KAFKA_BROKERS"
     return 0
   fi
-  take_lock
+  take_lock "$KAFKA_DIR" .kafka.sh.lock
   if broker_answers "$HOST" "$PORT"; then
     log "a Kafka broker already answers on $BROKERS; reusing it"
     echo "KAFKA_BROKERS=$BROKERS"
@@ -363,7 +327,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-  take_lock
+  take_lock "$KAFKA_DIR" .kafka.sh.lock
   local pid
   if pid=$(our_pid); then
     stop_pid "$pid"
@@ -375,7 +339,7 @@ cmd_stop() {
 }
 
 cmd_kill() {
-  take_lock
+  take_lock "$KAFKA_DIR" .kafka.sh.lock
   local pid
   if pid=$(our_pid); then
     kill -KILL "$pid"

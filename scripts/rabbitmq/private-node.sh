@@ -58,25 +58,12 @@ PID_FILE="$NODE_DIR/node.pid"
 LOG_FILE="$LOG_DIR/$NODENAME.log"
 CONSOLE_LOG="$LOG_DIR/console.log"
 
-log() { echo "private-node.sh: $*" >&2; }
-
-show_logs() {
-  local f
-  for f in "$LOG_FILE" "$CONSOLE_LOG"; do
-    if [ -s "$f" ]; then
-      echo "---- last 40 lines of $f ----" >&2
-      tail -n 40 "$f" >&2
-    fi
-  done
-}
-
-die() {
-  trap - ERR
-  log "ERROR: $*"
-  show_logs
-  exit 1
-}
-trap 'die "unexpected failure (line $LINENO)"' ERR
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT_NAME=private-node.sh
+LOG_TAIL=40
+LOG_FILES=("$LOG_FILE" "$CONSOLE_LOG")
+# shellcheck source-path=SCRIPTDIR source=../lib/service.sh
+. "$SCRIPT_DIR/../lib/service.sh"
 
 # ---------------------------------------------------------------- installation
 
@@ -164,9 +151,6 @@ EOF
 
 # ---------------------------------------------------------------- probes
 
-# shellcheck disable=SC2016 # the inner bash expands $0/$1, not this one
-tcp_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
-
 # AMQP 0-9-1 handshake: send the protocol header and read the broker's connection.start, which
 # carries the cluster name among its server properties. Succeeds only if this node answers (a
 # TCP connect alone proves nothing: the port could be someone else's).
@@ -189,10 +173,6 @@ amqp_answers() {
 
 # ---------------------------------------------------------------- process
 
-alive() { # pid -- zombies (empty cmdline) count as gone
-  kill -0 "$1" 2>/dev/null && [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]
-}
-
 # The pid of this node's Erlang VM, if it is alive. The pid file is the node's own
 # (RABBITMQ_PID_FILE); the cmdline check (beam with `-home <our dir>`) guards against pid reuse
 # and makes sure no other node, the shared one included, is ever signalled.
@@ -205,21 +185,6 @@ our_pid() {
   [[ $(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1) =~ (^|/)beam(\.smp)?$ ]] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- " -home $NODE_DIR " || return 1
   echo "$pid"
-}
-
-wait_gone() { # pid seconds
-  local deadline=$((SECONDS + $2))
-  while alive "$1"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
-# Serialise start/stop/kill/clean: a second caller waits instead of racing.
-take_lock() {
-  mkdir -p "$NODE_DIR"
-  exec 9>"$NODE_DIR/.private-node.lock"
-  flock -w 300 9 || die "could not take $NODE_DIR/.private-node.lock within 300s"
 }
 
 # Is the Erlang node name registered with epmd (by a VM that is not ours)?
@@ -260,7 +225,7 @@ wait_ready() { # log-offset
 
 cmd_start() {
   require_sbin
-  take_lock
+  take_lock "$NODE_DIR" .private-node.lock
   local pid
   if pid=$(our_pid); then
     if amqp_answers; then
@@ -304,7 +269,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-  take_lock
+  take_lock "$NODE_DIR" .private-node.lock
   local pid
   if ! pid=$(our_pid); then
     rm -f "$PID_FILE"
@@ -330,7 +295,7 @@ cmd_stop() {
 }
 
 cmd_kill() {
-  take_lock
+  take_lock "$NODE_DIR" .private-node.lock
   local pid
   if pid=$(our_pid); then
     kill -KILL "$pid"
