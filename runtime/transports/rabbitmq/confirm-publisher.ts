@@ -12,7 +12,7 @@
  */
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { PublishNackedError } from './errors.js';
-import { TimeoutError } from './timing.js';
+import { TimeoutError, withTimeout } from './timing.js';
 import { encodePublishFrames, normalise } from './publish-frames.js';
 
 /**
@@ -28,6 +28,14 @@ export class ChannelClosedError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The deadline passed before the message was written to the connection (it stayed back-pressured,
+ * or no time was left): unlike a {@link TimeoutError} on the confirm, nothing was sent.
+ */
+export class NotSentError extends Error {
+  override readonly name = 'NotSentError';
 }
 
 export type PublishOutcome = 'routed' | 'returned';
@@ -69,7 +77,8 @@ export class ConfirmPublisher {
   /**
    * Publish with `mandatory: true` (set on `options`, which the caller hands over) and wait for
    * the broker's confirm. With `timeoutMs`, rejects with {@link TimeoutError} when no confirm came
-   * in time (the message may or may not have been stored).
+   * in time (the message may or may not have been stored), and with {@link NotSentError} when the
+   * time ran out before the message could be written (the socket stayed back-pressured).
    *
    * Hot path: one promise, one callback and at most one timer per message — no async wrapper.
    */
@@ -82,14 +91,20 @@ export class ConfirmPublisher {
   ): Promise<PublishOutcome> {
     // Respect socket back-pressure: the previous write filled the buffer.
     if (this.drained) {
-      const until = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-      return this.drained.then(() =>
-        this.publish(exchange, routingKey, body, options, until === undefined ? undefined : until - Date.now()),
+      if (timeoutMs === undefined) return this.drained.then(() => this.publish(exchange, routingKey, body, options));
+      const until = Date.now() + timeoutMs;
+      return withTimeout(this.drained, Math.max(0, timeoutMs)).then(
+        () => this.publish(exchange, routingKey, body, options, until - Date.now()),
+        (err: unknown) => {
+          throw err instanceof TimeoutError
+            ? new NotSentError(`not sent: the connection stayed back-pressured for ${timeoutMs}ms`)
+            : err;
+        },
       );
     }
     if (this.closed) return Promise.reject(this.closedError('channel closed before publish'));
     if (timeoutMs !== undefined && timeoutMs <= 0) {
-      return Promise.reject(new TimeoutError(`no confirm within ${timeoutMs}ms`));
+      return Promise.reject(new NotSentError('not sent: no time left before the deadline'));
     }
 
     return new Promise<PublishOutcome>((resolve, reject) => {

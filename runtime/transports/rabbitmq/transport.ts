@@ -23,7 +23,7 @@ import type {
   Transport,
   TransportCapabilities,
 } from '../../core/transport.js';
-import { ChannelClosedError, ConfirmPublisher } from './confirm-publisher.js';
+import { ChannelClosedError, ConfirmPublisher, NotSentError } from './confirm-publisher.js';
 import { RABBITMQ_DEFAULTS, defaultRabbitmqUrl, openConnection, redactUrl } from './defaults.js';
 import {
   BrokerUnavailableError,
@@ -206,6 +206,11 @@ export class RabbitMQTransport implements Transport {
           this.metrics.republished++;
           await this.pause(Math.min(this.backoffMs(attempt), remaining(deadline)));
           continue;
+        }
+        if (err instanceof NotSentError) {
+          throw new PublishTimeoutError(
+            `RabbitMQ did not take ${event.name} within ${this.publishTimeoutMs}ms (${err.message}); it was not sent`,
+          );
         }
         if (err instanceof TimeoutError) {
           throw new PublishTimeoutError(
