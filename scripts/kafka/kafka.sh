@@ -108,12 +108,7 @@ our_pid() {
 
 stop_pid() { # pid
   log "stopping broker (pid $1) ..."
-  kill -TERM "$1" 2>/dev/null || true
-  if ! wait_gone "$1" "$STOP_TIMEOUT"; then
-    log "broker did not exit within ${STOP_TIMEOUT}s of SIGTERM; sending SIGKILL"
-    kill -KILL "$1" 2>/dev/null || true
-    wait_gone "$1" 10 || die "broker pid $1 survived SIGKILL"
-  fi
+  terminate "$1" "$STOP_TIMEOUT"
   rm -f "$PID_FILE"
 }
 
@@ -342,8 +337,7 @@ cmd_kill() {
   take_lock "$KAFKA_DIR" .kafka.sh.lock
   local pid
   if pid=$(our_pid); then
-    kill -KILL "$pid"
-    wait_gone "$pid" 10 || die "broker pid $pid survived SIGKILL"
+    kill_hard "$pid"
     log "killed pid $pid (pid file left behind on purpose, like a crash)"
   else
     log "not running"

@@ -4,8 +4,8 @@
 #   SCRIPT_NAME   prefix of every message (e.g. kafka.sh)
 #   LOG_TAIL      how many lines of each log `show_logs` prints
 #   LOG_FILES     array of the logs `show_logs` prints (those that exist and are not empty)
-# It defines log, show_logs, die (with an ERR trap that calls it), tcp_open, alive, wait_gone and
-# take_lock.
+# It defines log, show_logs, die (with an ERR trap that calls it), tcp_open, alive, wait_gone,
+# kill_hard, terminate and take_lock.
 
 log() { echo "$SCRIPT_NAME: $*" >&2; }
 
@@ -31,7 +31,7 @@ trap 'die "unexpected failure (line $LINENO)"' ERR
 tcp_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null; }
 
 alive() { # pid -- zombies (empty cmdline) count as gone; /proc files have size 0, so no `test -s`
-  kill -0 "$1" 2>/dev/null && [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]
+  kill -0 "$1" 2>/dev/null && [ -n "$(tr -d '\0' 2>/dev/null <"/proc/$1/cmdline")" ]
 }
 
 wait_gone() { # pid seconds
@@ -40,6 +40,19 @@ wait_gone() { # pid seconds
     ((SECONDS < deadline)) || return 1
     sleep 0.2
   done
+}
+
+kill_hard() { # pid -- SIGKILL, and wait until it is gone
+  kill -KILL "$1" 2>/dev/null || true
+  wait_gone "$1" 10 || die "pid $1 survived SIGKILL"
+}
+
+terminate() { # pid seconds -- SIGTERM; SIGKILL when it is still there after `seconds`
+  kill -TERM "$1" 2>/dev/null || true
+  if ! wait_gone "$1" "$2"; then
+    log "pid $1 still running ${2}s after SIGTERM; sending SIGKILL"
+    kill_hard "$1"
+  fi
 }
 
 # Serialise start/stop/kill: a second caller (parallel test files) waits instead of racing.

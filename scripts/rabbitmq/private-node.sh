@@ -283,12 +283,7 @@ cmd_stop() {
     :
   else
     log "rabbitmqctl stop did not stop it; sending SIGTERM"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 30; then
-      log "still running 30s after SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 || die "node pid $pid survived SIGKILL"
-    fi
+    terminate "$pid" 30
   fi
   rm -f "$PID_FILE"
   log "stopped"
@@ -298,8 +293,7 @@ cmd_kill() {
   take_lock "$NODE_DIR" .private-node.lock
   local pid
   if pid=$(our_pid); then
-    kill -KILL "$pid"
-    wait_gone "$pid" 10 || die "node pid $pid survived SIGKILL"
+    kill_hard "$pid"
     log "killed pid $pid with SIGKILL (pid file left behind on purpose, like a crash)"
   else
     log "not running"
