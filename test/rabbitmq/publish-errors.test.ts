@@ -53,12 +53,24 @@ describe.skipIf(!rabbit.available)('RabbitMQ publish errors (real broker)', () =
     return name;
   }
 
-  /** A TCP proxy to the broker, cut after the test (after the transport is closed: cleanups run in reverse). */
-  async function proxyToBroker(): Promise<TcpProxy> {
+  /**
+   * A one-event topology (Ping) and a started transport that reaches the broker through a TCP
+   * proxy, so a test can hold back the broker's answers (`proxy.stall()`). Cleanups resume the
+   * proxy before the transport closes (so close() gets its close-ok), then cut it.
+   */
+  async function pingThroughProxy(name: string, publishTimeoutMs: number) {
+    const ir = topology({
+      name,
+      events: [{ name: 'Ping' }],
+      consumers: [{ service: 'svc', handler: 'ping', events: ['Ping'] }],
+    });
     const proxy = new TcpProxy('127.0.0.1', Number(new URL(rabbit.url).port || 5672));
     await proxy.start();
     cleanups.push(() => proxy.cut());
-    return proxy;
+    const transport = transportFor(ir, { url: proxy.url(), publishTimeoutMs });
+    cleanups.push(async () => proxy.resume());
+    await transport.start(ir);
+    return { ir, proxy, transport, event: ir.events[0]! };
   }
 
   /** A confirm channel on its own connection, both closed after the test. */
@@ -151,17 +163,8 @@ describe.skipIf(!rabbit.available)('RabbitMQ publish errors (real broker)', () =
   });
 
   it('RabbitMQTransport.publish rejects with PublishTimeoutError when no confirm comes within publishTimeoutMs', async () => {
-    const ir = topology({
-      name: 'tconfirmtimeout',
-      events: [{ name: 'Ping' }],
-      consumers: [{ service: 'svc', handler: 'ping', events: ['Ping'] }],
-    });
-    const proxy = await proxyToBroker();
     const publishTimeoutMs = 2_000;
-    const transport = transportFor(ir, { url: proxy.url(), publishTimeoutMs });
-    cleanups.push(async () => proxy.resume()); // runs before the transport closes, so close() gets its close-ok
-    await transport.start(ir);
-    const event = ir.events[0]!;
+    const { ir, proxy, transport, event } = await pingThroughProxy('tconfirmtimeout', publishTimeoutMs);
     // Open the publishing channel while the broker answers; only the confirm is held back.
     await transport.publish(event, jsonMessage('Ping', { n: 1 }, 'ping-1'));
 
@@ -188,17 +191,8 @@ describe.skipIf(!rabbit.available)('RabbitMQ publish errors (real broker)', () =
   });
 
   it('rejects with BrokerUnavailableError, not PublishTimeoutError, when publishTimeoutMs ran out before the message was sent', async () => {
-    const ir = topology({
-      name: 'tnotsent',
-      events: [{ name: 'Ping' }],
-      consumers: [{ service: 'svc', handler: 'ping', events: ['Ping'] }],
-    });
-    const proxy = await proxyToBroker();
     const publishTimeoutMs = 1_000;
-    const transport = transportFor(ir, { url: proxy.url(), publishTimeoutMs });
-    cleanups.push(async () => proxy.resume());
-    await transport.start(ir);
-    const event = ir.events[0]!;
+    const { ir, proxy, transport, event } = await pingThroughProxy('tnotsent', publishTimeoutMs);
 
     // Connected, but the publishing channel (opened on the first publish) cannot open while the
     // broker's answers are held back: the publish gives up at its deadline, not when they resume.
