@@ -18,7 +18,8 @@ export interface BrokerAvailability {
   reason: string;
 }
 
-const isCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
+/** Whether this run is CI's (`CI=true`): then a broker test must fail, never skip. */
+export const isCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
 
 /** RabbitMQ at `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672. */
 export async function requireRabbitmq(): Promise<BrokerAvailability> {

@@ -10,17 +10,13 @@
  * const kafka = await requireKafka();
  * describe.skipIf(!kafka.available)('kafka transport', () => { ... kafka.brokers ... });
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
+import { isCi } from './brokers.js';
+import { runScript } from './scripts.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const KAFKA_SH = path.join(REPO_ROOT, 'scripts/kafka/kafka.sh');
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:19092';
-
-const isCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
 
 /** Thrown when no broker can be had; in CI this must fail the run. */
 export class KafkaUnavailableError extends Error {
@@ -78,20 +74,10 @@ export function kafkaSh(
   timeoutMs = 180_000,
   env: Record<string, string> = {},
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    // kafka.sh start does nothing when KAFKA_BROKERS is set; when we call it, we mean it.
-    delete childEnv.KAFKA_BROKERS;
-    const options = { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 4 << 20, env: childEnv };
-    execFile('bash', [KAFKA_SH, command], options, (error, stdout, stderr) => {
-      if (error) {
-        const tail = String(stderr).trim().split('\n').slice(-15).join('\n');
-        reject(new Error(`kafka.sh ${command} failed (${error.message.split('\n')[0]})${tail ? `:\n${tail}` : ''}`));
-      } else {
-        resolve(String(stdout));
-      }
-    });
-  });
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // kafka.sh start does nothing when KAFKA_BROKERS is set; when we call it, we mean it.
+  delete childEnv.KAFKA_BROKERS;
+  return runScript('scripts/kafka/kafka.sh', command, { timeoutMs, env: childEnv });
 }
 
 /** Run `fn` with a connected admin client of the tests, disconnected afterwards. */

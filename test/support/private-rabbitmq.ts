@@ -16,29 +16,13 @@
  *   it('...', async () => { await node.kill(); await node.start(); });
  * });
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isCi } from './brokers.js';
+import { runScript, ScriptError } from './scripts.js';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PRIVATE_NODE_SH = path.join(REPO_ROOT, 'scripts/rabbitmq/private-node.sh');
 /** Exit code of private-node.sh when RabbitMQ is not installed. */
 const NOT_INSTALLED = 3;
 
-const isCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
-
 export type PrivateNodeCommand = 'start' | 'stop' | 'kill' | 'status' | 'url' | 'pid' | 'logs' | 'clean' | 'installed';
-
-/** private-node.sh failed; `exitCode` is the script's exit code (3: RabbitMQ not installed). */
-export class PrivateNodeError extends Error {
-  override name = 'PrivateNodeError';
-  constructor(
-    message: string,
-    readonly exitCode: number | null,
-  ) {
-    super(message);
-  }
-}
 
 export interface PrivateRabbitmqOptions {
   /** AMQP port on 127.0.0.1. @default 5679 (the script's default) */
@@ -51,31 +35,15 @@ export interface PrivateRabbitmqOptions {
 
 /**
  * Run `scripts/rabbitmq/private-node.sh <command>` and resolve with its stdout; rejects with a
- * {@link PrivateNodeError} carrying the tail of its stderr (the script prints the node's log on
- * failure). `env` is added to the environment.
+ * {@link ScriptError} (exit code 3: RabbitMQ not installed). `env` is added to the environment.
  */
 export function privateNodeSh(
   command: PrivateNodeCommand,
   options: { timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<string> {
-  const timeoutMs = options.timeoutMs ?? 180_000;
-  return new Promise((resolve, reject) => {
-    const execOptions = {
-      cwd: REPO_ROOT,
-      timeout: timeoutMs,
-      maxBuffer: 4 << 20,
-      env: { ...process.env, ...options.env },
-    };
-    execFile('bash', [PRIVATE_NODE_SH, command], execOptions, (error, stdout, stderr) => {
-      if (error) {
-        const code = typeof error.code === 'number' ? error.code : null;
-        const tail = String(stderr).trim().split('\n').slice(-25).join('\n');
-        const why = error.killed ? `killed after ${timeoutMs}ms` : `exit code ${code ?? error.code}`;
-        reject(new PrivateNodeError(`private-node.sh ${command} failed (${why})${tail ? `:\n${tail}` : ''}`, code));
-      } else {
-        resolve(String(stdout));
-      }
-    });
+  return runScript('scripts/rabbitmq/private-node.sh', command, {
+    timeoutMs: options.timeoutMs ?? 180_000,
+    env: { ...process.env, ...options.env },
   });
 }
 
@@ -130,7 +98,7 @@ export async function requirePrivateRabbitmq(): Promise<PrivateRabbitmqAvailabil
     await privateNodeSh('installed', { timeoutMs: 10_000 });
     return { available: true, reason: '' };
   } catch (error) {
-    if (!(error instanceof PrivateNodeError) || error.exitCode !== NOT_INSTALLED) throw error;
+    if (!(error instanceof ScriptError) || error.exitCode !== NOT_INSTALLED) throw error;
     const reason = `cannot run a private RabbitMQ node: ${error.message}`;
     if (isCi()) throw new Error(`${reason}; CI=true, so node-failure tests must not be skipped`, { cause: error });
     process.stderr.write(`\n[eventform tests] SKIPPING private RabbitMQ node tests: ${reason}\n\n`);
