@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'generated/', 'test/fixtures/', 'test/.tmp/', 'coverage/', '**/*.generated.cjs'] },
+  { ignores: ['**/dist/', 'node_modules/', 'generated/', 'test/fixtures/', 'test/.tmp/', 'coverage/', '**/*.generated.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', 'scripts/**/*.js'],
+    files: ['**/*.mjs', 'scripts/**/*.js', 'generator/bin/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -3,10 +3,10 @@
  * `runtime.publish` and a JSON-free handler (the runtime has already parsed and validated the
  * payload). A round fails, rather than reporting a number, if a message is lost or retried.
  */
-import type { Logger } from '../runtime/core/api.js';
-import type { TopologyIR } from '../runtime/core/ir.js';
-import type { Transport } from '../runtime/core/transport.js';
-import { createRuntime } from '../runtime/core/runtime.js';
+import type { Logger } from '../runtime/core/src/api.js';
+import type { TopologyIR } from '../runtime/core/src/ir.js';
+import type { Transport } from '../runtime/core/src/transport.js';
+import { createRuntime } from '../runtime/core/src/runtime.js';
 import { BENCH_CONSUMER, BENCH_EVENT, BENCH_PRODUCER } from './order-topology.js';
 import { counter, pooled, samplePayload, within, type Measurement, type Side } from './support.js';
 

@@ -5,7 +5,7 @@
  *
  * Synthesises a topology of N events and M services (shared schemas reused across events,
  * multi-event consumers, enums, arrays, date-times, nested objects), then runs the real CLI
- * (`node bin/eventform.mjs generate`) in a FRESH process per run — loader, generator, ajv
+ * (`node generator/bin/eventform.js generate`) in a FRESH process per run — loader, generator, ajv
  * standalone compilation, json-schema-to-typescript and the writer included — into an empty
  * directory, and reports wall time, CPU time (user + sys, all threads; less sensitive to a busy
  * machine), files and bytes, the load average around the runs, and one run through the tsx
@@ -121,9 +121,9 @@ interface Phases {
 /** Child mode: one cold run measured by phase (`--child <topology> <out>`). */
 async function child(topology: string, out: string): Promise<void> {
   const t0 = performance.now();
-  const { loadTopology } = await import('../generator/spec/index.js');
-  const { generate } = await import('../generator/generate.js');
-  const { writeOutput } = await import('../generator/writer.js');
+  const { loadTopology } = await import('../generator/src/spec/index.js');
+  const { generate } = await import('../generator/src/generate.js');
+  const { writeOutput } = await import('../generator/src/writer.js');
   const t1 = performance.now();
   const { ir } = loadTopology(topology);
   if (!ir) throw new Error('synthetic topology is invalid');
@@ -191,7 +191,7 @@ interface Timed {
 function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Timed {
   const cpu0 = childrenCpuMs();
   const start = performance.now();
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/eventform.mjs'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(REPO, 'generator/bin/eventform.js'), ...args], {
     cwd,
     env,
     encoding: 'utf8',
@@ -229,7 +229,7 @@ export async function run({ events = 200, services = 60, runs = 5 } = {}): Promi
     const topology = path.join(work, 'topology.yaml');
     fs.writeFileSync(topology, synthesizeTopology(events, services));
     console.log(
-      `eventform generate: ${events} events, ${services} services (fresh process per run, CLI via bin/eventform.mjs)`,
+      `eventform generate: ${events} events, ${services} services (fresh process per run, CLI via generator/bin/eventform.js)`,
     );
     console.log(`${os.cpus().length} cores; load average ${load()} at the start\n`);
 

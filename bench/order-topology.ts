@@ -5,8 +5,8 @@
  * store), validation on, retries and a dead-letter queue declared — because that is what a real
  * consumer pays for.
  */
-import type { JsonSchema, TopologyIR } from '../runtime/core/ir.js';
-import { buildTopology, uniqueTopologyName } from '../runtime/testing/topology-builder.js';
+import type { JsonSchema, TopologyIR } from '../runtime/core/src/ir.js';
+import { buildTopology, uniqueTopologyName } from '../runtime/core/src/testing/topology-builder.js';
 
 export const BENCH_PRODUCER = 'order-service';
 export const BENCH_EVENT = 'OrderPlaced';

@@ -16,9 +16,9 @@
 import amqp from 'amqplib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { createJsonLogger } from '../runtime/core/logger.js';
-import { RabbitMQTransport } from '../runtime/transports/rabbitmq/transport.js';
-import { rabbitmqResources } from '../runtime/transports/rabbitmq/resources.js';
+import { createJsonLogger } from '../runtime/core/src/logger.js';
+import { RabbitMQTransport } from '../runtime/rabbitmq/src/transport.js';
+import { rabbitmqResources } from '../runtime/rabbitmq/src/resources.js';
 import { benchTopology } from './order-topology.js';
 import { eventformSide } from './eventform-side.js';
 import { rawAmqplibSide } from './raw-amqplib.js';

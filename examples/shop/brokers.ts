@@ -2,7 +2,7 @@
  * Puts a raw, malformed message on the demo's broker — the poison message, sent the way a buggy
  * producer would, bypassing eventform's validation.
  */
-import { toWireHeaders, type BrokerName, type EventIR, type MemoryTransport, type Transport } from 'eventform/runtime';
+import { toWireHeaders, type BrokerName, type EventIR, type MemoryTransport, type Transport } from '@eventform/runtime';
 
 /** Publishes `body` with `headers` (logical names) straight to the event's exchange or topic. */
 export async function publishRaw(

@@ -21,7 +21,7 @@ import {
   topology,
 } from '../../generated/index.js';
 import type { OrderCreated } from '../../generated/index.js';
-import { brokerFromEnv, createTransportFromEnv, readDeadLetter, type MemoryTransport } from 'eventform/runtime';
+import { brokerFromEnv, createTransportFromEnv, readDeadLetter, type MemoryTransport } from '@eventform/runtime';
 import { publishRaw } from './brokers.js';
 import { traceLogger } from './trace.js';
 import { handlers as inventory } from './services/inventory-service/handlers.js';

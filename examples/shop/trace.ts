@@ -2,7 +2,7 @@
  * A Logger that prints the runtime's log as a readable saga trace: one line per step, the flow's
  * correlation id first, so the lines of one order read as one story even when flows interleave.
  */
-import type { Logger } from 'eventform/runtime';
+import type { Logger } from '@eventform/runtime';
 
 const WIDTH = 36;
 

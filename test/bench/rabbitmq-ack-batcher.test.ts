@@ -5,7 +5,7 @@
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { AckBatcher } from '../../runtime/transports/rabbitmq/ack-batcher.js';
+import { AckBatcher } from '../../runtime/rabbitmq/src/ack-batcher.js';
 
 type Frame = [kind: 'ack' | 'nack', tag: number, multiple: boolean];
 

@@ -10,7 +10,7 @@
 import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel, GetMessage, Options } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfirmPublisher, publishFieldsAndProperties } from '../../runtime/transports/rabbitmq/confirm-publisher.js';
+import { ConfirmPublisher, publishFieldsAndProperties } from '../../runtime/rabbitmq/src/confirm-publisher.js';
 import { requireRabbitmq } from '../support/brokers.js';
 
 const rabbit = await requireRabbitmq();

@@ -1,5 +1,5 @@
 /**
- * The real CLI (`node bin/eventform.mjs check ...`) in temporary git repositories: --against a
+ * The real CLI (`node generator/bin/eventform.js check ...`) in temporary git repositories: --against a
  * git ref (old topology and its external schema file read with `git show`), --against a file,
  * usage errors, --strict, the three output formats, and drift of committed generated code.
  */
@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../generator/check/run-check.js';
+import type { CheckResult } from '../../generator/src/check/run-check.js';
 import { CLI, shop, toYaml } from './helpers.js';
 
 interface Run {

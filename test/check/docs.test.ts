@@ -1,7 +1,7 @@
 /** docs/contract-checks.md lists every rule of generator/check/rules.ts, with the same name. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RULES, type RuleId } from '../../generator/check/rules.js';
+import { RULES, type RuleId } from '../../generator/src/check/rules.js';
 
 const doc = readFileSync(new URL('../../docs/contract-checks.md', import.meta.url), 'utf8');
 

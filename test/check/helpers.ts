@@ -2,11 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { loadTopology } from '../../generator/spec/index.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/check/', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../bin/eventform.mjs', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../generator/bin/eventform.js', import.meta.url));
 
 /** The demo shop topology (docs' example), as a mutable object. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests edit deep paths freely

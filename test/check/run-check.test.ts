@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatCheck } from '../../generator/check/format.js';
-import { runCheck, type CheckResult, type StepName } from '../../generator/check/run-check.js';
+import { formatCheck } from '../../generator/src/check/format.js';
+import { runCheck, type CheckResult, type StepName } from '../../generator/src/check/run-check.js';
 import { shop, toYaml } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eventform-run-check-'));
@@ -169,7 +169,7 @@ describe('runCheck steps', () => {
 
 describe('formats', () => {
   it('escapes workflow-command data and properties', async () => {
-    const { escapeData, escapeProperty } = await import('../../generator/check/format.js');
+    const { escapeData, escapeProperty } = await import('../../generator/src/check/format.js');
     expect(escapeData('50% a\r\nb')).toBe('50%25 a%0D%0Ab');
     expect(escapeProperty('a:b,c')).toBe('a%3Ab%2Cc');
   });

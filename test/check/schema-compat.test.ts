@@ -7,15 +7,15 @@
  * forward(new, old) are the same question, so the verdicts must swap.
  */
 import { describe, expect, it } from 'vitest';
-import type { JsonSchema } from '../../runtime/core/ir.js';
+import type { JsonSchema } from '../../runtime/core/src/ir.js';
 import {
   compareSchemas,
   resolverFromIR,
   violations,
   type Resolvers,
   type SchemaFinding,
-} from '../../generator/check/schema-compat.js';
-import { RULES, type RuleId } from '../../generator/check/rules.js';
+} from '../../generator/src/check/schema-compat.js';
+import { RULES, type RuleId } from '../../generator/src/check/rules.js';
 
 interface Row {
   name: string;

@@ -1,7 +1,7 @@
 /** Topology-level checks: one row per change, asserting rule, severity and what it points at. */
 import { describe, expect, it } from 'vitest';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { compareTopologies, type TopologyFinding } from '../../generator/check/topology-compat.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { compareTopologies, type TopologyFinding } from '../../generator/src/check/topology-compat.js';
 import { irOf, shop } from './helpers.js';
 
 type Doc = ReturnType<typeof shop>;

@@ -1,5 +1,5 @@
 /**
- * The real CLI as a child process: `node bin/eventform.mjs ...` (tsx loads the TypeScript), plus
+ * The real CLI as a child process: `node generator/bin/eventform.js ...` (the built CLI in generator/dist), plus
  * the malformed-topology corpus under test/fixtures/invalid.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/eventform.mjs');
+const BIN = path.join(ROOT, 'generator/bin/eventform.js');
 const INVALID = 'test/fixtures/invalid';
 const STACK_TRACE = /\n\s+at /;
 /** file:line:col at the start of a line, as every diagnostic is printed. */
@@ -59,7 +59,7 @@ describe('eventform CLI', () => {
   });
 
   it('--version prints the package version', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'generator/package.json'), 'utf8')) as { version: string };
     const r = cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(pkg.version);

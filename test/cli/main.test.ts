@@ -1,8 +1,8 @@
 /** `run()` in process: exit codes and what reaches stderr for each kind of failure. */
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram, run } from '../../generator/cli/main.js';
-import { EXIT, UserError, exitCodeFor } from '../../generator/cli/shared.js';
+import { buildProgram, run } from '../../generator/src/cli/main.js';
+import { EXIT, UserError, exitCodeFor } from '../../generator/src/cli/shared.js';
 
 function capture() {
   let err = '';

@@ -17,7 +17,7 @@ function validate(file: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [path.join(root, 'bin/eventform.mjs'), 'validate', file],
+      [path.join(root, 'generator/bin/eventform.js'), 'validate', file],
       { cwd: dir },
       (error, _stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
     );

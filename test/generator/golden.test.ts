@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diffOutput, writeOutput } from '../../generator/writer.js';
+import { diffOutput, writeOutput } from '../../generator/src/writer.js';
 import { generateCase, goldenCases, REPO_ROOT } from './support/cases.js';
 import { formatTypeErrors, typecheck } from './support/tsc.js';
 

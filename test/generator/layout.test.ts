@@ -1,8 +1,8 @@
 /** The layout pass over json-schema-to-typescript output, and the schema walk feeding it. */
 import { describe, expect, it } from 'vitest';
-import { layoutDeclarations } from '../../generator/emit/ts-layout.js';
-import { mapSchema } from '../../generator/emit/schema-walk.js';
-import { printLiteral } from '../../generator/emit/code.js';
+import { layoutDeclarations } from '../../generator/src/emit/ts-layout.js';
+import { mapSchema } from '../../generator/src/emit/schema-walk.js';
+import { printLiteral } from '../../generator/src/emit/code.js';
 
 describe('layoutDeclarations', () => {
   it('indents by nesting, adds semicolons, single-quotes plain strings', () => {

@@ -10,7 +10,7 @@ import {
   pascalCase,
   propertyKey,
   quote,
-} from '../../generator/naming.js';
+} from '../../generator/src/naming.js';
 import { loadValid } from './support/cases.js';
 
 describe('case conversion', () => {

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runGenerate } from '../../generator/cli/generate.js';
-import { generatedImport } from '../../generator/stubs/stubs.js';
+import { runGenerate } from '../../generator/src/cli/generate.js';
+import { generatedImport } from '../../generator/src/stubs/stubs.js';
 import { REPO_ROOT } from './support/cases.js';
 import { captureIo, scratchDir } from './support/tmp.js';
 import { formatTypeErrors, typecheck } from './support/tsc.js';

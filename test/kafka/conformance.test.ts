@@ -5,10 +5,10 @@
 import kafkajs from 'kafkajs';
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll } from 'vitest';
-import { fromWireHeaders, toWireHeaders } from '../../runtime/core/headers.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { describeTransportConformance, type RawDeadLetter } from '../../runtime/testing/conformance.js';
-import { KafkaTransport } from '../../runtime/transports/kafka/index.js';
+import { fromWireHeaders, toWireHeaders } from '../../runtime/core/src/headers.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { describeTransportConformance, type RawDeadLetter } from '../../runtime/core/src/testing/conformance.js';
+import { KafkaTransport } from '@eventform/kafka';
 import { deleteGroups, requireKafka } from '../support/kafka.js';
 import { cleanupTopology, FAST_GROUP, testLogger } from './helpers.js';
 

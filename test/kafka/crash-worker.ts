@@ -14,11 +14,11 @@
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import type { Logger } from '../../runtime/core/api.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { createRuntime } from '../../runtime/core/runtime.js';
-import { createPostgresStore } from '../../runtime/stores/postgres/index.js';
-import { KafkaTransport, type KafkaTransportOptions } from '../../runtime/transports/kafka/index.js';
+import type { Logger } from '../../runtime/core/src/api.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { createRuntime } from '../../runtime/core/src/runtime.js';
+import { createPostgresStore } from '@eventform/postgres';
+import { KafkaTransport, type KafkaTransportOptions } from '@eventform/kafka';
 
 export interface CrashWorkerConfig {
   instance: string;

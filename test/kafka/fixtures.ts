@@ -3,7 +3,7 @@
  * produce them) with a random topology name, so parallel test files never share topics.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerIR, EventIR, RetryPolicyIR, TopologyIR } from '../../runtime/core/ir.js';
+import type { ConsumerIR, EventIR, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
 
 export interface EventSpec {
   name: string;
@@ -99,6 +99,7 @@ export function makeTopology(spec: TopologySpec): TopologyIR {
   const services = [...new Set(consumers.map((c) => c.service))].sort().map((s) => ({
     name: s,
     description: null,
+    store: 'memory' as const,
     produces: [],
     consumers: consumers.filter((c) => c.service === s).map((c) => c.id),
     loc,

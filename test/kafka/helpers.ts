@@ -1,10 +1,10 @@
 /** Shared bits of the Kafka tests: a transport tuned for fast group joins, waiting, raw reads. */
 import kafkajs from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
-import type { Logger } from '../../runtime/core/api.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { KafkaTransport, type KafkaTransportOptions } from '../../runtime/transports/kafka/index.js';
-import { kafkaResources } from '../../runtime/transports/kafka/resources.js';
+import type { Logger } from '../../runtime/core/src/api.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { KafkaTransport, type KafkaTransportOptions } from '@eventform/kafka';
+import { kafkaResources } from '../../runtime/kafka/src/resources.js';
 import { deleteGroups, deleteTopics } from '../support/kafka.js';
 
 /** Collects warn/error lines; debug/info are dropped. Set EVENTFORM_TEST_LOG=1 to print all. */

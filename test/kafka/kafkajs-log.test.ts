@@ -8,13 +8,13 @@ import net from 'node:net';
 import kafkajs from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../runtime/core/api.js';
-import { createKafkaClient } from '../../runtime/transports/kafka/client.js';
+import type { Logger } from '../../runtime/core/src/api.js';
+import { createKafkaClient } from '../../runtime/kafka/src/client.js';
 import {
   classifyKafkajsLog,
   createKafkajsLogRouter,
   KAFKAJS_ERROR_CODES,
-} from '../../runtime/transports/kafka/kafkajs-log.js';
+} from '../../runtime/kafka/src/kafkajs-log.js';
 
 const { logLevel } = kafkajs;
 

@@ -1,8 +1,8 @@
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { KafkaResourceConflictError, provisionKafka } from '../../runtime/transports/kafka/index.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { KafkaResourceConflictError, provisionKafka } from '@eventform/kafka';
 import { requireKafka } from '../support/kafka.js';
 import { makeTopology, type TopologySpec } from './fixtures.js';
 import { cleanupTopology, testLogger, testTransport } from './helpers.js';

@@ -11,7 +11,7 @@ import {
   installRecordEncoder,
   type EncodedRecord,
   type RecordInput,
-} from '../../runtime/transports/kafka/record-encoder.js';
+} from '../../runtime/kafka/src/record-encoder.js';
 import { seededRandom as random } from '../support/random.js';
 
 const require = createRequire(import.meta.url);

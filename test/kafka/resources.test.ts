@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { planTopic } from '../../runtime/transports/kafka/provision.js';
-import { kafkaResources, type KafkaTopicDescriptor } from '../../runtime/transports/kafka/resources.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { planTopic } from '../../runtime/kafka/src/provision.js';
+import { kafkaResources, type KafkaTopicDescriptor } from '../../runtime/kafka/src/resources.js';
 import { makeTopology } from './fixtures.js';
 
 function deepFreeze<T>(value: T): T {

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { EF } from '../../runtime/core/headers.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import type { Delivery, Disposition, Transport } from '../../runtime/core/transport.js';
-import { KafkaPublishError, KafkaTransport } from '../../runtime/transports/kafka/index.js';
-import { recordEncoderStatus } from '../../runtime/transports/kafka/record-encoder.js';
+import { EF } from '../../runtime/core/src/headers.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import type { Delivery, Disposition, Transport } from '../../runtime/core/src/transport.js';
+import { KafkaPublishError, KafkaTransport } from '@eventform/kafka';
+import { recordEncoderStatus } from '../../runtime/kafka/src/record-encoder.js';
 import { requireKafka } from '../support/kafka.js';
 import { makeTopology, type TopologySpec } from './fixtures.js';
 import { cleanupTopology, header, readTopic, sleep, testLogger, testTransport, waitFor } from './helpers.js';

@@ -5,9 +5,9 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { KeyScheduler } from '../../runtime/transports/kafka/key-scheduler.js';
-import { BatchingPublisher, KafkaPublishError } from '../../runtime/transports/kafka/publisher.js';
-import { ConsumerLoop, dueAtOf, type PartitionMessage } from '../../runtime/transports/kafka/consumer-loop.js';
+import { KeyScheduler } from '../../runtime/kafka/src/key-scheduler.js';
+import { BatchingPublisher, KafkaPublishError } from '../../runtime/kafka/src/publisher.js';
+import { ConsumerLoop, dueAtOf, type PartitionMessage } from '../../runtime/kafka/src/consumer-loop.js';
 import { sleep } from './helpers.js';
 
 describe('KeyScheduler', () => {

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import type { ChannelModel, GetMessage } from 'amqplib';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { rabbitmqResources } from '../../runtime/transports/rabbitmq/resources.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { rabbitmqResources } from '../../runtime/rabbitmq/src/resources.js';
 
 const exec = promisify(execFile);
 

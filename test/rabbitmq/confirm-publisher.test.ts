@@ -6,8 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type { ConfirmChannel } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { ConfirmPublisher, NotSentError } from '../../runtime/transports/rabbitmq/confirm-publisher.js';
-import { TimeoutError } from '../../runtime/transports/rabbitmq/timing.js';
+import { ConfirmPublisher, NotSentError } from '../../runtime/rabbitmq/src/confirm-publisher.js';
+import { TimeoutError } from '../../runtime/rabbitmq/src/timing.js';
 
 /** A channel with only the public `publish`: every write fills the buffer; nothing is confirmed. */
 function backPressuredChannel(): ConfirmChannel & { writes: number } {

@@ -1,8 +1,8 @@
 /** The shared transport conformance suite, run against RabbitMQTransport on the real broker. */
-import { fromWireHeaders, toWireHeaders } from '../../runtime/core/headers.js';
-import type { Transport } from '../../runtime/core/transport.js';
-import { describeTransportConformance } from '../../runtime/testing/conformance.js';
-import { RabbitMQTransport } from '../../runtime/transports/rabbitmq/index.js';
+import { fromWireHeaders, toWireHeaders } from '../../runtime/core/src/headers.js';
+import type { Transport } from '../../runtime/core/src/transport.js';
+import { describeTransportConformance } from '../../runtime/core/src/testing/conformance.js';
+import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { adminConnection, deleteTopology, drainQueue } from './broker-admin.js';
 import { uniqueName } from './fixtures.js';
 import { collectingLogger } from './helpers.js';

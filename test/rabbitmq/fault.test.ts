@@ -13,11 +13,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../runtime/core/api.js';
-import { CE, fromWireHeaders, toWireHeaders } from '../../runtime/core/headers.js';
-import { createRuntime } from '../../runtime/core/runtime.js';
-import { createPostgresStore, type PostgresIdempotencyStore } from '../../runtime/stores/postgres/index.js';
-import { RabbitMQTransport } from '../../runtime/transports/rabbitmq/index.js';
+import type { Runtime } from '../../runtime/core/src/api.js';
+import { CE, fromWireHeaders, toWireHeaders } from '../../runtime/core/src/headers.js';
+import { createRuntime } from '../../runtime/core/src/runtime.js';
+import { createPostgresStore, type PostgresIdempotencyStore } from '@eventform/postgres';
+import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { requirePostgres, requireRabbitmq } from '../support/brokers.js';
 import {
   adminConnection,

@@ -3,7 +3,7 @@
  * Follows the broker mapping of /work/shared/topology-format.md.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerIR, EventIR, QueueType, RetryPolicyIR, TopologyIR } from '../../runtime/core/ir.js';
+import type { ConsumerIR, EventIR, QueueType, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
 
 export interface ConsumerSpec {
   service: string;
@@ -113,6 +113,7 @@ export function buildTopology(spec: TopologySpec, options: { unique?: boolean } 
     services: [...serviceNames].sort().map((s) => ({
       name: s,
       description: null,
+      store: 'memory' as const,
       produces: events.filter((e) => e.producers.includes(s)).map((e) => e.name),
       consumers: consumers.filter((c) => c.service === s).map((c) => c.id),
       loc,

@@ -1,10 +1,10 @@
 /** Small helpers shared by the RabbitMQ tests. */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../runtime/core/api.js';
-import { CE, EF } from '../../runtime/core/headers.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import type { Headers, OutgoingMessage } from '../../runtime/core/transport.js';
-import { RabbitMQTransport, type RabbitMQTransportOptions } from '../../runtime/transports/rabbitmq/index.js';
+import type { Logger } from '../../runtime/core/src/api.js';
+import { CE, EF } from '../../runtime/core/src/headers.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import type { Headers, OutgoingMessage } from '../../runtime/core/src/transport.js';
+import { RabbitMQTransport, type RabbitMQTransportOptions } from '@eventform/rabbitmq';
 import { deleteTopology } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';
 

@@ -24,9 +24,9 @@
  * disturbed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../../runtime/core/api.js';
-import { createRuntime } from '../../runtime/core/runtime.js';
-import { RabbitMQTransport } from '../../runtime/transports/rabbitmq/index.js';
+import type { Runtime } from '../../runtime/core/src/api.js';
+import { createRuntime } from '../../runtime/core/src/runtime.js';
+import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { privateRabbitmq, requirePrivateRabbitmq } from '../support/private-rabbitmq.js';
 import { deleteTopology, queueDepth, sleep, waitFor } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';

@@ -4,8 +4,8 @@
  * instance could take them.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { CE } from '../../runtime/core/headers.js';
-import { RabbitMQTransport } from '../../runtime/transports/rabbitmq/index.js';
+import { CE } from '../../runtime/core/src/headers.js';
+import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { requireRabbitmq } from '../support/brokers.js';
 import { deleteTopology, queueDepth, waitFor } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';

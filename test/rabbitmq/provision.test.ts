@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadTopology } from '../../generator/spec/index.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
-import { provisionRabbitmq, type PlanItem } from '../../runtime/transports/rabbitmq/index.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
+import { provisionRabbitmq, type PlanItem } from '@eventform/rabbitmq';
 import { requireRabbitmq } from '../support/brokers.js';
 import { adminConnection, deleteTopology } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';
@@ -104,7 +104,7 @@ describe.skipIf(!rabbit.available)('provisionRabbitmq (real broker)', () => {
   });
 });
 
-describe.skipIf(!rabbit.available)('eventform provision (bin/eventform.mjs)', () => {
+describe.skipIf(!rabbit.available)('eventform provision (generator/bin/eventform.js)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ef-provision-'));
   const name = uniqueName('cli-prov');
   const file = path.join(dir, 'topology.yaml');
@@ -131,7 +131,7 @@ describe.skipIf(!rabbit.available)('eventform provision (bin/eventform.mjs)', ()
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const bin = path.join(import.meta.dirname, '../../bin/eventform.mjs');
+  const bin = path.join(import.meta.dirname, '../../generator/bin/eventform.js');
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
       const { stdout, stderr } = await exec('node', [bin, 'provision', file, ...args], {

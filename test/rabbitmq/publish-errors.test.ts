@@ -6,12 +6,8 @@
  */
 import type { Options } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfirmPublisher } from '../../runtime/transports/rabbitmq/confirm-publisher.js';
-import {
-  BrokerUnavailableError,
-  PublishNackedError,
-  PublishTimeoutError,
-} from '../../runtime/transports/rabbitmq/index.js';
+import { ConfirmPublisher } from '../../runtime/rabbitmq/src/confirm-publisher.js';
+import { BrokerUnavailableError, PublishNackedError, PublishTimeoutError } from '@eventform/rabbitmq';
 import { requireRabbitmq } from '../support/brokers.js';
 import { adminConnection, deleteQueues, drainQueue, queueDepth } from './broker-admin.js';
 import { uniqueName } from './fixtures.js';

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Options } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { encodePublishFrames } from '../../runtime/transports/rabbitmq/publish-frames.js';
+import { encodePublishFrames } from '../../runtime/rabbitmq/src/publish-frames.js';
 import { seededRandom } from '../support/random.js';
 
 // amqplib's encoders are not in its package exports; load them by path.

@@ -1,7 +1,7 @@
 /** rabbitmqResources: the pure topology → RabbitMQ layout function. */
 import { describe, expect, it } from 'vitest';
-import { consumerQueues, rabbitmqResources, retryTierFor } from '../../runtime/transports/rabbitmq/resources.js';
-import { loadTopology } from '../../generator/spec/index.js';
+import { consumerQueues, rabbitmqResources, retryTierFor } from '../../runtime/rabbitmq/src/resources.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
 import { buildTopology } from './fixtures.js';
 
 const ir = buildTopology(

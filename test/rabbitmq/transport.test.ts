@@ -3,13 +3,9 @@
  * reconnection, publishing while disconnected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CE, EF } from '../../runtime/core/headers.js';
-import type { Delivery, Disposition } from '../../runtime/core/transport.js';
-import {
-  BrokerUnavailableError,
-  ResourceConflictError,
-  UnroutableMessageError,
-} from '../../runtime/transports/rabbitmq/index.js';
+import { CE, EF } from '../../runtime/core/src/headers.js';
+import type { Delivery, Disposition } from '../../runtime/core/src/transport.js';
+import { BrokerUnavailableError, ResourceConflictError, UnroutableMessageError } from '@eventform/rabbitmq';
 import { requireRabbitmq } from '../support/brokers.js';
 import { adminConnection, closeConnectionsNamed, drainQueue, queueDepth, sleep, waitFor } from './broker-admin.js';
 import { buildTopology, uniqueName } from './fixtures.js';

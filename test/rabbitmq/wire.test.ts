@@ -1,8 +1,8 @@
 /** Logical message ⇄ AMQP properties mapping (pure). */
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { EF } from '../../runtime/core/headers.js';
-import { KEY_HEADER, publishProperties, toDelivery } from '../../runtime/transports/rabbitmq/wire.js';
+import { EF } from '../../runtime/core/src/headers.js';
+import { KEY_HEADER, publishProperties, toDelivery } from '../../runtime/rabbitmq/src/wire.js';
 import { eventHeaders } from './helpers.js';
 
 function message(headers: Record<string, unknown>, fields: Partial<ConsumeMessage['fields']> = {}): ConsumeMessage {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { currentEvent, currentScope, withCorrelation } from '../../runtime/index.js';
-import { runInHandlerScope } from '../../runtime/core/context.js';
-import type { EventEnvelope } from '../../runtime/index.js';
+import { currentEvent, currentScope, withCorrelation } from '@eventform/runtime';
+import { runInHandlerScope } from '../../runtime/core/src/context.js';
+import type { EventEnvelope } from '@eventform/runtime';
 
 const event = { id: 'e1', correlationId: 'c1', traceparent: 'tp' } as EventEnvelope;
 

@@ -4,9 +4,9 @@
  * without running the handler again, and the consumer goes on with the next message.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryBroker, MemoryTransport, createRuntime, readDeadLetter, silentLogger } from '../../runtime/index.js';
-import type { TopologyIR } from '../../runtime/index.js';
-import { buildTopology, uniqueTopologyName, waitFor } from '../../runtime/testing/index.js';
+import { MemoryBroker, MemoryTransport, createRuntime, readDeadLetter, silentLogger } from '@eventform/runtime';
+import type { TopologyIR } from '@eventform/runtime';
+import { buildTopology, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 
 function topology(): TopologyIR {
   return buildTopology({

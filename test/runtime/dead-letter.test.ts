@@ -6,8 +6,8 @@ import {
   deadLetterHeaders,
   readDeadLetter,
   truncateUtf8,
-} from '../../runtime/index.js';
-import type { DeadLetterInput } from '../../runtime/index.js';
+} from '@eventform/runtime';
+import type { DeadLetterInput } from '@eventform/runtime';
 
 const original = {
   id: 'evt-1',

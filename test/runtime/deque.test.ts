@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Deque } from '../../runtime/core/deque.js';
+import { Deque } from '../../runtime/core/src/deque.js';
 
 describe('Deque', () => {
   it('is FIFO with unshift to the front, across compaction', () => {

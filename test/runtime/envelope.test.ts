@@ -10,8 +10,8 @@ import {
   envelopeHeaders,
   fromWireHeaders,
   toWireHeaders,
-} from '../../runtime/index.js';
-import type { EventEnvelope } from '../../runtime/index.js';
+} from '@eventform/runtime';
+import type { EventEnvelope } from '@eventform/runtime';
 
 const envelope: EventEnvelope = {
   id: 'evt-1',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConsumerRegistrationError, NonRetryableError, PublishValidationError } from '../../runtime/index.js';
-import type { Handler, Runtime } from '../../runtime/index.js';
-import { buildTopology, createTestHarness } from '../../runtime/testing/index.js';
+import { ConsumerRegistrationError, NonRetryableError, PublishValidationError } from '@eventform/runtime';
+import type { Handler, Runtime } from '@eventform/runtime';
+import { buildTopology, createTestHarness } from '@eventform/runtime/testing';
 
 const topology = buildTopology({
   name: 'harness-shop',

@@ -6,7 +6,7 @@ import {
   levelFromEnv,
   prettyLogger,
   silentLogger,
-} from '../../runtime/index.js';
+} from '@eventform/runtime';
 
 describe('loggers', () => {
   it.each([

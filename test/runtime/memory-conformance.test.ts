@@ -1,5 +1,5 @@
-import { MemoryBroker, createMemoryTransport } from '../../runtime/index.js';
-import { describeTransportConformance } from '../../runtime/testing/conformance.js';
+import { MemoryBroker, createMemoryTransport } from '@eventform/runtime';
+import { describeTransportConformance } from '../../runtime/core/src/testing/conformance.js';
 
 // One broker for the file: every test uses its own topology name, and each runtime gets a new
 // transport on it — the in-memory equivalent of a new process connecting to the same broker.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryIdempotencyStore } from '../../runtime/index.js';
+import { MemoryIdempotencyStore } from '@eventform/runtime';
 
 const later = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBroker, MemoryTransport } from '../../runtime/index.js';
-import type { Delivery, Disposition, EventIR, TopologyIR } from '../../runtime/index.js';
-import { buildTopology, sleep, uniqueTopologyName, waitFor } from '../../runtime/testing/index.js';
+import { MemoryBroker, MemoryTransport } from '@eventform/runtime';
+import type { Delivery, Disposition, EventIR, TopologyIR } from '@eventform/runtime';
+import { buildTopology, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 
 function topology(concurrency = 1): TopologyIR {
   return buildTopology({

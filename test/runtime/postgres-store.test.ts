@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { PostgresIdempotencyStore, createMemoryTransport, createRuntime } from '../../runtime/index.js';
-import type { PostgresTx, Runtime } from '../../runtime/index.js';
-import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '../../runtime/testing/index.js';
+import { createMemoryTransport, createRuntime } from '@eventform/runtime';
+import type { Runtime } from '@eventform/runtime';
+import { PostgresIdempotencyStore, type PostgresTx } from '@eventform/postgres';
+import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 import { findPostgres, uniqueTable } from './pg-helper.js';
 
 // Real server only. Locally a missing server skips (with the reason); under CI=true findPostgres throws.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { baseRetryDelay, decideRetry, retryDelay } from '../../runtime/index.js';
-import type { RetryPolicyIR } from '../../runtime/index.js';
-import { retryDelays } from '../../runtime/testing/index.js';
+import { baseRetryDelay, decideRetry, retryDelay } from '@eventform/runtime';
+import type { RetryPolicyIR } from '@eventform/runtime';
+import { retryDelays } from '@eventform/runtime/testing';
 
 const policy = (p: Partial<RetryPolicyIR>): RetryPolicyIR => {
   const base = { attempts: 4, backoff: 'exponential' as const, delayMs: 100, maxDelayMs: 250, jitter: 0, ...p };

@@ -12,7 +12,7 @@ import {
   encodeEnvelope,
   readDeadLetter,
   withCorrelation,
-} from '../../runtime/index.js';
+} from '@eventform/runtime';
 import type {
   Delivery,
   DeliveryHandler,
@@ -23,9 +23,9 @@ import type {
   Subscription,
   TopologyIR,
   Transport,
-} from '../../runtime/index.js';
-import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '../../runtime/testing/index.js';
-import type { ConsumerSpec } from '../../runtime/testing/index.js';
+} from '@eventform/runtime';
+import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import type { ConsumerSpec } from '@eventform/runtime/testing';
 
 function topology(consumer: Partial<ConsumerSpec> = {}): TopologyIR {
   return buildTopology({

@@ -1,10 +1,10 @@
 // The runtime over the IR the generator's loader builds from the demo topology.yaml: the two
 // halves of the product agree on the IR (schemas with $defs, keys, retry policies, consumers).
 import { describe, expect, it } from 'vitest';
-import { loadTopology } from '../../generator/spec/index.js';
-import { createMemoryTransport, createRuntime } from '../../runtime/index.js';
-import type { EventEnvelope } from '../../runtime/index.js';
-import { captureLogger } from '../../runtime/testing/index.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
+import { createMemoryTransport, createRuntime } from '@eventform/runtime';
+import type { EventEnvelope } from '@eventform/runtime';
+import { captureLogger } from '@eventform/runtime/testing';
 
 describe('runtime over the demo topology.yaml', () => {
   it('runs the first saga step: OrderCreated fans out to inventory and notification', async () => {

@@ -3,8 +3,8 @@
  * deliver (decode, validate, idempotency, handler, ack). Used by throughput.test.ts and runnable
  * on its own: `npx tsx test/runtime/throughput-bench.ts`.
  */
-import { createMemoryTransport, createRuntime, silentLogger } from '../../runtime/index.js';
-import { buildTopology, uniqueTopologyName } from '../../runtime/testing/index.js';
+import { createMemoryTransport, createRuntime, silentLogger } from '@eventform/runtime';
+import { buildTopology, uniqueTopologyName } from '@eventform/runtime/testing';
 
 export interface ThroughputResult {
   scenario: string;

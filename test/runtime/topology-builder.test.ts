@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTopology, formatDuration, parseDuration, uniqueTopologyName } from '../../runtime/testing/index.js';
+import { buildTopology, formatDuration, parseDuration, uniqueTopologyName } from '@eventform/runtime/testing';
 
 describe('topology builder', () => {
   it.each([

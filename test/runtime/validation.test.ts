@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { assembleEventSchema, compileValidators, validatePayload } from '../../runtime/index.js';
-import { resolveValidators } from '../../runtime/core/validation.js';
-import type { ValidateFn } from '../../runtime/index.js';
-import { buildTopology } from '../../runtime/testing/index.js';
+import { assembleEventSchema, compileValidators, validatePayload } from '@eventform/runtime';
+import { resolveValidators } from '../../runtime/core/src/validation.js';
+import type { ValidateFn } from '@eventform/runtime';
+import { buildTopology } from '@eventform/runtime/testing';
 
 const topology = buildTopology({
   name: 'validation-test',

@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generate, type GenerateResult } from '../../generator/generate.js';
-import { planScaffold, SCAFFOLD_DEFAULTS, type ScaffoldOptions } from '../../generator/scaffold/plan.js';
-import { testingImportFor } from '../../generator/scaffold/run.js';
-import { loadTopology } from '../../generator/spec/index.js';
-import { planStubs } from '../../generator/stubs/stubs.js';
+import { generate, type GenerateResult } from '../../generator/src/generate.js';
+import { planScaffold, SCAFFOLD_DEFAULTS, type ScaffoldOptions } from '../../generator/src/scaffold/plan.js';
+import { testingImportFor } from '../../generator/src/scaffold/run.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
+import { planStubs } from '../../generator/src/stubs/stubs.js';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures/helpdesk.yaml');
 
@@ -28,7 +28,7 @@ function options(service: string, overrides: Partial<ScaffoldOptions> = {}): Sca
     outDir: SCAFFOLD_DEFAULTS.outDir,
     force: false,
     runtimeImport: SCAFFOLD_DEFAULTS.runtimeImport,
-    testingImport: SCAFFOLD_DEFAULTS.testingImport,
+    testingImport: '@eventform/runtime/testing',
     read: () => undefined,
     ...overrides,
   };
@@ -126,15 +126,20 @@ describe('planScaffold', () => {
 describe('main.ts', () => {
   const mainOf = async (service: string) => (await plan(service)).find((p) => p.kind === 'main')!.contents!;
 
-  it('a consuming and producing service: transport from the environment, handlers registered, producer exported', async () => {
+  it('a consuming and producing service: transport from the environment, handlers registered, producer returned', async () => {
     const main = await mainOf('triage-service');
-    expect(main).toContain("import { createJsonLogger, createTransportFromEnv } from 'eventform/runtime';");
+    expect(main).toContain(
+      "import { createJsonLogger, createMemoryStore, createTransportFromEnv } from '@eventform/runtime';",
+    );
     expect(main).toContain(
       "import { createScaffoldHelpdeskRuntime, createTriageServiceProducer, registerTriageService } from '../../generated/index.js';",
     );
     expect(main).toContain("import { handlers } from './handlers.js';");
     expect(main).toContain('registerTriageService(runtime, handlers);');
-    expect(main).toContain('export const producer = createTriageServiceProducer(runtime);');
+    expect(main).toContain('const producer = createTriageServiceProducer(runtime);');
+    expect(main).toContain('return { runtime, producer };');
+    // No top-level await: the file also compiles as CommonJS.
+    expect(main.split('\n').filter((l) => /^(const|let|export)?.*\bawait\b/.test(l) && !l.startsWith(' '))).toEqual([]);
     // The publishing hint uses the first produced event that has an example.
     expect(main).toContain("//   await producer.ticketAssigned({ ticketId: 't-1', agent: 'ada' });");
     expect(main).toContain("process.on('SIGTERM'");
@@ -145,7 +150,7 @@ describe('main.ts', () => {
     const helpdesk = await mainOf('helpdesk');
     expect(helpdesk).not.toContain('./handlers.js');
     expect(helpdesk).not.toContain('registerHelpdesk');
-    expect(helpdesk).toContain('export const producer = createHelpdeskProducer(runtime);');
+    expect(helpdesk).toContain('const producer = createHelpdeskProducer(runtime);');
     expect(helpdesk).toContain(
       "//   await producer.ticketOpened({ ticketId: 't-1', subject: 'Printer on fire', priority: 'high' });",
     );
@@ -153,6 +158,21 @@ describe('main.ts', () => {
     const audit = await mainOf('audit-log');
     expect(audit).not.toContain('producer');
     expect(audit).toContain('registerAuditLog(runtime, handlers);');
+  });
+
+  it('wires the idempotency store the topology names, and says which in its ready log', async () => {
+    const triage = await mainOf('triage-service'); // store: memory (the default)
+    expect(triage).toContain('const idempotencyStore = createMemoryStore();');
+    expect(triage).toContain('forgotten on restart');
+    expect(triage).not.toContain('@eventform/postgres');
+    const audit = await mainOf('audit-log'); // store: postgres
+    expect(audit).toContain("import { createPostgresStore } from '@eventform/postgres';");
+    expect(audit).toContain("createPostgresStore({ connectionString: process.env['DATABASE_URL'], logger })");
+    expect(audit).not.toContain('createMemoryStore');
+    for (const main of [triage, audit]) {
+      expect(main).toContain('createScaffoldHelpdeskRuntime({ transport, logger, idempotencyStore })');
+      expect(main).toContain('idempotencyStore: idempotencyStore.name,');
+    }
   });
 
   it('honours a custom runtime import', async () => {
@@ -166,7 +186,7 @@ describe('main.ts', () => {
 describe('contract test', () => {
   it('wires the handlers with the generated register function and imports the harness', async () => {
     const test = (await plan('audit-log')).find((p) => p.kind === 'contract-test')!.contents!;
-    expect(test).toContain("import { createTestHarness, type TestHarness } from 'eventform/testing';");
+    expect(test).toContain("import { createTestHarness, type TestHarness } from '@eventform/runtime/testing';");
     expect(test).toContain("import { registerAuditLog, topology, validators } from '../../generated/index.js';");
     expect(test).toContain('registerAuditLog(harness.runtime, handlers);');
     expect(test).not.toContain('Proxy');
@@ -174,9 +194,9 @@ describe('contract test', () => {
   });
 
   it.each([
-    ['eventform/runtime', 'eventform/testing'],
-    ['@acme/eventform/runtime', '@acme/eventform/testing'],
-    ['../runtime/index.js', 'eventform/testing'],
+    ['@eventform/runtime', '@eventform/runtime/testing'],
+    ['@acme/eventform-runtime', '@acme/eventform-runtime/testing'],
+    ['../runtime/index.js', '@eventform/runtime/testing'],
   ])('testing import for %s is %s', (runtime, testing) => {
     expect(testingImportFor(runtime)).toBe(testing);
   });

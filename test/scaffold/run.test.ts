@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runGenerate } from '../../generator/cli/generate.js';
-import { runScaffold } from '../../generator/scaffold/run.js';
+import { runGenerate } from '../../generator/src/cli/generate.js';
+import { runScaffold } from '../../generator/src/scaffold/run.js';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures/helpdesk.yaml');
 

@@ -66,10 +66,10 @@ describe('eventform scaffold', () => {
     ]);
 
     const main = project.read(`${TRIAGE}/main.ts`);
-    expect(main).toContain("from 'eventform/runtime'");
+    expect(main).toContain("from '@eventform/runtime'");
     expect(main).toContain("from '../../generated/index.js'");
     expect(main).toContain('registerTriageService(runtime, handlers);');
-    expect(main).toContain('export const producer = createTriageServiceProducer(runtime);');
+    expect(main).toContain('const producer = createTriageServiceProducer(runtime);');
     expect(main).toContain('runtime.start({ services: [SERVICE] })');
     expect(project.read(`${TRIAGE}/handlers.ts`)).toContain('export const handlers: TriageServiceHandlers = {');
   });
@@ -238,7 +238,7 @@ describe('eventform scaffold', () => {
     try {
       const exit = await service.exited;
       expect(exit.code, service.output()).toBe(1);
-      expect(service.output()).toContain('"msg":"cannot create the transport"');
+      expect(service.output()).toContain('"msg":"cannot start"');
       expect(service.output()).toContain('BROKER must be one of memory, rabbitmq, kafka');
     } finally {
       service.kill('SIGKILL');

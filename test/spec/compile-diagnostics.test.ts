@@ -5,12 +5,12 @@
  * topologies and require identical diagnostics.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CompileDiagnostics } from '../../generator/spec/compile-diagnostics.js';
-import { DiagnosticSink, type Diagnostic } from '../../generator/spec/diagnostics.js';
-import { readTopology } from '../../generator/spec/read-topology.js';
-import { checkSchemas } from '../../generator/spec/schema-check.js';
-import { SchemaResolver, type ResolvedSchema } from '../../generator/spec/schema-refs.js';
-import { parseYamlTree } from '../../generator/spec/yaml-tree.js';
+import { CompileDiagnostics } from '../../generator/src/spec/compile-diagnostics.js';
+import { DiagnosticSink, type Diagnostic } from '../../generator/src/spec/diagnostics.js';
+import { readTopology } from '../../generator/src/spec/read-topology.js';
+import { checkSchemas } from '../../generator/src/spec/schema-check.js';
+import { SchemaResolver, type ResolvedSchema } from '../../generator/src/spec/schema-refs.js';
+import { parseYamlTree } from '../../generator/src/spec/yaml-tree.js';
 
 const FILE = '/virtual/t.yaml';
 

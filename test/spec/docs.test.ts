@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CODES, loadTopology } from '../../generator/spec/index.js';
+import { CODES, loadTopology } from '../../generator/src/spec/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const doc = readFileSync(path.join(ROOT, 'docs/diagnostics.md'), 'utf8');

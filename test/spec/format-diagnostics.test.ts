@@ -1,6 +1,6 @@
 /** Compiler-style rendering: location, severity, code, message, code frame with caret, hint, count. */
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostics, loadTopology, type Diagnostic } from '../../generator/spec/index.js';
+import { formatDiagnostics, loadTopology, type Diagnostic } from '../../generator/src/spec/index.js';
 
 const source = `topology: shop
 events:

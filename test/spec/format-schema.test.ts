@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { FIELDS } from '../../generator/spec/read-topology.js';
+import { FIELDS } from '../../generator/src/spec/read-topology.js';
 import { RULES } from './rule-cases.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -5,7 +5,7 @@ import {
   RegexTimeoutError,
   guardedRegExp,
   looksLinear,
-} from '../../generator/spec/guarded-regexp.js';
+} from '../../generator/src/spec/guarded-regexp.js';
 
 describe('looksLinear', () => {
   it.each([

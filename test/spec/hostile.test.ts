@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LIMITS, loadTopology } from '../../generator/spec/index.js';
+import { LIMITS, loadTopology } from '../../generator/src/spec/index.js';
 
 function bomb(levels: number, fanout: number): string {
   let s = `topology: bomb\nl0: &l0 [${Array(fanout).fill('"lol"').join(',')}]\n`;

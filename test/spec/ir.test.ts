@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadTopology } from '../../generator/spec/index.js';
-import type { TopologyIR } from '../../runtime/core/ir.js';
+import { loadTopology } from '../../generator/src/spec/index.js';
+import type { TopologyIR } from '../../runtime/core/src/ir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** As a caller would pass it: relative to the working directory. */

@@ -2,12 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { META_VALIDATOR_FILE, metaValidatorSource } from '../../generator/spec/build-meta-validator.js';
+import { META_VALIDATOR_FILE, metaValidatorSource } from '../../generator/precompiled/build-meta-validator.js';
 
 const require = createRequire(import.meta.url);
 
 describe('meta-validator.generated.cjs', () => {
-  it('is up to date (regenerate: npx tsx generator/spec/build-meta-validator.ts)', () => {
+  it('is up to date (regenerate: npx tsx generator/precompiled/build-meta-validator.ts)', () => {
     expect(readFileSync(META_VALIDATOR_FILE, 'utf8')).toBe(metaValidatorSource());
   });
 

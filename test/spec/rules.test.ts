@@ -1,6 +1,6 @@
 /** Every validation rule: exact code, position, message (and did-you-mean hint) per case. */
 import { describe, expect, it } from 'vitest';
-import { loadTopology, type Diagnostic } from '../../generator/spec/index.js';
+import { loadTopology, type Diagnostic } from '../../generator/src/spec/index.js';
 import { RULES, type RuleCase } from './rule-cases.js';
 
 const FILE = '/virtual/t.yaml';
@@ -31,7 +31,7 @@ describe('validation rules', () => {
   });
 
   it('covers every diagnostic code except the file-system ones', async () => {
-    const { CODES } = await import('../../generator/spec/codes.js');
+    const { CODES } = await import('../../generator/src/spec/codes.js');
     const seen = new Set(RULES.flatMap((c) => load(c).diagnostics.map((d) => d.code)));
     // EF1001 (missing file), EF1002 (size), EF1003 (binary), EF1009 (depth) and EF9013 (YAML
     // warnings) and EF9014 (output cap) are exercised by hostile.test.ts and the CLI corpus.

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate, type GenerateResult } from '../../../generator/generate.js';
-import { loadTopology } from '../../../generator/spec/index.js';
-import type { TopologyIR } from '../../../runtime/core/ir.js';
+import { generate, type GenerateResult } from '../../../generator/src/generate.js';
+import { loadTopology } from '../../../generator/src/spec/index.js';
+import type { TopologyIR } from '../../../runtime/core/src/ir.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES_DIR = 'test/fixtures/generator';

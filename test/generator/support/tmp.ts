@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CliIo } from '../../../generator/cli/shared.js';
+import type { CliIo } from '../../../generator/src/cli/shared.js';
 import { REPO_ROOT } from './cases.js';
 
 export function scratchDir(label: string): { dir: string; cleanup: () => void } {

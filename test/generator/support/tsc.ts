@@ -1,7 +1,8 @@
 /**
  * Type-checks files with the TypeScript compiler API and the repository's tsconfig options
- * (strict, NodeNext, noUncheckedIndexedAccess, ...), so `eventform/runtime` resolves through the
- * package's self-reference exactly as in `npm run typecheck`. Extra files can be served from
+ * plus the strictest flags a user's project may set (exactOptionalPropertyTypes,
+ * noPropertyAccessFromIndexSignature, ...); `@eventform/runtime` resolves to its sources through
+ * the tsconfig's paths, exactly as in `npm run typecheck`. Extra files can be served from
  * memory (used to check variants of the type tests without writing them to disk).
  */
 import path from 'node:path';
@@ -24,7 +25,16 @@ function compilerOptions(): ts.CompilerOptions {
   const { config, error } = ts.readConfigFile(configFile, ts.sys.readFile);
   if (error) throw new Error(ts.flattenDiagnosticMessageText(error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(config, ts.sys, REPO_ROOT);
-  cachedOptions = { ...parsed.options, noEmit: true, strict: true };
+  // Generated code must compile under the strictest settings a user's project may have.
+  cachedOptions = {
+    ...parsed.options,
+    noEmit: true,
+    strict: true,
+    exactOptionalPropertyTypes: true,
+    noPropertyAccessFromIndexSignature: true,
+    noUncheckedIndexedAccess: true,
+    verbatimModuleSyntax: true,
+  };
   return cachedOptions;
 }
 
@@ -66,4 +76,20 @@ export function typecheck(
 
 export function formatTypeErrors(errors: TypeError[]): string {
   return errors.map((e) => `${path.relative(REPO_ROOT, e.file)}:${e.line} TS${e.code} ${e.message}`).join('\n');
+}
+
+/**
+ * Compiles every `.ts` file of `dir` into `outDir` (ESM `.js` and `.d.ts`) with the same strict
+ * options, resolving packages as installed (node_modules, the built `dist/`), as a user's `tsc`
+ * would; returns the diagnostics as text.
+ */
+export function compileTo(dir: string, outDir: string): string[] {
+  const { paths: _paths, noEmit: _noEmit, ...strict } = compilerOptions();
+  const options: ts.CompilerOptions = { ...strict, rootDir: dir, outDir, declaration: true, skipLibCheck: false };
+  const rootNames = ts.sys.readDirectory(dir, ['.ts'], ['**/*.d.ts']);
+  const program = ts.createProgram({ rootNames, options });
+  const result = program.emit();
+  return [...ts.getPreEmitDiagnostics(program), ...result.diagnostics].map((d) =>
+    ts.formatDiagnostic(d, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => dir, getNewLine: () => '\n' }),
+  );
 }

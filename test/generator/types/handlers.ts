@@ -11,7 +11,7 @@ import {
   type OrderServiceHandlers,
   type PaymentFailed,
 } from '../../../generated/index.js';
-import type { EventEnvelope } from 'eventform/runtime';
+import type { EventEnvelope } from '@eventform/runtime';
 
 export const good: OrderServiceHandlers = {
   async cancelOrder(event, ctx) {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = path.join(REPO_ROOT, 'bin/eventform.mjs');
+const BIN = path.join(REPO_ROOT, 'generator/bin/eventform.js');
 const TSC = path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
 const VITEST = path.join(REPO_ROOT, 'node_modules/vitest/vitest.mjs');
 

@@ -1,0 +1,188 @@
+/**
+ * `eventform provision [topology.yaml]`: make a broker match the topology — create what is
+ * missing, change nothing that exists, report conflicts.
+ *
+ * Exit codes (generator/cli/shared.ts): 0 done or nothing to do; 1 conflicts found (nothing
+ * changed) or an invalid topology; 2 usage error, unreadable file or unreachable broker.
+ */
+import { Command, Option } from 'commander';
+import type { Logger, TopologyIR } from '@eventform/runtime';
+import { DEFAULT_TOPOLOGY, EXIT, loadAndReport, processIo, type CliIo } from './shared.js';
+
+/** A plan line as every broker's provisioner returns it. */
+export interface ProvisionPlanItem {
+  kind: string;
+  name: string;
+  action: string;
+  detail: string;
+}
+
+export interface ProvisionCliOptions {
+  broker: 'rabbitmq' | 'kafka';
+  /** AMQP URL (RabbitMQ). */
+  url?: string;
+  /** `host:port[,host:port]` (Kafka). */
+  brokers?: string;
+  dryRun?: boolean;
+  format: 'text' | 'json';
+  debug?: boolean;
+}
+
+/** Adds the `provision` command to the eventform CLI. */
+export function register(program: Command): Command {
+  return program
+    .command('provision')
+    .description('create the broker resources the topology needs; never changes existing ones')
+    .argument('[topology]', 'topology file', DEFAULT_TOPOLOGY)
+    .addOption(new Option('--broker <broker>', 'target broker').choices(['rabbitmq', 'kafka']).default('rabbitmq'))
+    .option('--url <url>', 'RabbitMQ URL (default: $EVENTFORM_RABBITMQ_URL or amqp://guest:guest@127.0.0.1:5672)')
+    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: $KAFKA_BROKERS or 127.0.0.1:19092)')
+    .option('--dry-run', 'only show the plan; change nothing')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--debug', 'print stack traces of unexpected errors')
+    .action(async (file: string, options: ProvisionCliOptions, command: Command) => {
+      const debug = options.debug ?? (command.optsWithGlobals() as { debug?: boolean }).debug;
+      process.exitCode = await runProvision(file, { ...options, debug: debug ?? false });
+    });
+}
+
+/**
+ * The command's body, callable from tests; returns the exit code instead of exiting: 0 done,
+ * 1 conflicts (or an invalid topology), 2 unreadable file or unreachable broker.
+ */
+export async function runProvision(file: string, options: ProvisionCliOptions, io: CliIo = processIo): Promise<number> {
+  const { ir, diagnostics, exitCode } = loadAndReport(file, { format: options.format, quietWhenClean: true });
+  if (!ir) {
+    if (options.format === 'json')
+      io.stdout(`${JSON.stringify({ error: 'invalid topology', diagnostics }, null, 2)}\n`);
+    else if (exitCode !== EXIT.usage) io.stderr(`${file}: cannot provision an invalid topology\n`);
+    return exitCode === EXIT.ok ? EXIT.invalid : exitCode;
+  }
+
+  let plan: ProvisionPlanItem[];
+  let target: string;
+  const logger = cliLogger(io, options.debug ?? false);
+  try {
+    if (options.broker === 'kafka') {
+      target = options.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
+      const provisionKafka = await loadKafkaProvisioner();
+      if (!provisionKafka) {
+        io.stderr(
+          'eventform provision --broker kafka is not available yet: runtime/transports/kafka/provision is missing\n',
+        );
+        return EXIT.usage;
+      }
+      plan = await provisionKafka(ir, { brokers: target, dryRun: options.dryRun ?? false, logger });
+    } else {
+      const { provisionRabbitmq } = await import('@eventform/rabbitmq');
+      const { defaultRabbitmqUrl, redactUrl } = await import('@eventform/rabbitmq');
+      const url = options.url ?? defaultRabbitmqUrl();
+      target = redactUrl(url);
+      plan = await provisionRabbitmq(ir, { url, dryRun: options.dryRun ?? false, logger });
+    }
+  } catch (err) {
+    io.stderr(`eventform provision: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (options.debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+    return EXIT.usage;
+  }
+
+  const conflicts = plan.filter((p) => p.action === 'conflict').length;
+  const applied = !options.dryRun && conflicts === 0;
+  if (options.format === 'json') {
+    io.stdout(
+      `${JSON.stringify(
+        {
+          broker: options.broker,
+          target,
+          topology: ir.name,
+          dryRun: options.dryRun ?? false,
+          applied,
+          summary: summarize(plan),
+          plan,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    io.stdout(formatPlan(ir, options.broker, target, plan, { dryRun: options.dryRun ?? false, applied }));
+  }
+  return conflicts > 0 ? EXIT.invalid : EXIT.ok;
+}
+
+type KafkaProvisioner = (
+  ir: TopologyIR,
+  options: { brokers: string; dryRun: boolean; logger: Logger },
+) => Promise<ProvisionPlanItem[]>;
+
+/**
+ * Client libraries retry loudly while a broker is down; the command reports the final error
+ * itself, so only warnings are shown (everything with --debug).
+ */
+function cliLogger(io: CliIo, debug: boolean): Logger {
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    io.stderr(`${level}: ${message}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  const quiet = (): void => {};
+  return {
+    debug: debug ? line('debug') : quiet,
+    info: debug ? line('info') : quiet,
+    warn: line('warning'),
+    error: debug ? line('error') : quiet,
+  };
+}
+
+async function loadKafkaProvisioner(): Promise<KafkaProvisioner | null> {
+  // Loaded on demand; a missing Kafka binding leaves the RabbitMQ path working. The path is a
+  // literal so bin/eventform.mjs's bundler can follow it.
+  try {
+    const mod = (await import('@eventform/kafka')) as { provisionKafka?: KafkaProvisioner };
+    return typeof mod.provisionKafka === 'function' ? mod.provisionKafka : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+function summarize(plan: ProvisionPlanItem[]): Record<string, number> {
+  const counts: Record<string, number> = { create: 0, unchanged: 0, conflict: 0 };
+  for (const item of plan) counts[item.action] = (counts[item.action] ?? 0) + 1;
+  return counts;
+}
+
+/** The plan as an aligned table, conflicts last so they are what the reader sees. */
+export function formatPlan(
+  ir: TopologyIR,
+  broker: string,
+  target: string,
+  plan: ProvisionPlanItem[],
+  state: { dryRun: boolean; applied: boolean },
+): string {
+  const order: Record<string, number> = { create: 0, update: 1, unchanged: 2, conflict: 3 };
+  const rows = [...plan].sort((a, b) => (order[a.action] ?? 9) - (order[b.action] ?? 9));
+  const width = (pick: (p: ProvisionPlanItem) => string, title: string): number =>
+    Math.max(title.length, ...rows.map((r) => pick(r).length));
+  const wAction = width((r) => r.action, 'ACTION');
+  const wKind = width((r) => r.kind, 'KIND');
+  const wName = width((r) => r.name, 'NAME');
+  const line = (a: string, k: string, n: string, d: string): string =>
+    `  ${a.padEnd(wAction)}  ${k.padEnd(wKind)}  ${n.padEnd(wName)}  ${d}`.trimEnd() + '\n';
+
+  let out = `${broker} ${target} — topology ${ir.name}${state.dryRun ? ' (dry run)' : ''}\n\n`;
+  out += line('ACTION', 'KIND', 'NAME', 'DETAIL');
+  for (const r of rows) out += line(r.action, r.kind, r.name, r.detail);
+  const s = summarize(plan);
+  const parts = Object.entries(s)
+    .filter(([, n]) => n > 0)
+    .map(([action, n]) => `${n} ${action}`);
+  out += `\n${parts.join(', ') || 'nothing to do'}`;
+  if ((s.conflict ?? 0) > 0) {
+    out +=
+      ' — nothing was changed. Resolve each conflict (delete or rename the existing resource, or change the topology) and run again.\n';
+  } else if (state.dryRun) {
+    out += ' — dry run, nothing was changed.\n';
+  } else {
+    out += state.applied && (s.create ?? 0) > 0 ? ' — created.\n' : ' — up to date.\n';
+  }
+  return out;
+}

@@ -1,0 +1,200 @@
+/**
+ * `eventform scaffold <service>`: the command's body, callable from tests.
+ *
+ * Order: load the topology → find the service (did-you-mean when absent) → generate in memory and
+ * compare with the output directory (scaffolded code imports the generated code, so it must exist
+ * and match the topology; scaffold never writes it, `eventform generate` does) → plan the service
+ * folder → write what is missing. Nothing is written unless every check passed.
+ *
+ * Exit codes: 0 done (also when every file already existed and was skipped); 2 nothing written:
+ * the topology is missing or invalid, the service is unknown, or the generated code is missing,
+ * foreign or out of date.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IdempotencyStoreKind, TopologyIR } from '@eventform/runtime';
+import { generate, GenerateError, MARKER_FILE } from '../generate.js';
+import { type CliIo, processIo, readSource, useColor } from '../cli/shared.js';
+import { renderGenerateError } from '../cli/generate.js';
+import { formatDiagnostics, loadTopology } from '../spec/index.js';
+import { closest } from '../spec/suggest.js';
+import { diffOutput, inSync, readUserFile, writeUserFile } from '../writer.js';
+import {
+  PACKAGE_RANGE,
+  planPackageJson,
+  readPackageJson,
+  TOOL_VERSIONS,
+  writePackageJson,
+  type PackageNeeds,
+} from '../project/package-json.js';
+import { planScaffold, runCommand, SCAFFOLD_DEFAULTS, type ScaffoldFilePlan } from './plan.js';
+import { POSTGRES_PACKAGE } from './render-main.js';
+
+export const SCAFFOLD_EXIT = { ok: 0, usage: 2 } as const;
+
+export interface ScaffoldCliOptions {
+  /** @default 'services' */
+  dir?: string;
+  /** @default 'generated' */
+  out?: string;
+  /** Rewrite main.ts and the contract test when they differ (never handlers.ts). */
+  force?: boolean;
+  /** The specifier `eventform generate --runtime-import` was given. @default '@eventform/runtime' */
+  runtimeImport?: string;
+  /** Leave out the "next:" hints (init prints its own). */
+  quiet?: boolean;
+}
+
+export interface ScaffoldResult {
+  exitCode: number;
+  files: ScaffoldFilePlan[];
+}
+
+export async function runScaffold(
+  service: string,
+  file: string,
+  options: ScaffoldCliOptions = {},
+  io: CliIo = processIo,
+): Promise<ScaffoldResult> {
+  const dir = options.dir ?? SCAFFOLD_DEFAULTS.dir;
+  const outDir = options.out ?? SCAFFOLD_DEFAULTS.outDir;
+  const runtimeImport = options.runtimeImport ?? SCAFFOLD_DEFAULTS.runtimeImport;
+  const color = useColor(process.stderr);
+  const fail = (message: string): ScaffoldResult => {
+    io.stderr(message.endsWith('\n') ? message : `${message}\n`);
+    return { exitCode: SCAFFOLD_EXIT.usage, files: [] };
+  };
+
+  const { ir: loaded, diagnostics } = loadTopology(sourceSpelling(file, outDir));
+  if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, readSource, { color }));
+  if (!loaded) return fail(`${file}: nothing scaffolded, the topology has errors (see above)`);
+
+  if (!loaded.services.some((s) => s.name === service)) return fail(unknownService(service, file, loaded));
+
+  let generated: Awaited<ReturnType<typeof generate>>;
+  try {
+    generated = await generate(loaded, { runtimeImport });
+  } catch (err) {
+    if (err instanceof GenerateError) return fail(renderGenerateError(err, color));
+    throw err;
+  }
+  const regenerate = `eventform generate ${file} --out ${outDir}${runtimeImport === SCAFFOLD_DEFAULTS.runtimeImport ? '' : ` --runtime-import ${runtimeImport}`}`;
+  // Missing or empty: not generated yet. Non-empty without the marker: diffOutput says it is foreign.
+  if (!fs.existsSync(outDir) || (fs.statSync(outDir).isDirectory() && fs.readdirSync(outDir).length === 0)) {
+    return fail(`error: no generated code in ${display(outDir)}: run \`${regenerate}\` first, then scaffold`);
+  }
+  try {
+    const diff = diffOutput(outDir, generated.files);
+    if (!inSync(diff)) {
+      const lines = [
+        `error: ${display(outDir)} is out of date with ${file}, and the scaffolded service would not compile against it:`,
+      ];
+      for (const f of diff.stale) lines.push(`  stale     ${f}`);
+      for (const f of diff.missing) lines.push(`  missing   ${f}`);
+      for (const f of diff.orphaned) lines.push(`  orphaned  ${f}`);
+      lines.push(`run \`${regenerate}\` first, then scaffold`);
+      return fail(lines.join('\n'));
+    }
+  } catch (err) {
+    if (err instanceof GenerateError) return fail(renderGenerateError(err, color));
+    throw err;
+  }
+
+  const plans = await planScaffold(generated.ir, generated.names, {
+    service,
+    dir,
+    outDir,
+    force: options.force ?? false,
+    runtimeImport,
+    testingImport: testingImportFor(runtimeImport),
+    read: readUserFile,
+  });
+
+  for (const plan of plans) {
+    if ((plan.action === 'create' || plan.action === 'overwrite') && plan.contents !== undefined) {
+      writeUserFile(plan.file, plan.contents);
+    }
+    io.stdout(`${display(plan.file)}: ${describe(plan)}\n`);
+    for (const note of plan.notes.slice(1)) io.stderr(`warning: ${note}\n`);
+  }
+  declareDependencies(plans, generated.ir.services.find((s) => s.name === service)!.store, io);
+  if (!options.quiet) io.stdout(nextSteps(plans));
+  return { exitCode: SCAFFOLD_EXIT.ok, files: plans };
+}
+
+/**
+ * What the written files need in ./package.json, added when missing (never replacing an entry):
+ * vitest for a contract test, @eventform/postgres for a service whose store is postgres.
+ */
+function declareDependencies(plans: ScaffoldFilePlan[], store: IdempotencyStoreKind, io: CliIo): void {
+  const pkg = readPackageJson('package.json');
+  if (!pkg) return;
+  const needs: PackageNeeds = { dependencies: { [SCAFFOLD_DEFAULTS.runtimeImport]: PACKAGE_RANGE } };
+  if (store === 'postgres') needs.dependencies![POSTGRES_PACKAGE] = PACKAGE_RANGE;
+  if (plans.some((p) => p.kind === 'contract-test')) needs.devDependencies = { vitest: TOOL_VERSIONS.vitest };
+  const plan = planPackageJson(pkg, needs);
+  if (!plan.changed) return;
+  writePackageJson('package.json', plan.json);
+  io.stdout(`package.json: added ${plan.added.join(', ')} (run npm install)\n`);
+}
+
+function describe(plan: ScaffoldFilePlan): string {
+  switch (plan.action) {
+    case 'create':
+      return plan.handlers ? `created (${plan.handlers.join(', ')})` : 'created';
+    case 'overwrite':
+      return 'rewritten (--force)';
+    case 'unchanged':
+      return 'skipped, exists and is what scaffold would write';
+    case 'skip':
+      return `skipped, ${plan.notes[0] ?? 'exists'}`;
+  }
+}
+
+function nextSteps(plans: ScaffoldFilePlan[]): string {
+  const main = plans.find((p) => p.kind === 'main');
+  const test = plans.find((p) => p.kind === 'contract-test');
+  const lines = ['next:'];
+  if (main) lines.push(`  ${runCommand(display(main.file))}    # BROKER=memory|rabbitmq|kafka, default memory`);
+  if (test) lines.push(`  npx vitest run ${display(test.file)}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `service 'x' is not in topology.yaml; did you mean 'y'?` plus the services it has. */
+function unknownService(service: string, file: string, ir: TopologyIR): string {
+  const names = ir.services.map((s) => s.name);
+  const suggestion = closest(service, names);
+  const hint = suggestion ? `; did you mean '${suggestion}'?` : '';
+  const known = names.length > 0 ? `\n  services in ${file}: ${names.join(', ')}` : `\n  ${file} declares no services`;
+  return `error: service '${service}' is not in ${file}${hint}${known}`;
+}
+
+/**
+ * The topology path as the output directory's marker records it, when it names the same file as
+ * `file`: generated banners carry the path as given to `generate`, so `./topology.yaml` and
+ * `topology.yaml` must not make the output look stale.
+ */
+function sourceSpelling(file: string, outDir: string): string {
+  try {
+    const marker = JSON.parse(fs.readFileSync(path.join(outDir, MARKER_FILE), 'utf8')) as { sourceFile?: unknown };
+    if (typeof marker.sourceFile === 'string' && path.resolve(marker.sourceFile) === path.resolve(file)) {
+      return marker.sourceFile;
+    }
+  } catch {
+    // No marker or unreadable: the output check below says so.
+  }
+  return file;
+}
+
+/**
+ * The test-support entry next to the runtime: `@eventform/runtime` → `@eventform/runtime/testing`
+ * (likewise for a package re-exporting it); a relative path → `@eventform/runtime/testing`.
+ */
+export function testingImportFor(runtimeImport: string): string {
+  return runtimeImport.startsWith('.') ? `${SCAFFOLD_DEFAULTS.runtimeImport}/testing` : `${runtimeImport}/testing`;
+}
+
+function display(p: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(p)) || '.';
+  return rel.split(path.sep).join('/');
+}

@@ -1,0 +1,153 @@
+/**
+ * RawTopology (already validated) → TopologyIR: defaults applied, broker resource names derived,
+ * cross-references filled in, every collection sorted. Pure; no diagnostics.
+ */
+import type {
+  ConsumerIR,
+  EventIR,
+  KafkaEventIR,
+  SchemaIR,
+  ServiceIR,
+  SourceLocation,
+  TopologyIR,
+} from '@eventform/runtime';
+import { DEFAULTS } from './defaults.js';
+import { cmp, type Span } from './diagnostics.js';
+import { formatDuration } from './duration.js';
+import type { EffectivePolicies } from './policies.js';
+import type { RawConsumer, RawEvent, RawTopology } from './raw-topology.js';
+import type { ResolvedSchema, SharedSchema } from './schema-refs.js';
+import { toPlain } from './yaml-tree.js';
+
+export interface BuildInput {
+  raw: RawTopology;
+  topologyName: string;
+  sourceHash: string;
+  shared: ReadonlyMap<string, SharedSchema>;
+  payloads: ReadonlyMap<string, ResolvedSchema & { refs: string[] }>;
+  policies: ReadonlyMap<RawConsumer, EffectivePolicies>;
+}
+
+/** Broker resource names derived for the topology; also used by the collision checks. */
+export function resourceNames(raw: RawTopology, topologyName: string) {
+  const kafkaTop = {
+    partitions: raw.kafka.partitions?.value ?? DEFAULTS.kafka.partitions,
+    replicationFactor: raw.kafka.replicationFactor?.value ?? DEFAULTS.kafka.replicationFactor,
+    minInsyncReplicas: raw.kafka.minInsyncReplicas?.value ?? DEFAULTS.kafka.minInsyncReplicas,
+  };
+  return {
+    exchange: raw.rabbitmq.exchange?.value ?? `${topologyName}.events`,
+    queueType: raw.rabbitmq.queueType?.value ?? DEFAULTS.rabbitmq.queueType,
+    kafka: kafkaTop,
+    eventTopic: (e: RawEvent): string => e.kafka.topic?.value ?? `${topologyName}.${e.name}`,
+    consumerQueue: (c: RawConsumer): string => c.rabbitmq.queue?.value ?? `${topologyName}.${c.service}.${c.handler}`,
+    consumerGroup: (c: RawConsumer): string => c.kafka.groupId?.value ?? `${topologyName}.${c.service}.${c.handler}`,
+  };
+}
+
+export function buildIR(input: BuildInput): TopologyIR {
+  const { raw, topologyName } = input;
+  const names = resourceNames(raw, topologyName);
+  const loc = (s: Span): SourceLocation => ({ file: s.file, line: s.line, col: s.col });
+  const byName = <T extends { name: string }>(a: T, b: T) => cmp(a.name, b.name);
+  const consumerId = (c: RawConsumer) => `${c.service}.${c.handler}`;
+  // By id (`service.handler`) as plain strings; within one service that is handler order.
+  const consumerOrder = (a: RawConsumer, b: RawConsumer) => cmp(consumerId(a), consumerId(b));
+
+  const allConsumers = raw.services.flatMap((s) => s.consumers).sort(consumerOrder);
+
+  const schemas: SchemaIR[] = [...input.shared.values()]
+    .map((s) => ({ name: s.name, schema: s.schema, origin: s.origin, loc: loc(s.loc) }))
+    .sort(byName);
+
+  const events: EventIR[] = raw.events
+    .map((e): EventIR => {
+      const payload = input.payloads.get(e.name)!;
+      const configs: Record<string, string> = {
+        'min.insync.replicas': String(names.kafka.minInsyncReplicas),
+        ...e.kafka.configs,
+      };
+      const kafka: KafkaEventIR = {
+        topic: names.eventTopic(e),
+        partitions: e.kafka.partitions?.value ?? names.kafka.partitions,
+        replicationFactor: names.kafka.replicationFactor,
+        configs: Object.fromEntries(Object.entries(configs).sort(([a], [b]) => cmp(a, b))),
+      };
+      return {
+        name: e.name,
+        description: e.description ?? null,
+        version: e.version?.value ?? DEFAULTS.eventVersion,
+        key: e.key?.value ?? null,
+        payload: payload.schema,
+        refs: payload.refs,
+        examples: e.examples.map(toPlain),
+        compatibility: e.compatibility?.value ?? raw.defaults.compatibility?.value ?? DEFAULTS.compatibility,
+        producers: unique(
+          raw.services.filter((s) => s.produces.some((p) => p.value === e.name)).map((s) => s.name),
+        ).sort(cmp),
+        consumers: allConsumers.filter((c) => c.events.some((x) => x.value === e.name)).map(consumerId),
+        rabbitmq: { exchange: names.exchange, routingKey: e.name },
+        kafka,
+        loc: loc(e.nameSpan),
+      };
+    })
+    .sort(byName);
+
+  const consumers: ConsumerIR[] = allConsumers.map((c): ConsumerIR => {
+    const p = input.policies.get(c)!;
+    const queue = names.consumerQueue(c);
+    const group = names.consumerGroup(c);
+    const distinct = unique(p.retry.delaysMs).sort((a, b) => a - b);
+    return {
+      id: consumerId(c),
+      service: c.service,
+      handler: c.handler,
+      events: unique(c.events.map((e) => e.value)).sort(cmp),
+      retry: p.retry,
+      deadLetter: p.deadLetter,
+      idempotency: p.idempotency,
+      concurrency: p.concurrency,
+      rabbitmq: {
+        queue,
+        queueType: c.rabbitmq.queueType?.value ?? names.queueType,
+        retryQueues: distinct.map((delayMs) => ({ name: `${queue}.retry.${formatDuration(delayMs)}`, delayMs })),
+        deadLetterQueue: p.deadLetter ? `${queue}.dlq` : null,
+      },
+      kafka: {
+        groupId: group,
+        retryTopic: p.retry.attempts > 1 ? `${group}.retry` : null,
+        deadLetterTopic: p.deadLetter ? `${group}.dlq` : null,
+      },
+      loc: loc(c.handlerSpan),
+    };
+  });
+
+  const services: ServiceIR[] = raw.services
+    .map((s): ServiceIR => ({
+      name: s.name,
+      description: s.description ?? null,
+      store: s.store?.value ?? DEFAULTS.store,
+      produces: unique(s.produces.map((p) => p.value)).sort(cmp),
+      consumers: [...s.consumers].sort(consumerOrder).map(consumerId),
+      loc: loc(s.nameSpan),
+    }))
+    .sort(byName);
+
+  return {
+    irVersion: 1,
+    name: topologyName,
+    version: raw.version?.value ?? DEFAULTS.version,
+    sourceFile: raw.file,
+    sourceHash: input.sourceHash,
+    schemas,
+    events,
+    services,
+    consumers,
+    rabbitmq: { exchange: names.exchange, queueType: names.queueType },
+    kafka: { ...names.kafka },
+  };
+}
+
+function unique<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

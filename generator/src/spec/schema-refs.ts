@@ -1,0 +1,349 @@
+/**
+ * JSON Schema `$ref` resolution for payloads and shared schemas. `#/schemas/Name` and relative
+ * files (`./schemas/x.json`, JSON or YAML) are the only ref forms; each is rewritten to
+ * `#/$defs/<Name>` so a caller can assemble a self-contained schema from the shared ones.
+ * External files are loaded once each (cycles between files are fine: a file being loaded is
+ * already registered), and go through the same hostile-input guards as the topology.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { JsonSchema } from '@eventform/runtime';
+import { LIMITS } from './defaults.js';
+import type { DiagnosticSink, Span } from './diagnostics.js';
+import { PASCAL, pascalCase } from './naming.js';
+import { didYouMean } from './suggest.js';
+import { decodeSource, parseYamlTree, setOwn, toPlain, type YNode } from './yaml-tree.js';
+
+export interface SharedSchema {
+  name: string;
+  /** Rewritten schema. */
+  schema: JsonSchema;
+  /** `inline`, or the file path relative to the topology (`./schemas/x.json`). */
+  origin: string;
+  /** The declaration (inline) or the file start (external). */
+  loc: Span;
+  /** The source tree, to map ajv's error paths back to positions. */
+  node: YNode;
+  /** Shared schemas referenced directly. */
+  deps: Set<string>;
+  /** False when its refs or keywords were rejected, or it is not valid JSON Schema. */
+  ok: boolean;
+}
+
+export interface ResolvedSchema {
+  schema: JsonSchema;
+  deps: Set<string>;
+  /** False when a `$ref` could not be resolved or a keyword was rejected (already reported). */
+  ok: boolean;
+}
+
+/** Keywords whose value is a schema. */
+const SCHEMA_VALUED = new Set([
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+]);
+/** Keywords whose value is a list of schemas. */
+const SCHEMA_LIST = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+/** Keywords whose value maps names to schemas. */
+const SCHEMA_MAP = new Set(['properties', 'patternProperties', 'dependentSchemas']);
+/** Keywords whose value is instance data, never walked for refs. */
+const DATA_VALUED = new Set(['const', 'enum', 'default', 'examples']);
+/** Keywords that would change how refs resolve inside an assembled schema. */
+const REJECTED: Record<string, string> = {
+  $id: 'schemas are identified by their name under `schemas:`',
+  $schema: 'schemas use the JSON Schema 2020-12 vocabulary; remove `$schema`',
+  $defs: 'declare shared definitions under the top-level `schemas:` and use `$ref: "#/schemas/Name"`',
+  definitions: 'declare shared definitions under the top-level `schemas:` and use `$ref: "#/schemas/Name"`',
+  $anchor: 'refer to shared schemas by name: `$ref: "#/schemas/Name"`',
+  $dynamicRef: 'dynamic references are not supported',
+  $dynamicAnchor: 'dynamic references are not supported',
+  $recursiveRef: 'use `$ref: "#/schemas/Name"` for recursive schemas',
+  $recursiveAnchor: 'use `$ref: "#/schemas/Name"` for recursive schemas',
+};
+
+interface ExternalFile {
+  name: string;
+  origin: string;
+  text: string;
+}
+
+interface Ctx {
+  /** File the schema is written in (for diagnostics). */
+  file: string;
+  /** Directory relative refs resolve against. */
+  baseDir: string;
+}
+
+export class SchemaResolver {
+  /** Shared schemas by name: inline ones first, external ones as they are found. */
+  readonly shared = new Map<string, SharedSchema>();
+  private readonly externalsByPath = new Map<string, ExternalFile | null>();
+  private readonly topologyDir: string;
+
+  constructor(
+    private readonly topologyFile: string,
+    private readonly sink: DiagnosticSink,
+    private readonly inlineNames: ReadonlySet<string>,
+    private readonly readFile: (absPath: string) => string,
+  ) {
+    this.topologyDir = path.dirname(topologyFile);
+  }
+
+  /** Resolves every inline shared schema. Call once, before payloads. */
+  addInline(decls: { name: string; nameSpan: Span; node: YNode }[]): void {
+    for (const d of decls) {
+      const r = this.resolve(d.node, { file: this.topologyFile, baseDir: this.topologyDir });
+      this.shared.set(d.name, {
+        name: d.name,
+        schema: r.schema,
+        origin: 'inline',
+        loc: d.nameSpan,
+        node: d.node,
+        deps: r.deps,
+        ok: r.ok,
+      });
+    }
+  }
+
+  /** Rewrites refs in one schema written in the topology. */
+  resolvePayload(node: YNode): ResolvedSchema {
+    return this.resolve(node, { file: this.topologyFile, baseDir: this.topologyDir });
+  }
+
+  /** Topology text plus every external file, hashed in a stable order. */
+  sourceHash(topologyText: string): string {
+    const h = createHash('sha256');
+    h.update(topologyText);
+    const files = [...this.externalsByPath.values()].filter((f): f is ExternalFile => f !== null);
+    files.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+    for (const f of files) h.update(`\u0000${f.origin}\u0000`).update(f.text);
+    return h.digest('hex');
+  }
+
+  /** Names of shared schemas reachable from `deps`, sorted. */
+  closure(deps: Iterable<string>): string[] {
+    const seen = new Set<string>();
+    const stack = [...deps];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const d of this.shared.get(n)?.deps ?? []) stack.push(d);
+    }
+    return [...seen].sort();
+  }
+
+  private resolve(node: YNode, ctx: Ctx): ResolvedSchema {
+    const deps = new Set<string>();
+    const before = this.sink.errorCount;
+    const schema = this.walk(node, ctx, deps) as JsonSchema;
+    return { schema, deps, ok: this.sink.errorCount === before };
+  }
+
+  private walk(node: YNode, ctx: Ctx, deps: Set<string>): unknown {
+    if (node.kind !== 'map') return toPlain(node);
+    const out: Record<string, unknown> = {};
+    for (const e of node.entries) {
+      const v = e.value;
+      if (e.key in REJECTED) {
+        this.sink.report('EF5006', e.keySpan, `'${e.key}' is not supported in topology schemas`, REJECTED[e.key]);
+        continue;
+      }
+      if (e.key === '$ref') {
+        if (v.kind === 'scalar' && typeof v.value === 'string') {
+          const target = this.ref(v.value, v.span, ctx);
+          if (target !== undefined) deps.add(target);
+          setOwn(out, '$ref', target === undefined ? v.value : `#/$defs/${target}`);
+        } else {
+          this.sink.report('EF2002', v.span, `'$ref' must be a string`);
+        }
+      } else if (e.key === 'pattern' && v.kind === 'scalar' && typeof v.value === 'string') {
+        this.checkRegExp(v.value, v.span);
+        setOwn(out, e.key, v.value);
+      } else if (DATA_VALUED.has(e.key)) {
+        setOwn(out, e.key, toPlain(v));
+      } else if (SCHEMA_VALUED.has(e.key)) {
+        setOwn(out, e.key, v.kind === 'seq' ? v.items.map((i) => this.walk(i, ctx, deps)) : this.walk(v, ctx, deps));
+      } else if (SCHEMA_LIST.has(e.key) && v.kind === 'seq') {
+        setOwn(
+          out,
+          e.key,
+          v.items.map((i) => this.walk(i, ctx, deps)),
+        );
+      } else if (SCHEMA_MAP.has(e.key) && v.kind === 'map') {
+        const m: Record<string, unknown> = {};
+        for (const p of v.entries) {
+          if (e.key === 'patternProperties') this.checkRegExp(p.key, p.keySpan);
+          setOwn(m, p.key, this.walk(p.value, ctx, deps));
+        }
+        setOwn(out, e.key, m);
+      } else {
+        setOwn(out, e.key, toPlain(v));
+      }
+    }
+    return out;
+  }
+
+  /** ajv compiles patterns with the `u` flag; report a bad one where it is written. */
+  private checkRegExp(pattern: string, at: Span): void {
+    try {
+      new RegExp(pattern, 'u');
+    } catch (err) {
+      this.sink.report(
+        'EF5001',
+        at,
+        `'${pattern}' is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/u: /, '')}`,
+        'patterns use JavaScript regular expression syntax with the `u` flag',
+      );
+    }
+  }
+
+  /** The shared schema name a ref points at, or undefined (reported). */
+  private ref(ref: string, at: Span, ctx: Ctx): string | undefined {
+    const shared = /^#\/schemas\/([^/]+)$/.exec(ref);
+    if (shared) {
+      const name = decodeURIComponent(shared[1]!);
+      if (this.inlineNames.has(name)) return name;
+      const known = [...this.inlineNames];
+      this.sink.report(
+        'EF4003',
+        at,
+        `'$ref: ${ref}' points at no schema under 'schemas:'`,
+        didYouMean(name, known) ??
+          (known.length ? `known schemas: ${known.sort().join(', ')}` : 'declare it under a top-level `schemas:`'),
+      );
+      return undefined;
+    }
+    if (ref.startsWith('#')) {
+      this.sink.report(
+        'EF4005',
+        at,
+        `'$ref: ${ref}' is not supported`,
+        "refer to shared schemas as '#/schemas/Name' and declare them under 'schemas:'",
+      );
+      return undefined;
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(ref) || ref.startsWith('//')) {
+      this.sink.report(
+        'EF4005',
+        at,
+        `'$ref: ${ref}' points outside the repository`,
+        'download the schema next to the topology and refer to it as ./schemas/<file>.json',
+      );
+      return undefined;
+    }
+    if (path.isAbsolute(ref)) {
+      this.sink.report(
+        'EF4005',
+        at,
+        `'$ref: ${ref}' is an absolute path`,
+        'use a path relative to the file that contains the $ref, e.g. ./schemas/x.json',
+      );
+      return undefined;
+    }
+    const hash = ref.indexOf('#');
+    if (hash >= 0 && hash < ref.length - 1) {
+      this.sink.report(
+        'EF4008',
+        at,
+        `'$ref: ${ref}' points inside a file; only whole files can be referenced`,
+        'move that definition into its own file, or under `schemas:`',
+      );
+      return undefined;
+    }
+    return this.external(hash >= 0 ? ref.slice(0, hash) : ref, at, ctx);
+  }
+
+  private external(rel: string, at: Span, ctx: Ctx): string | undefined {
+    const displayPath = path.join(ctx.baseDir, rel);
+    const abs = path.resolve(displayPath);
+    const cached = this.externalsByPath.get(abs);
+    if (cached !== undefined) return cached?.name;
+    if (this.externalsByPath.size >= LIMITS.maxExternalSchemas) {
+      this.sink.report('EF4007', at, `more than ${LIMITS.maxExternalSchemas} external schema files`);
+      this.externalsByPath.set(abs, null);
+      return undefined;
+    }
+    this.externalsByPath.set(abs, null); // a failed or in-progress load is not retried
+
+    let data: string;
+    try {
+      data = this.readFile(abs);
+    } catch (err) {
+      const reason =
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'does not exist'
+          : `cannot be read (${(err as Error).message})`;
+      this.sink.report(
+        'EF4006',
+        at,
+        `schema file '${rel}' ${reason}`,
+        `paths are relative to ${ctx.file === this.topologyFile ? 'the topology file' : ctx.file}`,
+      );
+      return undefined;
+    }
+    const text = decodeSource(displayPath, data, this.sink);
+    const tree = text === undefined ? null : parseYamlTree(displayPath, text, this.sink);
+    if (text === undefined || tree === null) {
+      this.sink.report('EF4007', at, `schema file '${rel}' could not be loaded; see the errors in ${displayPath}`);
+      return undefined;
+    }
+    if (tree.kind !== 'map') {
+      this.sink.report('EF4007', tree.span, `schema file must hold a JSON Schema object`);
+      this.sink.report('EF4007', at, `schema file '${rel}' is not a JSON Schema object`);
+      return undefined;
+    }
+    const title = tree.entries.find((e) => e.key === 'title')?.value;
+    const fromTitle =
+      title?.kind === 'scalar' && typeof title.value === 'string' && PASCAL.test(title.value) ? title.value : undefined;
+    const base = path
+      .basename(rel)
+      .replace(/\.(json|ya?ml)$/i, '')
+      .replace(/\.schema$/i, '');
+    const name = fromTitle ?? pascalCase(base);
+    const relFromTopology = path.relative(this.topologyDir, abs).split(path.sep).join('/');
+    const origin = relFromTopology.startsWith('../') ? relFromTopology : `./${relFromTopology}`;
+
+    if (!PASCAL.test(name)) {
+      this.sink.report('EF4009', at, `cannot derive a schema name from '${rel}'`, 'give the file a PascalCase `title`');
+      return undefined;
+    }
+    const clash = this.inlineNames.has(name)
+      ? 'the inline schema'
+      : this.shared.has(name)
+        ? `the schema from ${this.shared.get(name)!.origin}`
+        : undefined;
+    if (clash) {
+      this.sink.report(
+        'EF4009',
+        at,
+        `schema file '${rel}' is named '${name}', like ${clash}`,
+        'give the file a different PascalCase `title`',
+      );
+      return undefined;
+    }
+    const file: ExternalFile = { name, origin, text };
+    this.externalsByPath.set(abs, file);
+    // Strip the identity keywords a standalone file usually carries; they would break ref
+    // resolution once the schema is embedded under $defs.
+    const body: YNode = { ...tree, entries: tree.entries.filter((e) => e.key !== '$schema' && e.key !== '$id') };
+    const loc: Span = { file: displayPath, line: 1, col: 1, endLine: 1, endCol: 1 };
+    const entry: SharedSchema = { name, schema: {}, origin, loc, node: body, deps: new Set(), ok: true };
+    this.shared.set(name, entry); // registered before walking, so cycles terminate
+    const r = this.resolve(body, { file: displayPath, baseDir: path.dirname(displayPath) });
+    entry.schema = r.schema;
+    entry.deps = r.deps;
+    entry.ok = r.ok;
+    return name;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The helpers that validators compiled by ajv at generation time (a project's
+ * `generated/validators.ts`) load at run time: ajv's runtime functions (`ucs2length` for string
+ * lengths, `equal` for `const`/`enum`/`uniqueItems`, ...) and ajv-formats' format checks.
+ *
+ * ajv's standalone code calls `require("ajv/dist/runtime/ucs2length")`; the generator rewrites each
+ * such call to `ajvRuntime("...")`, so generated code needs neither `require` (absent in ES
+ * modules) nor `import.meta` (absent in CommonJS), nor `ajv` as a dependency of the project: the
+ * modules resolve from this package, which depends on ajv and ajv-formats.
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** The module ids ajv's standalone output may load; anything else is refused. */
+export const AJV_RUNTIME_MODULE = /^(?:ajv\/dist\/runtime\/[a-z0-9_]+|ajv-formats\/dist\/formats)$/i;
+
+/**
+ * The CommonJS module `id`, exactly as `require(id)` in ajv's standalone code would return it.
+ * @throws Error for an id that is not one of ajv's run-time helpers
+ */
+export function ajvRuntime(id: string): unknown {
+  if (!AJV_RUNTIME_MODULE.test(id)) throw new Error(`ajvRuntime: "${id}" is not an ajv run-time module`);
+  return require(id) as unknown;
+}

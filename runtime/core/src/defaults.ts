@@ -1,0 +1,52 @@
+/**
+ * Every runtime default, in one place. Options types document these with `@default`; code reads
+ * them from here so a default never drifts between two files.
+ */
+
+export const RUNTIME_DEFAULTS = {
+  /** How long `Runtime.stop()` waits for in-flight handlers before aborting `ctx.signal`. */
+  shutdownTimeoutMs: 10_000,
+  /** Environment variable holding the log level of the default logger. */
+  logLevelEnv: 'EVENTFORM_LOG',
+  /** Level of the default logger when the environment variable is unset or invalid. */
+  logLevel: 'info',
+  /**
+   * Deliveries without an outcome after which a message is dead-lettered (`redelivery-limit`)
+   * before its handler runs again: a message that kills its consumer each time must not loop forever.
+   */
+  maxDeliveries: 20,
+} as const;
+
+export const DEAD_LETTER_DEFAULTS = {
+  /** Longest stack trace kept in `ef-dl-stack`, in UTF-8 bytes (headers are not a log store). */
+  maxStackBytes: 2048,
+  /** Longest error message kept in `ef-dl-error`, in UTF-8 bytes. */
+  maxErrorBytes: 1024,
+} as const;
+
+export const MEMORY_STORE_DEFAULTS = {
+  /** Processed keys remembered; the oldest are evicted first beyond this. */
+  maxEntries: 100_000,
+  /** Interval of the expired-entry sweep; `0` disables the timer (expiry is also checked on read). */
+  purgeIntervalMs: 60_000,
+} as const;
+
+export const MEMORY_TRANSPORT_DEFAULTS = {
+  /** Stop timeout of subscriptions when none is given. */
+  stopTimeoutMs: 10_000,
+} as const;
+
+/**
+ * Defaults used by the programmatic topology builder (runtime/testing/topology-builder.ts). They
+ * mirror the documented topology defaults, except jitter, which is 0 so tests are deterministic.
+ */
+export const TOPOLOGY_BUILDER_DEFAULTS = {
+  version: 1,
+  eventVersion: 1,
+  retry: { attempts: 3, backoff: 'exponential', delayMs: 200, maxDelayMs: 5_000, jitter: 0 },
+  deadLetter: true,
+  idempotency: { enabled: true, key: null, windowMs: 7 * 24 * 3_600_000 },
+  concurrency: 1,
+  kafka: { partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 },
+  rabbitmq: { queueType: 'quorum' },
+} as const;

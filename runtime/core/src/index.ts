@@ -1,0 +1,105 @@
+/**
+ * @eventform/runtime — the library generated code and services import: the runtime, the envelope,
+ * retries, dead letters, idempotency and the in-memory broker. Broker bindings are packages of
+ * their own (`@eventform/rabbitmq`, `@eventform/kafka`); the PostgreSQL store is `@eventform/postgres`.
+ * Test support (service harness, transport conformance suite) is `@eventform/runtime/testing`.
+ */
+export { createRuntime } from './runtime.js';
+export type {
+  EventEnvelope,
+  Handler,
+  HandlerContext,
+  HealthState,
+  HealthStatus,
+  Logger,
+  PublishOptions,
+  Runtime,
+  RuntimeOptions,
+  ValidateFn,
+  ValidatorMap,
+} from './api.js';
+
+export type * from './ir.js';
+export type {
+  Delivery,
+  DeliveryHandler,
+  Disposition,
+  Headers,
+  OutgoingMessage,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+} from './transport.js';
+export { CE, CE_PREFIX, EF, fromWireHeaders, toWireHeaders } from './headers.js';
+export type { Binding, CloudEventAttribute } from './headers.js';
+
+export {
+  CONTENT_TYPE,
+  SPEC_VERSION,
+  assertExtraHeaders,
+  attemptOf,
+  decodeDelivery,
+  encodeEnvelope,
+  envelopeHeaders,
+  parseJsonBody,
+  readEnvelopeAttributes,
+} from './envelope.js';
+export type { EnvelopeAttributes } from './envelope.js';
+
+export { currentEvent, currentScope, withCorrelation } from './context.js';
+export type { CorrelationScope } from './context.js';
+
+export {
+  ConsumerRegistrationError,
+  EnvelopeError,
+  EventformError,
+  InvalidJsonError,
+  NonRetryableError,
+  NotADeadLetterError,
+  PublishOptionsError,
+  PublishValidationError,
+  RuntimeStateError,
+  UndeclaredEventError,
+  formatIssues,
+} from './errors.js';
+export type { EnvelopeProblem, ValidationIssue } from './errors.js';
+
+export { assembleEventSchema, compileValidators, validatePayload } from './validation.js';
+export { AJV_RUNTIME_MODULE, ajvRuntime } from './ajv-runtime.js';
+export { baseRetryDelay, decideRetry, retryDelay } from './retry-policy.js';
+export type { RetryDecision } from './retry-policy.js';
+export { DEAD_LETTER_REASONS, deadLetterHeaders, readDeadLetter, truncateUtf8 } from './dead-letter.js';
+export type { DeadLetterInput, DeadLetterReason, DeadLetterRecord } from './dead-letter.js';
+
+export { dedupeKey, idempotencyNamespace } from './idempotency.js';
+export type { IdempotencyResult, IdempotencyStore } from './idempotency.js';
+
+export { childLogger, createJsonLogger, isLevelEnabled, levelFromEnv, prettyLogger, silentLogger } from './logger.js';
+export type { JsonLoggerOptions, LeveledLogger, LogLevel, PrettyLoggerOptions } from './logger.js';
+
+export {
+  DEAD_LETTER_DEFAULTS,
+  MEMORY_STORE_DEFAULTS,
+  MEMORY_TRANSPORT_DEFAULTS,
+  RUNTIME_DEFAULTS,
+} from './defaults.js';
+
+export { MemoryBroker, MemoryTransport, createMemoryTransport } from './memory/index.js';
+export {
+  BROKER_NAMES,
+  BROKER_PACKAGES,
+  TransportPackageMissingError,
+  UnknownBrokerError,
+  brokerFromEnv,
+  createTransportFromEnv,
+} from './from-env.js';
+export type { BrokerName, TransportEnvOptions, TransportFromEnvOptions } from './from-env.js';
+export { RUNTIME_VERSION } from './version.js';
+export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './memory/index.js';
+
+export { MemoryIdempotencyStore, createMemoryStore } from './memory/memory-store.js';
+export type { MemoryStoreOptions } from './memory/memory-store.js';
+
+// For broker bindings (@eventform/rabbitmq, @eventform/kafka, ...): wire-name maps and a queue.
+export { logicalNames, wireNames } from './headers.js';
+export { Deque } from './deque.js';

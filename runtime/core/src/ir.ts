@@ -1,0 +1,162 @@
+/**
+ * The topology IR: a plain, fully defaulted, sorted data model of a valid topology.
+ *
+ * The generator builds it from `topology.yaml` (generator/spec) and emits it as data into
+ * `generated/topology.ts`; the runtime and the transports read it. It holds no functions and no
+ * class instances, so it survives `JSON.stringify` unchanged. Every collection is sorted by name so
+ * the same topology always yields the same bytes.
+ */
+
+/** A JSON Schema document (draft 2020-12 vocabulary as accepted by ajv). */
+export type JsonSchema = { [keyword: string]: unknown } | boolean;
+
+/** Where a node came from in the source: 1-based line and column. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** How a new schema version must relate to the previous one (checked by `eventform check`). */
+export type Compatibility = 'backward' | 'forward' | 'full' | 'none';
+
+export type BackoffKind = 'fixed' | 'exponential';
+
+export interface RetryPolicyIR {
+  /** Total attempts, the first delivery included. `1` means no retry. */
+  attempts: number;
+  backoff: BackoffKind;
+  /** Delay before the second attempt, in milliseconds. */
+  delayMs: number;
+  /** Upper bound for any delay, in milliseconds. */
+  maxDelayMs: number;
+  /** Random spread applied to each delay, as a fraction of it (0 = none, 0.2 = ±20%). */
+  jitter: number;
+  /**
+   * The delay before attempt n+2, for n = 0 .. attempts-2, already capped by maxDelayMs and
+   * without jitter. Its length is `attempts - 1`. Transports with per-queue delays use it to
+   * size their retry tiers.
+   */
+  delaysMs: number[];
+}
+
+export interface IdempotencyIR {
+  enabled: boolean;
+  /** The payload field whose value is the dedupe key; `null` means the event id. */
+  key: string | null;
+  /** How long a processed key is remembered, in milliseconds. */
+  windowMs: number;
+}
+
+export interface SchemaIR {
+  /** PascalCase name under `schemas:`, or one derived from an external file. */
+  name: string;
+  /** The schema, with every `$ref` to a shared schema rewritten to `#/$defs/<Name>`. */
+  schema: JsonSchema;
+  /** `inline` for `schemas:` entries, otherwise the external file path relative to the topology. */
+  origin: 'inline' | string;
+  loc: SourceLocation;
+}
+
+export interface RabbitEventIR {
+  exchange: string;
+  routingKey: string;
+}
+
+export interface KafkaEventIR {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Topic configs, e.g. `min.insync.replicas`, `retention.ms`; values are strings as Kafka wants. */
+  configs: Record<string, string>;
+}
+
+export interface EventIR {
+  name: string;
+  description: string | null;
+  version: number;
+  /** Payload field used as ordering/partition key; `null` when the event declares none. */
+  key: string | null;
+  /**
+   * The payload schema with shared-schema `$ref`s rewritten to `#/$defs/<Name>`. It has no
+   * `$defs` of its own: `refs` lists the shared schemas it needs, transitively, so a caller can
+   * assemble a self-contained schema from `TopologyIR.schemas`.
+   */
+  payload: JsonSchema;
+  refs: string[];
+  examples: unknown[];
+  compatibility: Compatibility;
+  /** Services that declare this event in `produces`, sorted. */
+  producers: string[];
+  /** Consumer ids (`service.handler`) that consume it, sorted. */
+  consumers: string[];
+  rabbitmq: RabbitEventIR;
+  kafka: KafkaEventIR;
+  loc: SourceLocation;
+}
+
+export type QueueType = 'quorum' | 'classic';
+
+export interface RabbitConsumerIR {
+  queue: string;
+  queueType: QueueType;
+  /** One retry queue per distinct delay, in ascending delay order. */
+  retryQueues: { name: string; delayMs: number }[];
+  deadLetterQueue: string | null;
+}
+
+export interface KafkaConsumerIR {
+  groupId: string;
+  retryTopic: string | null;
+  deadLetterTopic: string | null;
+}
+
+export interface ConsumerIR {
+  /** `<service>.<handler>`; unique within the topology. */
+  id: string;
+  service: string;
+  handler: string;
+  /** Consumed event names, sorted; never empty. */
+  events: string[];
+  retry: RetryPolicyIR;
+  deadLetter: boolean;
+  idempotency: IdempotencyIR;
+  /** Maximum handler invocations in flight for this consumer in one process. */
+  concurrency: number;
+  rabbitmq: RabbitConsumerIR;
+  kafka: KafkaConsumerIR;
+  loc: SourceLocation;
+}
+
+/** Where a service's runtime remembers processed events: `memory` (one process, forgotten on restart) or `postgres`. */
+export type IdempotencyStoreKind = 'memory' | 'postgres';
+
+export interface ServiceIR {
+  /** kebab-case. */
+  name: string;
+  description: string | null;
+  /** The idempotency store the service's entry point wires (scaffold). */
+  store: IdempotencyStoreKind;
+  /** Produced event names, sorted. */
+  produces: string[];
+  /** Consumer ids of this service, sorted by handler name. */
+  consumers: string[];
+  loc: SourceLocation;
+}
+
+export interface TopologyIR {
+  irVersion: 1;
+  /** kebab-case topology name; prefixes every broker resource. */
+  name: string;
+  version: number;
+  /** Path of the topology file as given to the loader. */
+  sourceFile: string;
+  /** sha256 (hex) of the topology file and every external schema file it references. */
+  sourceHash: string;
+  schemas: SchemaIR[];
+  events: EventIR[];
+  services: ServiceIR[];
+  consumers: ConsumerIR[];
+  rabbitmq: { exchange: string; queueType: QueueType };
+  kafka: { partitions: number; replicationFactor: number; minInsyncReplicas: number };
+}

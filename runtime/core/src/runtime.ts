@@ -1,0 +1,540 @@
+/**
+ * The runtime: publishing (validate → envelope → transport) and the delivery pipeline every
+ * transport feeds (decode → type check → JSON → validate → idempotent handler run → disposition).
+ *
+ * Concurrency and ordering are the transport's job: it calls the pipeline at most
+ * `consumer.concurrency` times at once. The pipeline never throws; every outcome is a
+ * {@link Disposition}, which is what makes retries and dead letters identical on every broker.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  EventEnvelope,
+  Handler,
+  HandlerContext,
+  HealthState,
+  HealthStatus,
+  Logger,
+  PublishOptions,
+  Runtime,
+  RuntimeOptions,
+  ValidatorMap,
+} from './api.js';
+import { currentScope, handlerScope, runInScope } from './context.js';
+import type { CorrelationScope } from './context.js';
+import type { DeadLetterReason } from './dead-letter.js';
+import { deadLetterHeaders } from './dead-letter.js';
+import { RUNTIME_DEFAULTS } from './defaults.js';
+import { attemptOf, assertExtraHeaders, encodeEnvelope, parseJsonBody, readEnvelopeAttributes } from './envelope.js';
+import type { EnvelopeAttributes } from './envelope.js';
+import {
+  ConsumerRegistrationError,
+  NonRetryableError,
+  PublishValidationError,
+  RuntimeStateError,
+  UndeclaredEventError,
+  formatIssues,
+} from './errors.js';
+import { CE, EF } from './headers.js';
+import { dedupeKey, idempotencyNamespace } from './idempotency.js';
+import type { IdempotencyStore } from './idempotency.js';
+import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
+import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
+import { decideRetry } from './retry-policy.js';
+import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
+import { resolveValidators, validatePayload } from './validation.js';
+import { createMemoryStore } from './memory/memory-store.js';
+import { createMemoryTransport } from './memory/memory-transport.js';
+
+const ACK: Disposition = Object.freeze({ kind: 'ack' });
+const RELEASE: Disposition = Object.freeze({ kind: 'release' });
+
+interface ConsumerStats {
+  inFlight: number;
+  handled: number;
+  retried: number;
+  deadLettered: number;
+  duplicates: number;
+  dropped: number;
+}
+
+interface ConsumerState {
+  ir: ConsumerIR;
+  events: ReadonlySet<string>;
+  /** Key namespace in the idempotency store. */
+  namespace: string;
+  handler: Handler | undefined;
+  subscription: Subscription | undefined;
+  stats: ConsumerStats;
+}
+
+/**
+ * Create a runtime for a topology. Nothing connects until {@link Runtime.start} (or the first
+ * `publish`, which starts the transport only).
+ *
+ * @example
+ * const runtime = createRuntime({ topology, transport: createMemoryTransport() });
+ * runtime.handle('inventory-service.reserveStock', async (event, ctx) => { ... });
+ * await runtime.start();
+ */
+export function createRuntime(options: RuntimeOptions): Runtime {
+  return new EventformRuntime(options);
+}
+
+class EventformRuntime implements Runtime {
+  readonly topology: TopologyIR;
+  readonly transport: Transport;
+  readonly logger: Logger;
+  private readonly validators: ValidatorMap;
+  private readonly store: IdempotencyStore;
+  private readonly shutdownTimeoutMs: number;
+  private readonly maxDeliveries: number;
+  private readonly events = new Map<string, EventIR>();
+  private readonly produces = new Map<string, ReadonlySet<string>>();
+  private readonly consumers = new Map<string, ConsumerState>();
+  private readonly shutdown = new AbortController();
+  private readonly debugEnabled: boolean;
+  private status: HealthStatus = 'stopped';
+  private transportStarted: Promise<void> | undefined;
+  private transportReady = false;
+  private storeStarted = false;
+  private startPromise: Promise<void> | undefined;
+  private stopPromise: Promise<void> | undefined;
+
+  constructor(options: RuntimeOptions) {
+    this.topology = options.topology;
+    this.transport = options.transport ?? createMemoryTransport();
+    this.store = options.idempotencyStore ?? createMemoryStore();
+    this.logger = options.logger ?? createJsonLogger();
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? RUNTIME_DEFAULTS.shutdownTimeoutMs;
+    this.maxDeliveries = options.maxDeliveries ?? RUNTIME_DEFAULTS.maxDeliveries;
+    this.validators = resolveValidators(this.topology, options.validators);
+    this.debugEnabled = isLevelEnabled(this.logger, 'debug');
+    for (const event of this.topology.events) this.events.set(event.name, event);
+    for (const service of this.topology.services) this.produces.set(service.name, new Set(service.produces));
+    for (const consumer of this.topology.consumers) {
+      this.consumers.set(consumer.id, {
+        ir: consumer,
+        events: new Set(consumer.events),
+        namespace: idempotencyNamespace(this.topology.name, consumer.id),
+        handler: undefined,
+        subscription: undefined,
+        stats: { inFlight: 0, handled: 0, retried: 0, deadLettered: 0, duplicates: 0, dropped: 0 },
+      });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  // ---- publishing --------------------------------------------------------------------------
+
+  publish(service: string, event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope> {
+    return this.publishAs(service, event, payload, options, currentScope());
+  }
+
+  async publishAs(
+    service: string,
+    eventName: string,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    scope: CorrelationScope | undefined,
+  ): Promise<EventEnvelope> {
+    if (this.stopPromise && this.status === 'stopped')
+      throw new RuntimeStateError('Cannot publish: the runtime is stopped');
+    const event = this.events.get(eventName);
+    if (!event) throw new UndeclaredEventError(service, eventName, 'unknown-event');
+    const produced = this.produces.get(service);
+    if (!produced) throw new UndeclaredEventError(service, eventName, 'unknown-service');
+    if (!produced.has(eventName)) throw new UndeclaredEventError(service, eventName, 'not-produced');
+    const issues = validatePayload(this.validators[eventName]!, payload);
+    if (issues) throw new PublishValidationError(eventName, issues);
+    if (options?.headers) assertExtraHeaders(options.headers);
+
+    const envelope: EventEnvelope = {
+      id: options?.id ?? randomUUID(),
+      type: eventName,
+      source: service,
+      specversion: '1.0',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      correlationId: options?.correlationId ?? scope?.correlationId ?? randomUUID(),
+      causationId: options?.causationId ?? scope?.causationId ?? null,
+      eventVersion: event.version,
+      data: payload,
+    };
+    const traceparent = options?.traceparent ?? scope?.traceparent;
+    if (traceparent !== undefined) envelope.traceparent = traceparent;
+    const key =
+      options?.key ??
+      (event.key !== null && payload !== null && typeof payload === 'object'
+        ? keyOf((payload as Record<string, unknown>)[event.key])
+        : undefined);
+    if (key !== undefined) envelope.key = key;
+
+    if (!this.transportReady) await this.ensureTransport();
+    await this.transport.publish(event, encodeEnvelope(envelope, options?.headers));
+    return envelope;
+  }
+
+  private ensureTransport(): Promise<void> {
+    this.transportStarted ??= this.transport.start(this.topology).then(
+      () => void (this.transportReady = true),
+      (error: unknown) => {
+        this.transportStarted = undefined;
+        throw error;
+      },
+    );
+    return this.transportStarted;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  handle(consumerId: string, handler: Handler): void {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) {
+      const known = [...this.consumers.keys()].join(', ');
+      throw new ConsumerRegistrationError(
+        `Unknown consumer "${consumerId}" (topology ${this.topology.name} declares: ${known || 'none'})`,
+      );
+    }
+    if (this.startPromise) throw new ConsumerRegistrationError(`Register "${consumerId}" before start()`);
+    if (consumer.handler) throw new ConsumerRegistrationError(`A handler for "${consumerId}" is already registered`);
+    consumer.handler = handler;
+  }
+
+  start(options?: { services?: string[] }): Promise<void> {
+    if (this.stopPromise)
+      return Promise.reject(new RuntimeStateError('Cannot start a stopped runtime; create a new one'));
+    this.startPromise ??= this.doStart(options?.services);
+    return this.startPromise;
+  }
+
+  private async doStart(services: string[] | undefined): Promise<void> {
+    this.status = 'starting';
+    if (services) {
+      const unknown = services.filter((s) => !this.produces.has(s));
+      if (unknown.length > 0) throw new ConsumerRegistrationError(`Unknown service(s): ${unknown.join(', ')}`);
+    }
+    try {
+      await this.ensureTransport();
+      await this.store.init();
+      this.storeStarted = true;
+      const subscribed: string[] = [];
+      for (const consumer of this.consumers.values()) {
+        if (!consumer.handler || (services && !services.includes(consumer.ir.service))) continue;
+        consumer.subscription = await this.transport.subscribe(consumer.ir, (delivery) =>
+          this.deliver(consumer, delivery),
+        );
+        subscribed.push(consumer.ir.id);
+      }
+      this.status = 'running';
+      this.logger.info('runtime started', {
+        topology: this.topology.name,
+        transport: this.transport.name,
+        idempotencyStore: this.store.name,
+        consumers: subscribed,
+      });
+    } catch (error) {
+      this.status = 'degraded';
+      this.logger.error('runtime failed to start', {
+        topology: this.topology.name,
+        transport: this.transport.name,
+        error,
+      });
+      throw error;
+    }
+  }
+
+  stop(options?: { timeoutMs?: number }): Promise<void> {
+    this.stopPromise ??= this.doStop(options?.timeoutMs ?? this.shutdownTimeoutMs);
+    return this.stopPromise;
+  }
+
+  private async doStop(timeoutMs: number): Promise<void> {
+    await this.startPromise?.catch(() => {});
+    this.status = 'stopping';
+    // Past the grace period, handlers see ctx.signal abort and the transport gives back what is left.
+    const timer = setTimeout(() => this.shutdown.abort(new Error('shutdown grace period elapsed')), timeoutMs);
+    const subscriptions = [...this.consumers.values()].flatMap((c) => (c.subscription ? [c.subscription] : []));
+    const results = await Promise.allSettled(subscriptions.map((s) => s.stop({ timeoutMs })));
+    clearTimeout(timer);
+    for (const r of results)
+      if (r.status === 'rejected') this.logger.error('subscription failed to stop', { error: r.reason });
+    for (const consumer of this.consumers.values()) consumer.subscription = undefined;
+    if (this.transportStarted) {
+      await this.transport
+        .close({ timeoutMs })
+        .catch((error: unknown) => this.logger.error('transport failed to close', { error }));
+    }
+    if (this.storeStarted) {
+      await this.store
+        .close()
+        .catch((error: unknown) => this.logger.error('idempotency store failed to close', { error }));
+    }
+    this.status = 'stopped';
+    this.logger.info('runtime stopped', { topology: this.topology.name });
+  }
+
+  health(): HealthState {
+    const consumers: HealthState['consumers'] = [];
+    for (const c of this.consumers.values()) {
+      if (c.handler) consumers.push({ id: c.ir.id, ...c.stats });
+    }
+    return { status: this.status, transport: this.transport.name, consumers };
+  }
+
+  // ---- the delivery pipeline ---------------------------------------------------------------
+
+  private async deliver(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
+    try {
+      return await this.process(consumer, delivery);
+    } catch (error) {
+      // Only a bug in the pipeline itself gets here; keep the message rather than lose it.
+      this.logger.error('delivery pipeline failed; message released', { consumer: consumer.ir.id, error });
+      return RELEASE;
+    }
+  }
+
+  private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
+    const headers = delivery.headers;
+    const attempt = attemptOf(headers);
+    if (delivery.deliveryCount !== undefined && delivery.deliveryCount >= this.maxDeliveries) {
+      // Each earlier delivery ended without an outcome: the handler most likely takes the process down.
+      const why = `Delivered ${delivery.deliveryCount + 1} times without an outcome (maxDeliveries ${this.maxDeliveries}); the handler may crash its process`;
+      return this.poison(consumer, delivery, attempt, 'redelivery-limit', new Error(why));
+    }
+    const type = headers[CE.type];
+    if (!type || !consumer.events.has(type)) {
+      const why = !type
+        ? 'Missing "type" header'
+        : this.events.has(type)
+          ? `Consumer ${consumer.ir.id} does not consume "${type}"`
+          : `Unknown event type "${type}"`;
+      return this.poison(consumer, delivery, attempt, 'unknown-type', new Error(why));
+    }
+    let attributes: EnvelopeAttributes;
+    try {
+      attributes = readEnvelopeAttributes(headers, delivery.key);
+    } catch (error) {
+      return this.poison(consumer, delivery, attempt, 'invalid-envelope', error);
+    }
+    let data: unknown;
+    try {
+      data = parseJsonBody(delivery.body);
+    } catch (error) {
+      return this.poison(consumer, delivery, attempt, 'invalid-json', error);
+    }
+    const issues = validatePayload(this.validators[type]!, data);
+    if (issues) {
+      return this.poison(
+        consumer,
+        delivery,
+        attempt,
+        'schema-invalid',
+        new Error(`Payload does not match ${type}: ${formatIssues(issues)}`),
+      );
+    }
+    const envelope = attributes as EventEnvelope;
+    envelope.data = data;
+
+    const stats = consumer.stats;
+    stats.inFlight++;
+    const started = this.debugEnabled ? performance.now() : 0;
+    try {
+      const scope = handlerScope(envelope, consumer.ir.id);
+      const idempotency = consumer.ir.idempotency;
+      // Inline arrows, not named closures: this runs per message (and named ones cost more under tsx).
+      if (idempotency.enabled) {
+        const key = dedupeKey(idempotency, envelope.id, data);
+        const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
+          this.invoke(consumer, envelope, scope, attempt, tx),
+        );
+        if (result.duplicate) {
+          stats.duplicates++;
+          if (this.debugEnabled)
+            this.logger.debug('duplicate skipped', { ...deliveryFields(consumer, envelope, attempt), dedupeKey: key });
+          return ACK;
+        }
+      } else {
+        await this.invoke(consumer, envelope, scope, attempt, undefined);
+      }
+      stats.handled++;
+      if (this.debugEnabled) {
+        this.logger.debug('event handled', {
+          ...deliveryFields(consumer, envelope, attempt),
+          durationMs: Math.round(performance.now() - started),
+        });
+      }
+      return ACK;
+    } catch (error) {
+      return this.failed(consumer, delivery, envelope, attempt, error);
+    } finally {
+      stats.inFlight--;
+    }
+  }
+
+  /** The handler, in the handling scope (correlation for what it publishes), with its `ctx`. */
+  private invoke(
+    consumer: ConsumerState,
+    envelope: EventEnvelope,
+    scope: CorrelationScope,
+    attempt: number,
+    tx: unknown,
+  ): Promise<void> {
+    const handler = consumer.handler!;
+    return runInScope(scope, () =>
+      handler(envelope, new DeliveryContext(this, consumer, envelope, scope, attempt, tx)),
+    );
+  }
+
+  private failed(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    envelope: EventEnvelope,
+    attempt: number,
+    error: unknown,
+  ): Disposition {
+    const fields = deliveryFields(consumer, envelope, attempt);
+    if (this.shutdown.signal.aborted) {
+      this.logger.warn('handler interrupted by shutdown; message released for redelivery', {
+        ...fields,
+        error: messageOf(error),
+      });
+      return RELEASE;
+    }
+    if (error instanceof NonRetryableError) {
+      return this.deadLetter(consumer, delivery, attempt, 'non-retryable', error, fields);
+    }
+    const decision = decideRetry(consumer.ir.retry, attempt);
+    if (!decision.retry) return this.deadLetter(consumer, delivery, attempt, 'retries-exhausted', error, fields);
+    consumer.stats.retried++;
+    this.logger.warn('handler failed; retry scheduled', {
+      ...fields,
+      error: messageOf(error),
+      delayMs: decision.delayMs,
+      nextAttempt: decision.nextAttempt,
+    });
+    return { kind: 'retry', delayMs: decision.delayMs, headers: retryHeaders(delivery, decision.nextAttempt) };
+  }
+
+  private poison(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    attempt: number,
+    reason: DeadLetterReason,
+    error: unknown,
+  ): Disposition {
+    const headers = delivery.headers;
+    const fields: Record<string, unknown> = {
+      consumer: consumer.ir.id,
+      eventType: headers[CE.type],
+      eventId: headers[CE.id],
+      correlationId: headers[CE.correlationid],
+      attempt,
+    };
+    // No handler ran: a stack trace would only show the runtime's own parsing code.
+    return this.deadLetter(consumer, delivery, attempt, reason, messageOf(error), fields);
+  }
+
+  private deadLetter(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    attempt: number,
+    reason: DeadLetterReason,
+    error: unknown,
+    fields: Record<string, unknown>,
+  ): Disposition {
+    if (!consumer.ir.deadLetter) {
+      consumer.stats.dropped++;
+      this.logger.error('message dropped on purpose (deadLetter: false)', {
+        ...fields,
+        reason,
+        error: messageOf(error),
+      });
+      return ACK;
+    }
+    consumer.stats.deadLettered++;
+    this.logger.error('message dead-lettered', { ...fields, reason, error });
+    const now = new Date().toISOString();
+    const headers = deadLetterHeaders(delivery.headers, {
+      reason,
+      error,
+      attempts: attempt,
+      origin: delivery.headers[EF.origin] ?? delivery.origin,
+      consumer: consumer.ir.id,
+      firstFailure: delivery.headers[EF.firstFailure] ?? now,
+      lastFailure: now,
+      correlationId: delivery.headers[CE.correlationid] ?? null,
+    });
+    return { kind: 'dead-letter', headers };
+  }
+}
+
+/** What a handler gets as `ctx`; the logger is built only when used. */
+class DeliveryContext implements HandlerContext {
+  readonly consumer: string;
+  private childLogger: Logger | undefined;
+  private boundPublish: HandlerContext['publish'] | undefined;
+
+  constructor(
+    private readonly runtime: EventformRuntime,
+    private readonly state: ConsumerState,
+    private readonly envelope: EventEnvelope,
+    private readonly scope: CorrelationScope,
+    readonly attempt: number,
+    readonly tx: unknown,
+  ) {
+    this.consumer = state.ir.id;
+  }
+
+  get signal(): AbortSignal {
+    return this.runtime.signal;
+  }
+
+  get logger(): Logger {
+    this.childLogger ??= childLogger(this.runtime.logger, deliveryFields(this.state, this.envelope, this.attempt));
+    return this.childLogger;
+  }
+
+  /** Bound, so `const { publish } = ctx` works; made on first use, not for every delivery. */
+  get publish(): HandlerContext['publish'] {
+    this.boundPublish ??= this.publishInScope.bind(this);
+    return this.boundPublish;
+  }
+
+  private publishInScope(event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope> {
+    return this.runtime.publishAs(this.state.ir.service, event, payload, options, this.scope);
+  }
+}
+
+function deliveryFields(consumer: ConsumerState, envelope: EventEnvelope, attempt: number): Record<string, unknown> {
+  return {
+    consumer: consumer.ir.id,
+    eventType: envelope.type,
+    eventId: envelope.id,
+    correlationId: envelope.correlationId,
+    attempt,
+  };
+}
+
+function retryHeaders(delivery: Delivery, nextAttempt: number): Headers {
+  const headers: Headers = {};
+  const original = delivery.headers;
+  for (const name in original) {
+    if (name !== EF.retryFor && name !== EF.dueAt) headers[name] = original[name]!;
+  }
+  headers[EF.attempt] = String(nextAttempt);
+  headers[EF.firstFailure] ??= new Date().toISOString();
+  headers[EF.origin] ??= delivery.origin;
+  return headers;
+}
+
+function keyOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,724 @@
+/**
+ * The transport conformance suite: one set of behavioural checks every transport must pass, each
+ * run through a real `createRuntime` over the transport, so "retries, dead letters and idempotency
+ * behave the same on every broker" is a test, not a promise.
+ *
+ * Test-support code: it imports vitest. Use it from a test file:
+ *
+ * @example
+ * // test/transports/rabbitmq-conformance.test.ts
+ * import { describeTransportConformance } from './conformance.js';
+ * const reachable = await canConnect('amqp://127.0.0.1');
+ * describeTransportConformance('rabbitmq', () => createRabbitTransport({ url }), {
+ *   skipIf: !reachable,                       // under CI=true this fails instead of skipping
+ *   readDeadLetters: (t, topology, consumer) => drainQueue(consumer.rabbitmq.deadLetterQueue!),
+ *   cleanup: (topology) => deleteResources(topology),
+ * });
+ *
+ * Each test builds its own topology (unique name `conf-<hex>`): 2 events, 3 consumers in 2
+ * services, retry delays of 100–200 ms × `timeScale`, 3 attempts. The factory is called once per
+ * runtime; runtimes of one test share the broker (that is how "restart" is tested).
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { EventEnvelope, Handler, HandlerContext, Runtime } from '../api.js';
+import { readDeadLetter } from '../dead-letter.js';
+import type { DeadLetterRecord } from '../dead-letter.js';
+import { envelopeHeaders } from '../envelope.js';
+import { NonRetryableError, PublishValidationError, UndeclaredEventError } from '../errors.js';
+import { EF } from '../headers.js';
+import type { IdempotencyStore } from '../idempotency.js';
+import type { ConsumerIR, EventIR, TopologyIR } from '../ir.js';
+import { createRuntime } from '../runtime.js';
+import type { Headers, Transport, TransportCapabilities } from '../transport.js';
+import { createMemoryStore } from '../memory/memory-store.js';
+import { captureLogger, sleep, waitFor } from './test-utils.js';
+import type { CaptureLogger } from './test-utils.js';
+import { buildTopology, uniqueTopologyName } from './topology-builder.js';
+import type { ConsumerSpec } from './topology-builder.js';
+
+/** A raw message for poison tests: any bytes, logical header names (the transport maps them). */
+export interface RawMessage {
+  body: Buffer;
+  headers: Headers;
+  key?: string;
+}
+
+/** A dead-lettered message as read back from the broker, with logical header names. */
+export interface RawDeadLetter {
+  body: Buffer;
+  headers: Headers;
+}
+
+export interface ConformanceOptions {
+  /**
+   * Skip the suite, e.g. when the broker is not reachable. A function is evaluated once, before
+   * the first test. Under `CI=true` a skip becomes a failing test: a broker test never silently
+   * skips in CI.
+   */
+  skipIf?: boolean | (() => boolean | Promise<boolean>);
+  /** Multiplies every delay, tolerance and timeout, for slow brokers. @default 1 */
+  timeScale?: number;
+  /**
+   * Put a raw message on the event's exchange/topic, bypassing the runtime (poison tests). For
+   * brokers: publish `body` with `message.headers` mapped to wire names (`toWireHeaders`) to the
+   * event's exchange + routing key / topic. @default `transport.publish(event, message)`, which
+   * already sends arbitrary bytes and headers
+   */
+  injectRaw?: (transport: Transport, event: EventIR, message: RawMessage) => Promise<void>;
+  /**
+   * Read the consumer's dead-letter queue. Each call returns the dead letters NOT returned by a
+   * previous call (it may consume them), with logical header names (`fromWireHeaders`).
+   * @default `transport.deadLetters(consumer.id)` when the transport has it (memory)
+   */
+  readDeadLetters?: (transport: Transport, topology: TopologyIR, consumer: ConsumerIR) => Promise<RawDeadLetter[]>;
+  /** Delete the broker resources of a test's topology after the test. */
+  cleanup?: (topology: TopologyIR) => Promise<void>;
+  /** Extra upper slack on measured retry delays, in ms (scaled). @default 300 */
+  retryToleranceMs?: number;
+  /** How long to wait for an expected outcome, in ms (scaled). @default 10_000 */
+  waitTimeoutMs?: number;
+}
+
+interface Consumers {
+  audit?: Partial<ConsumerSpec>;
+  onCreated?: Partial<ConsumerSpec>;
+  onShipped?: Partial<ConsumerSpec>;
+}
+
+export const CONSUMERS = {
+  audit: 'alpha-svc.audit',
+  onShipped: 'alpha-svc.onShipped',
+  onCreated: 'beta-svc.onCreated',
+} as const;
+
+/**
+ * The suite's topology: `alpha-svc` produces ItemCreated and consumes both events (`audit`) and
+ * ItemShipped (`onShipped`); `beta-svc` produces ItemShipped and consumes ItemCreated
+ * (`onCreated`, 3 attempts, exponential 100 → 200 ms × `timeScale`). Both events are keyed by
+ * `itemId`; ItemCreated references the shared schema `Item`.
+ */
+export function conformanceTopology(timeScale = 1, overrides: Consumers = {}): TopologyIR {
+  const delay = Math.round(100 * timeScale);
+  return buildTopology({
+    name: uniqueTopologyName('conf'),
+    defaults: { retry: { attempts: 3, backoff: 'fixed', delay, maxDelay: delay * 4 }, concurrency: 1 },
+    schemas: {
+      Item: {
+        type: 'object',
+        required: ['sku', 'quantity'],
+        properties: { sku: { type: 'string', minLength: 1 }, quantity: { type: 'integer', minimum: 1 } },
+      },
+    },
+    events: {
+      ItemCreated: {
+        key: 'itemId',
+        payload: {
+          type: 'object',
+          required: ['itemId', 'seq', 'item'],
+          additionalProperties: false,
+          properties: {
+            itemId: { type: 'string' },
+            seq: { type: 'integer', minimum: 0 },
+            item: { $ref: '#/schemas/Item' },
+            note: { type: 'string' },
+          },
+        },
+      },
+      ItemShipped: {
+        key: 'itemId',
+        payload: {
+          type: 'object',
+          required: ['itemId', 'seq'],
+          properties: { itemId: { type: 'string' }, seq: { type: 'integer' }, carrier: { type: 'string' } },
+        },
+      },
+    },
+    services: {
+      'alpha-svc': {
+        produces: ['ItemCreated'],
+        consumes: {
+          audit: { event: ['ItemCreated', 'ItemShipped'], ...overrides.audit },
+          onShipped: { event: 'ItemShipped', ...overrides.onShipped },
+        },
+      },
+      'beta-svc': {
+        produces: ['ItemShipped'],
+        consumes: {
+          onCreated: {
+            event: 'ItemCreated',
+            retry: { attempts: 3, backoff: 'exponential', delay, maxDelay: delay * 4 },
+            ...overrides.onCreated,
+          },
+        },
+      },
+    },
+  });
+}
+
+export const item = (itemId: string, seq: number) => ({ itemId, seq, item: { sku: 'SKU-1', quantity: 1 } });
+
+function consumerOf(topology: TopologyIR, id: string): ConsumerIR {
+  const consumer = topology.consumers.find((c) => c.id === id);
+  if (!consumer) throw new Error(`no consumer ${id}`);
+  return consumer;
+}
+
+function eventOf(topology: TopologyIR, name: string): EventIR {
+  const event = topology.events.find((e) => e.name === name);
+  if (!event) throw new Error(`no event ${name}`);
+  return event;
+}
+
+/**
+ * Register the conformance suite for a transport. `factory` returns a new, unstarted transport
+ * connected to the same broker each time it is called.
+ */
+export function describeTransportConformance(
+  name: string,
+  factory: () => Promise<Transport> | Transport,
+  options: ConformanceOptions = {},
+): void {
+  const scale = options.timeScale ?? 1;
+  const waitTimeoutMs = Math.round((options.waitTimeoutMs ?? 10_000) * scale);
+  const tolerance = Math.round((options.retryToleranceMs ?? 300) * scale);
+  const grace = Math.round(300 * scale); // how long "nothing more happens" is watched
+  const testTimeout = waitTimeoutMs * 3 + 10_000;
+  const inCI = process.env['CI'] === 'true';
+
+  let skipDecision: Promise<boolean> | undefined;
+  const shouldSkip = () =>
+    (skipDecision ??= Promise.resolve(
+      typeof options.skipIf === 'function' ? options.skipIf() : (options.skipIf ?? false),
+    ));
+
+  /** One test's world: its topology, runtimes, and dead-letter reader. */
+  class World {
+    readonly runtimes: Runtime[] = [];
+    readonly transports: Transport[] = [];
+    readonly logger: CaptureLogger = captureLogger();
+    private readonly deadLetterCursor = new Map<string, number>();
+    private readonly deadLetterSeen = new Map<string, DeadLetterRecord[]>();
+
+    constructor(
+      readonly topology: TopologyIR,
+      private spare: Transport | undefined,
+    ) {}
+
+    async runtime(
+      handlers: Record<string, Handler>,
+      extra: { store?: IdempotencyStore; start?: boolean } = {},
+    ): Promise<Runtime> {
+      const transport = this.spare ?? (await factory());
+      this.spare = undefined;
+      this.transports.push(transport);
+      const runtime = createRuntime({
+        topology: this.topology,
+        transport,
+        logger: this.logger,
+        idempotencyStore: extra.store ?? createMemoryStore(),
+        shutdownTimeoutMs: Math.round(2_000 * scale),
+      });
+      for (const [id, handler] of Object.entries(handlers)) runtime.handle(id, handler);
+      this.runtimes.push(runtime);
+      if (extra.start ?? true) await runtime.start();
+      return runtime;
+    }
+
+    async injectRaw(transport: Transport, eventName: string, message: RawMessage): Promise<void> {
+      const event = eventOf(this.topology, eventName);
+      if (options.injectRaw) await options.injectRaw(transport, event, message);
+      else await transport.publish(event, message);
+    }
+
+    /** Every dead letter of the consumer seen so far (accumulated across reads). */
+    async deadLetters(transport: Transport, consumerId: string): Promise<DeadLetterRecord[]> {
+      const consumer = consumerOf(this.topology, consumerId);
+      let fresh: RawDeadLetter[];
+      if (options.readDeadLetters) {
+        fresh = await options.readDeadLetters(transport, this.topology, consumer);
+      } else {
+        const reader = (transport as unknown as { deadLetters?: (id: string) => RawDeadLetter[] }).deadLetters;
+        if (typeof reader !== 'function')
+          throw new Error(`Transport ${transport.name} has no deadLetters(); pass options.readDeadLetters`);
+        const all = reader.call(transport, consumerId);
+        const from = this.deadLetterCursor.get(consumerId) ?? 0;
+        this.deadLetterCursor.set(consumerId, all.length);
+        fresh = all.slice(from);
+      }
+      const seen = this.deadLetterSeen.get(consumerId) ?? [];
+      seen.push(...fresh.map((m) => readDeadLetter(m)));
+      this.deadLetterSeen.set(consumerId, seen);
+      return seen;
+    }
+
+    async dispose(): Promise<void> {
+      await Promise.allSettled(this.runtimes.map((r) => r.stop({ timeoutMs: Math.round(1_000 * scale) })));
+      await Promise.allSettled(
+        [...this.transports, ...(this.spare ? [this.spare] : [])].map((t) => t.close({ timeoutMs: 500 })),
+      );
+      if (options.cleanup) await options.cleanup(this.topology);
+    }
+  }
+
+  /** Run `body` in a fresh world, or skip (fail in CI) when the suite is switched off. */
+  type Overrides = Consumers | ((capabilities: TransportCapabilities) => Consumers);
+  const test = (title: string, body: (world: World) => Promise<void>, overrides?: Overrides) =>
+    it(
+      title,
+      async (ctx) => {
+        if (await shouldSkip()) {
+          if (inCI)
+            throw new Error(`Transport "${name}" is unavailable, and CI=true forbids skipping its conformance suite`);
+          ctx.skip();
+          return;
+        }
+        // The first transport is made up front: its capabilities shape some topologies.
+        const first = await factory();
+        const resolved = typeof overrides === 'function' ? overrides(first.capabilities) : overrides;
+        const world = new World(conformanceTopology(scale, resolved), first);
+        try {
+          await body(world);
+        } finally {
+          await world.dispose();
+        }
+      },
+      testTimeout,
+    );
+
+  const waitUntil = (predicate: () => unknown | Promise<unknown>, what: string) =>
+    waitFor(predicate, { timeoutMs: waitTimeoutMs, intervalMs: 10, what });
+
+  describe(`transport conformance: ${name}`, () => {
+    test('fans out every event to each consumer that subscribes to it, once', async (world) => {
+      const seen: Record<string, string[]> = { audit: [], onCreated: [], onShipped: [] };
+      const received: { envelope: EventEnvelope; ctx: HandlerContext }[] = [];
+      const runtime = await world.runtime({
+        [CONSUMERS.audit]: async (e) => void seen['audit']!.push(`${e.type}:${e.id}`),
+        [CONSUMERS.onCreated]: async (e, ctx) => {
+          seen['onCreated']!.push(`${e.type}:${e.id}`);
+          received.push({ envelope: e, ctx });
+        },
+        [CONSUMERS.onShipped]: async (e) => void seen['onShipped']!.push(`${e.type}:${e.id}`),
+      });
+      const created: EventEnvelope[] = [];
+      for (let i = 0; i < 3; i++) created.push(await runtime.publish('alpha-svc', 'ItemCreated', item(`fan-${i}`, i)));
+      const shipped: EventEnvelope[] = [];
+      for (let i = 0; i < 2; i++)
+        shipped.push(await runtime.publish('beta-svc', 'ItemShipped', { itemId: `fan-${i}`, seq: i }));
+      const ids = (list: EventEnvelope[]) => list.map((e) => `${e.type}:${e.id}`).sort();
+
+      await waitUntil(
+        () => seen['audit']!.length >= 5 && seen['onCreated']!.length >= 3 && seen['onShipped']!.length >= 2,
+        'every copy',
+      );
+      await sleep(grace);
+      expect(seen['audit']!.sort()).toEqual(ids([...created, ...shipped]));
+      expect(seen['onCreated']!.sort()).toEqual(ids(created));
+      expect(seen['onShipped']!.sort()).toEqual(ids(shipped));
+
+      // The envelope arrives as published, every attribute intact.
+      const first = received.find((r) => r.envelope.id === created[0]!.id)!;
+      const { envelope, ctx } = first;
+      expect(envelope).toMatchObject({
+        id: created[0]!.id,
+        type: 'ItemCreated',
+        source: 'alpha-svc',
+        specversion: '1.0',
+        datacontenttype: 'application/json',
+        time: created[0]!.time,
+        correlationId: created[0]!.correlationId,
+        causationId: null,
+        eventVersion: 1,
+        key: 'fan-0',
+        data: item('fan-0', 0),
+      });
+      expect(ctx.consumer).toBe(CONSUMERS.onCreated);
+      expect(ctx.attempt).toBe(1);
+    });
+
+    test(
+      'keeps per-key order (with concurrency 4 where the transport promises per-key ordering, else 1)',
+      async (world) => {
+        const concurrency = world.topology.consumers.find((c) => c.id === CONSUMERS.onCreated)!.concurrency;
+        const order = new Map<string, number[]>();
+        let inFlight = 0;
+        let maxInFlight = 0;
+        const runtime = await world.runtime({
+          [CONSUMERS.onCreated]: async (e) => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            const data = e.data as { itemId: string; seq: number };
+            await sleep(1 + Math.floor(Math.random() * 5));
+            order.set(data.itemId, [...(order.get(data.itemId) ?? []), data.seq]);
+            inFlight--;
+          },
+        });
+        // Fewer keys than handler slots, so several messages of one key are ready at once.
+        const keys = ['k-a', 'k-b'];
+        const perKey = 12;
+        for (let seq = 0; seq < perKey; seq++) {
+          for (const key of keys) await runtime.publish('alpha-svc', 'ItemCreated', item(key, seq));
+        }
+        await waitUntil(
+          () => [...order.values()].reduce((n, l) => n + l.length, 0) >= keys.length * perKey,
+          'every message',
+        );
+        for (const key of keys) expect(order.get(key), `order of ${key}`).toEqual([...Array(perKey).keys()]);
+        expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+      },
+      (capabilities) => ({ onCreated: { concurrency: capabilities.perKeyOrdering ? 4 : 1 } }),
+    );
+
+    test('retries with broker-side delays, only for the failing consumer, without blocking others', async (world) => {
+      const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
+      const attempts: { at: number; attempt: number; id: string }[] = [];
+      const others: number[] = [];
+      const audited: string[] = [];
+      let failingId = '';
+      const runtime = await world.runtime({
+        [CONSUMERS.onCreated]: async (e, ctx) => {
+          if (e.id !== failingId) return void others.push(performance.now());
+          attempts.push({ at: performance.now(), attempt: ctx.attempt, id: e.id });
+          if (ctx.attempt < 3) throw new Error(`transient failure ${ctx.attempt}`);
+        },
+        [CONSUMERS.audit]: async (e) => void audited.push(e.id),
+      });
+      failingId = randomUUID();
+      await runtime.publish('alpha-svc', 'ItemCreated', item('retry-1', 1), { id: failingId });
+      await runtime.publish('alpha-svc', 'ItemCreated', item('retry-2', 2));
+      await waitUntil(() => attempts.length >= 3 && others.length >= 1, 'three attempts');
+      await sleep(grace);
+
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
+      const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
+      const exact = world.transports[0]!.capabilities.exactRetryDelays;
+      gaps.forEach((gap, i) => {
+        const delay = policy.delaysMs[i]!;
+        expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(delay - 2);
+        expect(gap, `gap before attempt ${i + 2}`).toBeLessThan((exact ? delay : policy.maxDelayMs) + tolerance);
+      });
+      // The other message did not wait for the failing one's retries: a transport that retried in
+      // place (blocking the consumer) would handle it only after the last attempt. Compared with
+      // the last attempt, not the second: one retry delay (100 ms) is too little margin for a
+      // fetch on a loaded machine, and the check failed that way once.
+      expect(others[0]!).toBeLessThan(attempts[2]!.at);
+      // The retry copies went to onCreated only.
+      expect(audited.filter((id) => id === failingId)).toHaveLength(1);
+      expect(runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)).toMatchObject({
+        handled: 2,
+        retried: 2,
+        deadLettered: 0,
+      });
+    });
+
+    test('dead-letters a spent or non-retryable message with the complete record', async (world) => {
+      const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
+      const calls = new Map<string, number>();
+      const runtime = await world.runtime({
+        [CONSUMERS.onCreated]: async (e) => {
+          calls.set(e.id, (calls.get(e.id) ?? 0) + 1);
+          const data = e.data as { seq: number };
+          if (data.seq === 2) throw new NonRetryableError(`rejected-${data.seq}`);
+          throw new Error(`boom-${data.seq}`);
+        },
+      });
+      const spent = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-1', 1), {
+        correlationId: `corr-${randomUUID()}`,
+      });
+      const rejected = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-2', 2));
+      const transport = world.transports[0]!;
+      await waitUntil(
+        async () => (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= 2,
+        'two dead letters',
+      );
+      await sleep(grace);
+      const records = await world.deadLetters(transport, CONSUMERS.onCreated);
+      expect(records).toHaveLength(2);
+
+      const exhausted = records.find((r) => r.eventId === spent.id)!;
+      expect(exhausted).toMatchObject({
+        reason: 'retries-exhausted',
+        error: 'boom-1',
+        attempts: policy.attempts,
+        consumer: CONSUMERS.onCreated,
+        correlationId: spent.correlationId,
+        eventId: spent.id,
+        eventType: 'ItemCreated',
+      });
+      expect(exhausted.stack).toContain('boom-1');
+      expect(exhausted.origin).toContain('ItemCreated');
+      expect(JSON.parse(exhausted.body.toString('utf8'))).toEqual(item('dl-1', 1));
+      expect(exhausted.headers).toMatchObject({
+        id: spent.id,
+        type: 'ItemCreated',
+        source: 'alpha-svc',
+        correlationid: spent.correlationId,
+        [EF.attempt]: String(policy.attempts),
+      });
+      const first = Date.parse(exhausted.firstFailure);
+      const last = Date.parse(exhausted.lastFailure);
+      expect(Number.isNaN(first) || Number.isNaN(last)).toBe(false);
+      const waited = policy.delaysMs.reduce((a, b) => a + b, 0);
+      expect(last - first).toBeGreaterThanOrEqual(waited - 5);
+      expect(calls.get(spent.id)).toBe(policy.attempts);
+
+      const nonRetryable = records.find((r) => r.eventId === rejected.id)!;
+      expect(nonRetryable).toMatchObject({
+        reason: 'non-retryable',
+        error: 'rejected-2',
+        attempts: 1,
+        consumer: CONSUMERS.onCreated,
+        correlationId: rejected.correlationId,
+      });
+      expect(nonRetryable.firstFailure).toBe(nonRetryable.lastFailure);
+      expect(calls.get(rejected.id)).toBe(1);
+      expect(runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)).toMatchObject({
+        deadLettered: 2,
+        retried: policy.attempts - 1,
+      });
+    });
+
+    test(
+      'with deadLetter: false, logs a spent message at error level and acknowledges it',
+      async (world) => {
+        let calls = 0;
+        const runtime = await world.runtime({
+          [CONSUMERS.audit]: async () => {
+            calls++;
+            throw new Error('audit down');
+          },
+        });
+        const event = await runtime.publish('alpha-svc', 'ItemCreated', item('nodl', 1));
+        await waitUntil(() => runtime.health().consumers[0]!.dropped >= 1, 'the drop');
+        await sleep(grace);
+        expect(calls).toBe(2);
+        const line = world.logger.lines.find((l) => l.level === 'error' && l.fields['eventId'] === event.id);
+        expect(line?.fields).toMatchObject({
+          consumer: CONSUMERS.audit,
+          reason: 'retries-exhausted',
+          correlationId: event.correlationId,
+          attempt: 2,
+        });
+      },
+      { audit: { deadLetter: false, retry: { attempts: 2, delay: Math.round(50 * scale) } } },
+    );
+
+    test('dead-letters poison messages without retrying, and keeps consuming', async (world) => {
+      let handled: EventEnvelope[] = [];
+      const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+      const transport = world.transports[0]!;
+      const good = (id: string, type = 'ItemCreated') =>
+        envelopeHeaders({
+          id,
+          type,
+          source: 'alpha-svc',
+          specversion: '1.0',
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          correlationId: `corr-${id}`,
+          causationId: null,
+          eventVersion: 1,
+        });
+      const body = (value: unknown) => Buffer.from(JSON.stringify(value));
+      const { id: _omit, ...withoutId } = good('no-id');
+      const poison: { tag: string; reason: string; message: RawMessage }[] = [
+        {
+          tag: 'bad-json',
+          reason: 'invalid-json',
+          message: { body: Buffer.from('{"itemId": "p1", '), headers: good('bad-json') },
+        },
+        {
+          tag: 'unknown',
+          reason: 'unknown-type',
+          message: { body: body(item('p2', 2)), headers: good('unknown', 'NoSuchEvent') },
+        },
+        {
+          tag: 'not-mine',
+          reason: 'unknown-type',
+          message: { body: body({ itemId: 'p3', seq: 3 }), headers: good('not-mine', 'ItemShipped') },
+        },
+        { tag: 'no-headers', reason: 'unknown-type', message: { body: body(item('p4', 4)), headers: {} } },
+        { tag: 'no-id', reason: 'invalid-envelope', message: { body: body(item('p5', 5)), headers: withoutId } },
+        {
+          tag: 'bad-version',
+          reason: 'invalid-envelope',
+          message: { body: body(item('p6', 6)), headers: { ...good('bad-version'), specversion: '0.3' } },
+        },
+        {
+          tag: 'invalid',
+          reason: 'schema-invalid',
+          message: { body: body({ itemId: 7, seq: -1 }), headers: good('invalid') },
+        },
+      ];
+      for (const p of poison) {
+        p.message.key = `poison-${p.tag}`;
+        p.message.headers = { ...p.message.headers, 'x-poison': p.tag };
+        await world.injectRaw(transport, 'ItemCreated', p.message);
+      }
+      const ok = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 1));
+      await waitUntil(
+        async () =>
+          handled.length >= 1 && (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= poison.length,
+        'poison dead-lettered',
+      );
+      await sleep(grace);
+
+      expect(handled.map((e) => e.id)).toEqual([ok.id]);
+      const records = await world.deadLetters(transport, CONSUMERS.onCreated);
+      expect(records).toHaveLength(poison.length);
+      for (const p of poison) {
+        const record = records.find((r) => r.headers['x-poison'] === p.tag);
+        expect(record, p.tag).toBeDefined();
+        expect(record!.reason, p.tag).toBe(p.reason);
+        expect(record!.attempts, p.tag).toBe(1);
+        expect(record!.consumer, p.tag).toBe(CONSUMERS.onCreated);
+        expect(record!.body.equals(p.message.body), `${p.tag} body`).toBe(true);
+        expect(record!.error, p.tag).not.toBe('');
+        expect(record!.stack, `${p.tag} stack`).toBeNull();
+      }
+      expect(records.find((r) => r.headers['x-poison'] === 'invalid')!.error).toMatch(/itemId/);
+      handled = [];
+      const after = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 2));
+      await waitUntil(() => handled.length >= 1, 'a good message after the poison');
+      expect(handled[0]!.id).toBe(after.id);
+    });
+
+    test('handles a duplicate delivery (same event id) once', async (world) => {
+      const effects = new Map<string, number>();
+      const runtime = await world.runtime({
+        [CONSUMERS.onCreated]: async (e) => void effects.set(e.id, (effects.get(e.id) ?? 0) + 1),
+      });
+      const id = randomUUID();
+      await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
+      await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
+      const stats = () => runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)!;
+      await waitUntil(() => stats().handled + stats().duplicates >= 2, 'both deliveries');
+      await sleep(grace);
+      expect(effects.get(id)).toBe(1);
+      expect(stats()).toMatchObject({ handled: 1, duplicates: 1 });
+    });
+
+    test(
+      'deduplicates by the payload field named in idempotency.key',
+      async (world) => {
+        const handled: string[] = [];
+        const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e.id) });
+        const first = await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 1));
+        await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 2));
+        const other = await runtime.publish('alpha-svc', 'ItemCreated', item('other-item', 3));
+        const stats = () => runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)!;
+        await waitUntil(() => stats().handled + stats().duplicates >= 3, 'all deliveries');
+        await sleep(grace);
+        // The first of the two same-item events runs, the second is the duplicate; other-item has
+        // another key (on Kafka perhaps another partition), so it may be handled first.
+        expect([...handled].sort()).toEqual([first.id, other.id].sort());
+        expect(stats().duplicates).toBe(1);
+      },
+      { onCreated: { idempotency: { key: 'itemId' } } },
+    );
+
+    test('redelivers a message whose consumer went away mid-handler without acknowledging', async (world) => {
+      let entered = false;
+      let aborted = false;
+      const first = await world.runtime({
+        [CONSUMERS.onCreated]: (_e, ctx) =>
+          new Promise<void>((_resolve, reject) => {
+            entered = true;
+            // Never finishes on its own: only the shutdown's abort ends it.
+            ctx.signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new Error('aborted'));
+            });
+          }),
+      });
+      const event = await first.publish('alpha-svc', 'ItemCreated', item('crash', 1));
+      await waitUntil(() => entered, 'the first handler to start');
+      await first.stop({ timeoutMs: Math.round(200 * scale) });
+      expect(aborted).toBe(true);
+
+      const handled: EventEnvelope[] = [];
+      await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+      await waitUntil(() => handled.length >= 1, 'redelivery to the new runtime');
+      await sleep(grace);
+      expect(handled.map((e) => e.id)).toEqual([event.id]);
+    });
+
+    test(
+      'shuts down without losing or doubling messages',
+      async (world) => {
+        const store = createMemoryStore(); // one "database" for both runtimes
+        const effects = new Map<string, number>();
+        const handler: Handler = async (e) => {
+          await sleep(Math.round(20 * scale));
+          effects.set(e.id, (effects.get(e.id) ?? 0) + 1);
+        };
+        const first = await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
+        const total = 24;
+        const published: string[] = [];
+        for (let i = 0; i < total; i++)
+          published.push((await first.publish('alpha-svc', 'ItemCreated', item(`sd-${i}`, i))).id);
+        await waitUntil(() => effects.size >= 4, 'some progress');
+        await first.stop({ timeoutMs: Math.round(5_000 * scale) });
+        const doneBeforeRestart = effects.size;
+        expect(doneBeforeRestart).toBeLessThan(total);
+
+        await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
+        await waitUntil(() => effects.size >= total, 'every message after restart');
+        await sleep(grace);
+        expect([...effects.keys()].sort()).toEqual([...published].sort());
+        for (const [id, count] of effects) expect(count, `effects of ${id}`).toBe(1);
+      },
+      { onCreated: { concurrency: 2 } },
+    );
+
+    test('rejects an invalid payload or an undeclared event before sending anything', async (world) => {
+      const handled: EventEnvelope[] = [];
+      const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+      const error = await runtime
+        .publish('alpha-svc', 'ItemCreated', { itemId: 'bad', seq: 1, item: { sku: 'A', quantity: 0 } })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PublishValidationError);
+      expect((error as PublishValidationError).errors.map((e) => e.instancePath)).toContain('/item/quantity');
+      await expect(runtime.publish('beta-svc', 'ItemCreated', item('x', 1))).rejects.toBeInstanceOf(
+        UndeclaredEventError,
+      );
+      await expect(runtime.publish('alpha-svc', 'NoSuchEvent', {})).rejects.toBeInstanceOf(UndeclaredEventError);
+      const valid = await runtime.publish('alpha-svc', 'ItemCreated', item('good', 1));
+      await waitUntil(() => handled.length >= 1, 'the valid event');
+      await sleep(grace);
+      expect(handled.map((e) => e.id)).toEqual([valid.id]);
+    });
+
+    test('carries correlation and causation across two hops', async (world) => {
+      const shipped: EventEnvelope[] = [];
+      const runtime: Runtime = await world.runtime({
+        [CONSUMERS.onCreated]: async (e, ctx) => {
+          const data = e.data as { itemId: string; seq: number };
+          // Both paths must inherit: ctx.publish, and a plain runtime.publish inside the handler.
+          if (data.seq % 2 === 0) await ctx.publish('ItemShipped', { itemId: data.itemId, seq: data.seq });
+          else await runtime.publish('beta-svc', 'ItemShipped', { itemId: data.itemId, seq: data.seq });
+        },
+        [CONSUMERS.onShipped]: async (e) => void shipped.push(e),
+      });
+      const viaCtx = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-0', 0));
+      const viaRuntime = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-1', 1), {
+        correlationId: 'given-correlation',
+      });
+      await waitUntil(() => shipped.length >= 2, 'the second hop');
+
+      expect(viaCtx.causationId).toBeNull();
+      expect(viaRuntime.correlationId).toBe('given-correlation');
+      for (const root of [viaCtx, viaRuntime]) {
+        const child = shipped.find(
+          (s) => (s.data as { itemId: string }).itemId === (root.data as { itemId: string }).itemId,
+        )!;
+        expect(child, root.id).toBeDefined();
+        expect(child.correlationId).toBe(root.correlationId);
+        expect(child.causationId).toBe(root.id);
+        expect(child.source).toBe('beta-svc');
+        expect(child.id).not.toBe(root.id);
+      }
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Small helpers shared by the conformance suite, the harness and tests: bounded waiting and a
+ * logger that records lines. No test framework imports here.
+ */
+import type { Logger } from '../api.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Poll `predicate` every `intervalMs` until it is truthy; rejects after `timeoutMs` with a message
+ * naming `what` (and the predicate's last error, if it threw).
+ */
+export async function waitFor(
+  predicate: () => unknown | Promise<unknown>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? 10;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await predicate()) return;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'}${detail}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** A logger that keeps every line in `lines` (and prints nothing). */
+export interface CaptureLogger extends Logger {
+  readonly lines: LogLine[];
+}
+
+export function captureLogger(): CaptureLogger {
+  const lines: LogLine[] = [];
+  const at =
+    (level: LogLine['level']) =>
+    (message: string, fields?: Record<string, unknown>): void =>
+      void lines.push({ level, message, fields: fields ?? {} });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}

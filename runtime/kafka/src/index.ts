@@ -1,0 +1,14 @@
+/** The Kafka binding: transport, provisioning and the topic layout it derives from the IR. */
+export { KafkaTransport, KafkaResourceConflictError, KafkaTransportStateError } from './transport.js';
+export type { KafkaTransportOptions } from './transport.js';
+export { provisionKafka, planTopic, KafkaProvisionError } from './provision.js';
+export type { KafkaPlanAction, KafkaPlanItem, ProvisionKafkaOptions, ExistingTopic } from './provision.js';
+export { kafkaResources, MIN_INSYNC_REPLICAS, DEAD_LETTER_TOPIC_CONFIGS } from './resources.js';
+export type { KafkaResources, KafkaResourcesOptions, KafkaTopicDescriptor, KafkaTopicRole } from './resources.js';
+export { KafkaPublishError } from './publisher.js';
+export { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
+export type { KafkaLogLevel } from './defaults.js';
+export { parseBrokers } from './client.js';
+export { recordEncoderStatus } from './record-encoder.js';
+export type { RecordEncoderStatus } from './record-encoder.js';
+export { transportFromEnv } from './from-env.js';

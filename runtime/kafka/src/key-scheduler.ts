@@ -1,0 +1,105 @@
+/**
+ * Runs tasks with a concurrency limit while keeping tasks of the same key strictly sequential,
+ * in submission order. Tasks without a key only take a slot.
+ *
+ * The Kafka binding submits a partition's messages in offset order, so same-key messages are
+ * handled in publish order while different keys of the same partition run in parallel.
+ *
+ * Plain queues rather than promise chains: a task whose key is idle and for which a slot is free
+ * starts at once, and each task costs one promise however busy its key is (the consumer runs every
+ * message through here).
+ */
+import type { AsyncResource } from 'node:async_hooks';
+import { Deque } from '@eventform/runtime';
+
+interface Job {
+  key: string | undefined;
+  task: () => Promise<unknown>;
+  /** The submitter's async context, for a job that waits (see `run`). */
+  context: AsyncResource | undefined;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class KeyScheduler {
+  private active = 0;
+  /** Jobs whose key is free, waiting for a slot, in the order they became ready. */
+  private readonly ready = new Deque<Job>();
+  /**
+   * Keys with a job queued or running → the jobs submitted behind it (`null` while none). A key
+   * is absent when it has nothing queued or running.
+   */
+  private readonly keys = new Map<string, Deque<Job> | null>();
+
+  constructor(private readonly concurrency: number) {
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new Error(`concurrency must be a positive integer, got ${String(concurrency)}`);
+    }
+  }
+
+  /** Tasks currently holding a slot. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /**
+   * Run `task` once every earlier task with the same key has settled and a slot is free.
+   * Settles with the task's outcome.
+   *
+   * A task that has to wait starts from another task's callback, in that task's async context.
+   * Pass `context` (an AsyncResource made where the work was submitted, e.g. one per fetched
+   * batch) to run it in the submitter's context instead: what tracing spans and
+   * AsyncLocalStorage see. One resource for many tasks keeps that cheap; one per task costs far
+   * more than the scheduling itself.
+   */
+  run<T>(key: string | undefined, task: () => Promise<T>, context?: AsyncResource): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { key, task, context, resolve: resolve as (value: unknown) => void, reject };
+      if (key !== undefined) {
+        const behind = this.keys.get(key);
+        if (behind !== undefined) {
+          if (behind) behind.push(job);
+          else this.keys.set(key, Deque.of(job));
+          return;
+        }
+        this.keys.set(key, null);
+      }
+      // A newcomer never overtakes a job already waiting for a slot.
+      if (this.active < this.concurrency && this.ready.length === 0) this.start(job, false);
+      else this.ready.push(job);
+    });
+  }
+
+  /** `waited`: the job starts from another job's callback, so in its own `context` if it has one. */
+  private start(job: Job, waited: boolean): void {
+    this.active++;
+    let outcome: Promise<unknown>;
+    try {
+      // A task that returns a plain value still settles (and frees its slot and key).
+      const context = waited ? job.context : undefined;
+      outcome = Promise.resolve(context ? context.runInAsyncScope(job.task) : job.task());
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (value) => {
+        job.resolve(value);
+        this.finish(job);
+      },
+      (error: unknown) => {
+        job.reject(error);
+        this.finish(job);
+      },
+    );
+  }
+
+  private finish(job: Job): void {
+    this.active--;
+    if (job.key !== undefined) {
+      const next = this.keys.get(job.key)?.shift();
+      if (next) this.ready.push(next);
+      else this.keys.delete(job.key);
+    }
+    while (this.active < this.concurrency && this.ready.length > 0) this.start(this.ready.shift() as Job, true);
+  }
+}

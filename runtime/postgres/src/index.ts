@@ -1,0 +1,3 @@
+export { PostgresIdempotencyStore, createPostgresStore } from './postgres-store.js';
+export type { PostgresStoreOptions, PostgresTx } from './postgres-store.js';
+export { POSTGRES_STORE_DEFAULTS } from './defaults.js';

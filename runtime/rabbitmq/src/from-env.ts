@@ -1,0 +1,14 @@
+import type { Transport, TransportEnvOptions } from '@eventform/runtime';
+import { RabbitMQTransport } from './transport.js';
+
+/**
+ * The transport `createTransportFromEnv()` builds for `BROKER=rabbitmq`: the broker at
+ * `EVENTFORM_RABBITMQ_URL` (default `amqp://guest:guest@127.0.0.1:5672`).
+ */
+export function transportFromEnv(options: TransportEnvOptions): Transport {
+  return new RabbitMQTransport({
+    url: options.env['EVENTFORM_RABBITMQ_URL'] || undefined,
+    connectionName: options.clientName,
+    logger: options.logger,
+  });
+}

@@ -1,0 +1,32 @@
+/** The RabbitMQ binding of eventform: transport, resource layout and provisioning. */
+export {
+  RabbitMQTransport,
+  type RabbitMQTransportOptions,
+  type RabbitMQReconnectOptions,
+  type RabbitMQTransportState,
+  type RabbitMQTransportMetrics,
+} from './transport.js';
+export {
+  rabbitmqResources,
+  consumerQueues,
+  retryTierFor,
+  DEFAULT_EXCHANGE,
+  type RabbitResources,
+  type RabbitExchange,
+  type RabbitQueue,
+  type RabbitQueueRole,
+  type RabbitBinding,
+  type RabbitArguments,
+  type RabbitArgumentValue,
+} from './resources.js';
+export { provisionRabbitmq, type ProvisionRabbitmqOptions, type PlanItem, type ProvisionPlan } from './provision.js';
+export {
+  BrokerUnavailableError,
+  PublishNackedError,
+  PublishTimeoutError,
+  UnroutableMessageError,
+  ResourceConflictError,
+} from './errors.js';
+export { KEY_HEADER } from './wire.js';
+export { defaultRabbitmqUrl, redactUrl, RABBITMQ_DEFAULTS } from './defaults.js';
+export { transportFromEnv } from './from-env.js';

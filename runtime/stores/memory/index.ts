@@ -1,2 +1,0 @@
-export { MemoryIdempotencyStore, createMemoryStore } from './memory-store.js';
-export type { MemoryStoreOptions } from './memory-store.js';

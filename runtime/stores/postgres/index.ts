@@ -1,2 +1,0 @@
-export { PostgresIdempotencyStore, createPostgresStore } from './postgres-store.js';
-export type { PostgresStoreOptions, PostgresTx } from './postgres-store.js';
