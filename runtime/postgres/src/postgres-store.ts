@@ -26,7 +26,7 @@ export interface PostgresStoreOptions {
   /** A pool to use; the store never ends it. Without one the store creates (and ends) its own. */
   pool?: Pool;
   /** Connection string of the store's own pool. @default libpq environment variables (PGHOST, ...) */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /** Further settings of the store's own pool. @default { max: 10 } */
   poolConfig?: PoolConfig;
   /** Table name, optionally schema-qualified. @default 'eventform_processed_event' */
@@ -36,7 +36,7 @@ export interface PostgresStoreOptions {
   /** Create the table on `init()` when missing. @default true */
   createTable?: boolean;
   /** Where cleanup failures are reported. @default JSON lines on stderr */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
