@@ -1,6 +1,6 @@
 /**
  * Hand-built topology IR for the RabbitMQ tests, so they do not depend on the spec loader.
- * Follows the broker mapping of /work/shared/topology-format.md.
+ * Follows the broker mapping of docs/topology-format.md.
  */
 import { randomBytes } from 'node:crypto';
 import type { ConsumerIR, EventIR, QueueType, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
