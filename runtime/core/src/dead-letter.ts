@@ -9,15 +9,25 @@ import { CE, EF } from './headers.js';
 import type { Headers } from './transport.js';
 
 /**
- * Why a message was dead-lettered.
- * - `invalid-json`: the body is not JSON.
+ * Why a message was dead-lettered. Every reason but the last three is a poison message: it is
+ * dead-lettered at once, before any handler runs, and never retried or released.
+ * - `invalid-headers`: the transport could not decode the message's headers within its bounds
+ *   (e.g. an AMQP header table nested too deep); see `Delivery.undecodable`.
+ * - `too-large`: the body is larger than the consumer's limit.
+ * - `invalid-encoding`: the body is not valid UTF-8 (JSON must be).
+ * - `invalid-json`: the body is not JSON, or is nested deeper than the runtime parses.
  * - `unknown-type`: the `type` header is missing, unknown, or not consumed by this consumer.
  * - `invalid-envelope`: other CloudEvents attributes are missing or malformed.
  * - `schema-invalid`: the payload fails the event's schema.
  * - `non-retryable`: the handler threw `NonRetryableError`.
  * - `retries-exhausted`: the handler failed on every attempt.
+ * - `redelivery-limit`: delivered more often than `maxDeliveries` without an outcome (the consumer
+ *   crashed or lost its connection each time).
  */
 export type DeadLetterReason =
+  | 'invalid-headers'
+  | 'too-large'
+  | 'invalid-encoding'
   | 'invalid-json'
   | 'unknown-type'
   | 'invalid-envelope'
@@ -27,6 +37,9 @@ export type DeadLetterReason =
   | 'redelivery-limit';
 
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  'invalid-headers',
+  'too-large',
+  'invalid-encoding',
   'invalid-json',
   'unknown-type',
   'invalid-envelope',

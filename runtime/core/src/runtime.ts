@@ -299,6 +299,9 @@ class EventformRuntime implements Runtime {
   private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
     const headers = delivery.headers;
     const attempt = attemptOf(headers);
+    if (delivery.undecodable !== undefined) {
+      return this.poison(consumer, delivery, attempt, 'invalid-headers', new Error(delivery.undecodable));
+    }
     if (delivery.deliveryCount !== undefined && delivery.deliveryCount >= this.maxDeliveries) {
       // Each earlier delivery ended without an outcome: the handler most likely takes the process down.
       const why = `Delivered ${delivery.deliveryCount + 1} times without an outcome (maxDeliveries ${this.maxDeliveries}); the handler may crash its process`;

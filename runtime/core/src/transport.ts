@@ -43,6 +43,13 @@ export interface Delivery {
    * every time cannot loop forever.
    */
   deliveryCount?: number;
+  /**
+   * Set by a transport that received a message it could not decode as the broker framed it (a
+   * header table nested or sized beyond the binding's bounds, a header the client library could not
+   * parse): `headers` then holds what could be read, possibly nothing. The runtime dead-letters such
+   * a message at once with reason `invalid-headers` and this text as the error; no handler runs.
+   */
+  undecodable?: string;
 }
 
 /**
