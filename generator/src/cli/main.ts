@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   check: () => import('./check.js'),
   provision: () => import('./provision.js'),
   scaffold: () => import('./scaffold.js'),
+  graph: () => import('./graph.js'),
 };
 
 /**
