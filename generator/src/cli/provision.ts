@@ -2,7 +2,7 @@
  * `eventform provision [topology.yaml]`: make a broker match the topology — create what is
  * missing, change nothing that exists, report conflicts.
  *
- * Exit codes (generator/cli/shared.ts): 0 done or nothing to do; 1 conflicts found (nothing
+ * Exit codes (generator/src/cli/shared.ts): 0 done or nothing to do; 1 conflicts found (nothing
  * changed) or an invalid topology; 2 usage error, unreadable file or unreachable broker.
  */
 import { Command, Option } from 'commander';
@@ -64,18 +64,11 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
   const logger = cliLogger(io, options.debug ?? false);
   try {
     if (options.broker === 'kafka') {
-      target = options.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-      const provisionKafka = await loadKafkaProvisioner();
-      if (!provisionKafka) {
-        io.stderr(
-          'eventform provision --broker kafka is not available yet: runtime/transports/kafka/provision is missing\n',
-        );
-        return EXIT.usage;
-      }
+      const { defaultKafkaBrokers, provisionKafka } = await import('@eventform/kafka');
+      target = options.brokers ?? defaultKafkaBrokers();
       plan = await provisionKafka(ir, { brokers: target, dryRun: options.dryRun ?? false, logger });
     } else {
-      const { provisionRabbitmq } = await import('@eventform/rabbitmq');
-      const { defaultRabbitmqUrl, redactUrl } = await import('@eventform/rabbitmq');
+      const { defaultRabbitmqUrl, provisionRabbitmq, redactUrl } = await import('@eventform/rabbitmq');
       const url = options.url ?? defaultRabbitmqUrl();
       target = redactUrl(url);
       plan = await provisionRabbitmq(ir, { url, dryRun: options.dryRun ?? false, logger });
@@ -110,11 +103,6 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
   return conflicts > 0 ? EXIT.invalid : EXIT.ok;
 }
 
-type KafkaProvisioner = (
-  ir: TopologyIR,
-  options: { brokers: string; dryRun: boolean; logger: Logger },
-) => Promise<ProvisionPlanItem[]>;
-
 /**
  * Client libraries retry loudly while a broker is down; the command reports the final error
  * itself, so only warnings are shown (everything with --debug).
@@ -129,19 +117,6 @@ function cliLogger(io: CliIo, debug: boolean): Logger {
     warn: line('warning'),
     error: debug ? line('error') : quiet,
   };
-}
-
-async function loadKafkaProvisioner(): Promise<KafkaProvisioner | null> {
-  // Loaded on demand; a missing Kafka binding leaves the RabbitMQ path working. The path is a
-  // literal so bin/eventform.mjs's bundler can follow it.
-  try {
-    const mod = (await import('@eventform/kafka')) as { provisionKafka?: KafkaProvisioner };
-    return typeof mod.provisionKafka === 'function' ? mod.provisionKafka : null;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
-    throw err;
-  }
 }
 
 function summarize(plan: ProvisionPlanItem[]): Record<string, number> {

@@ -8,28 +8,30 @@
  * Never overwrites: a file that exists is kept and reported; in package.json only what is missing
  * is added (npm init's placeholder `test` script excepted). Never prompts.
  *
- * Module system: a fresh project (nothing in it but package.json and npm's own files) becomes an ES
- * module project (`"type": "module"`), which TypeScript's strictest settings expect. A project that
- * already has code keeps its module system; under CommonJS its tsconfig leaves out
+ * Module system: a project without code yet (no .js/.ts files, no src/ or lib/ folder: what
+ * `npm init -y` makes, lockfiles and editor folders included) becomes an ES module project
+ * (`"type": "module"`), which TypeScript's strictest settings expect. A project that already has
+ * code keeps its module system; under CommonJS its tsconfig leaves out
  * `verbatimModuleSyntax`, and the ES module packages of eventform load through `require()`
  * (Node 20.19+).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BROKER_NAMES, BROKER_PACKAGES, type BrokerName } from '@eventform/runtime';
+import { BROKER_NAMES, type BrokerName } from '@eventform/runtime';
 import { runGenerate } from '../cli/generate.js';
-import { EXIT, processIo, UserError, type CliIo } from '../cli/shared.js';
-import { generate } from '../generate.js';
+import { DEFAULT_TOPOLOGY, EXIT, processIo, readSource, UserError, type CliIo } from '../cli/shared.js';
+import { GENERATE_DEFAULTS } from '../generate.js';
+import { assignNames } from '../naming.js';
 import {
-  PACKAGE_RANGE,
   planPackageJson,
+  projectNeeds,
   readPackageJson,
-  TOOL_VERSIONS,
   writePackageJson,
-  type PackageNeeds,
+  type PackageFile,
 } from '../project/package-json.js';
+import { SCAFFOLD_DEFAULTS } from '../scaffold/plan.js';
 import { runScaffold } from '../scaffold/run.js';
-import { loadTopology } from '../spec/index.js';
+import { formatDiagnostics, loadTopology } from '../spec/index.js';
 import {
   orderHandlers,
   shippingHandlers,
@@ -44,14 +46,13 @@ import {
 export const INIT_DEFAULTS = {
   /** Transport packages the starter installs (memory needs none). */
   brokers: ['rabbitmq'] as BrokerName[],
-  topology: 'topology.yaml',
-  out: 'generated',
+  /** Where the services live: `src/<service>/`. */
   src: 'src',
 } as const;
 
-/** Files a freshly `npm init -y`-ed folder may already have that do not make it "a project with code". */
-const FRESH_FILES =
-  /^(package\.json|package-lock\.json|npm-shrinkwrap\.json|node_modules|\.git|\.gitignore|\.npmrc|\.nvmrc|readme(\..*)?|license(\..*)?)$/i;
+/** What makes a folder "a project with code": its module system is then left alone. */
+const CODE_FILE = /\.(?:[cm]?js|[cm]?ts|jsx|tsx)$/;
+const CODE_DIRS = new Set(['src', 'lib']);
 
 export interface InitOptions {
   /** Transport packages to depend on, e.g. `['rabbitmq', 'kafka']`. @default ['rabbitmq'] */
@@ -60,6 +61,10 @@ export interface InitOptions {
   cwd?: string;
 }
 
+/**
+ * The command's body. The CLI's own process only: generate and scaffold work relative to the
+ * working directory, which this sets to the project for their duration.
+ */
 export async function runInit(options: InitOptions = {}, io: CliIo = processIo): Promise<number> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const brokers = options.brokers ?? INIT_DEFAULTS.brokers;
@@ -72,8 +77,10 @@ export async function runInit(options: InitOptions = {}, io: CliIo = processIo):
   }
   const pkgFile = path.join(cwd, 'package.json');
   const pkg = readPackageJsonOrFail(pkgFile);
-  const fresh = fs.readdirSync(cwd).every((name) => FRESH_FILES.test(name));
-  const esm = pkg?.type === 'module' || fresh;
+  const hasCode = fs
+    .readdirSync(cwd, { withFileTypes: true })
+    .some((e) => (e.isFile() && CODE_FILE.test(e.name)) || (e.isDirectory() && CODE_DIRS.has(e.name)));
+  const esm = pkg?.json.type === 'module' || !hasCode;
 
   const at = (rel: string) => path.join(cwd, rel);
   const report = (rel: string, what: string) => io.stdout(`${rel}: ${what}\n`);
@@ -85,39 +92,41 @@ export async function runInit(options: InitOptions = {}, io: CliIo = processIo):
   };
 
   // 1. The topology, unless the project has one: then the starter code is skipped (it is written
-  //    for the starter topology), and generate/scaffold work from the project's own.
-  const hadTopology = fs.existsSync(at(INIT_DEFAULTS.topology));
-  writeOnce(INIT_DEFAULTS.topology, starterTopology(topologyNameFor(pkg?.name ?? path.basename(cwd))));
+  //    for the starter topology), and generate and scaffold work from the project's own. Nothing
+  //    else is written until it loads.
+  const topologyFile = DEFAULT_TOPOLOGY;
+  const ownTopology = fs.existsSync(at(topologyFile));
+  writeOnce(topologyFile, starterTopology(topologyNameFor(pkg?.json.name ?? path.basename(cwd))));
+  const { ir, diagnostics } = await inCwd(cwd, () => loadTopology(topologyFile));
+  if (!ir) {
+    io.stderr(formatDiagnostics(diagnostics, (f) => readSource(path.resolve(cwd, f))));
+    io.stderr(`${topologyFile} has errors (above): nothing else written\n`);
+    return EXIT.invalid;
+  }
   writeOnce('tsconfig.json', starterTsconfig(esm));
   writeOnce('.gitignore', STARTER_GITIGNORE);
 
   // 2. package.json: scripts, dependencies, the module type.
-  const { ir, diagnostics } = await inCwd(cwd, () => loadTopology(INIT_DEFAULTS.topology));
-  if (!ir) {
-    io.stderr(`${INIT_DEFAULTS.topology} has errors (${diagnostics.length}); run \`eventform validate\` to see them\n`);
-    return EXIT.invalid;
-  }
-  const dependencies: Record<string, string> = { '@eventform/runtime': PACKAGE_RANGE };
-  for (const b of brokers) if (b !== 'memory') dependencies[BROKER_PACKAGES[b]] = PACKAGE_RANGE;
-  if (ir.services.some((s) => s.store === 'postgres')) dependencies['@eventform/postgres'] = PACKAGE_RANGE;
-  const needs: PackageNeeds = {
-    module: fresh,
-    dependencies,
-    devDependencies: { eventform: PACKAGE_RANGE, ...TOOL_VERSIONS },
-    scripts: {
-      generate: 'eventform generate',
-      check: 'eventform check',
-      build: 'tsc',
-      start: `node dist/${INIT_DEFAULTS.src}/main.js`,
-      test: `vitest run --dir ${INIT_DEFAULTS.src}`,
-    },
+  const needs = projectNeeds({
+    ir,
+    services: ir.services.map((s) => s.name),
+    runtimeImport: GENERATE_DEFAULTS.runtimeImport,
+    brokers,
+    contractTests: ir.consumers.length > 0,
+    tooling: true,
+  });
+  needs.module = !hasCode;
+  needs.scripts = {
+    generate: 'eventform generate',
+    check: 'eventform check',
+    build: 'tsc',
+    start: `node dist/${INIT_DEFAULTS.src}/main.js`,
+    test: `vitest run --dir ${INIT_DEFAULTS.src}`,
   };
-  const plan = planPackageJson(
-    pkg ?? { name: topologyNameFor(path.basename(cwd)), version: '0.1.0', private: true },
-    needs,
-  );
+  const base = pkg?.json ?? { name: topologyNameFor(path.basename(cwd)), version: '0.1.0', private: true };
+  const plan = planPackageJson(base, needs);
   if (plan.changed || !pkg) {
-    writePackageJson(pkgFile, plan.json);
+    writePackageJson(pkgFile, plan.json, pkg?.indent);
     report('package.json', pkg ? `added ${plan.added.join(', ')}` : 'created');
   }
   for (const k of plan.kept) io.stderr(`warning: package.json: kept ${k}\n`);
@@ -129,43 +138,41 @@ export async function runInit(options: InitOptions = {}, io: CliIo = processIo):
     );
   }
 
-  // 3. generated/, then the starter's own code (for the starter topology only), then each service.
-  const generated = await inCwd(cwd, () => runGenerate(INIT_DEFAULTS.topology, { out: INIT_DEFAULTS.out }, io));
+  // 3. generated/, the starter's own code (starter topology only), then each service's files.
+  const generated = await inCwd(cwd, () => runGenerate(topologyFile, { out: SCAFFOLD_DEFAULTS.outDir }, io));
   if (generated !== EXIT.ok) return generated;
-  if (!hadTopology) {
-    const { names } = await generate(ir, { cwd });
+  if (!ownTopology) {
+    const names = assignNames(ir);
     writeOnce(`${INIT_DEFAULTS.src}/${STARTER.producer}/handlers.ts`, orderHandlers(names));
     writeOnce(`${INIT_DEFAULTS.src}/${STARTER.shipper}/handlers.ts`, shippingHandlers(names));
     writeOnce(`${INIT_DEFAULTS.src}/main.ts`, starterDemo(names));
   }
   for (const service of ir.services) {
-    const result = await inCwd(cwd, () =>
-      runScaffold(
-        service.name,
-        INIT_DEFAULTS.topology,
-        { dir: INIT_DEFAULTS.src, out: INIT_DEFAULTS.out, quiet: true },
-        io,
-      ),
-    );
+    const options = { dir: INIT_DEFAULTS.src, out: SCAFFOLD_DEFAULTS.outDir, quiet: true };
+    const result = await inCwd(cwd, () => runScaffold(service.name, topologyFile, options, io));
     if (result.exitCode !== EXIT.ok) return result.exitCode;
   }
 
+  const onBrokers = brokers
+    .filter((b) => b !== 'memory')
+    .map((b) => `BROKER=${b} npm start`)
+    .join(', ');
   io.stdout(
     [
       '',
       'next:',
       '  npm install',
       '  npm run build',
-      `  npm start                 # the demo on the in-memory broker${brokers.includes('rabbitmq') ? '; BROKER=rabbitmq npm start on RabbitMQ' : ''}${brokers.includes('kafka') ? '; BROKER=kafka npm start on Kafka' : ''}`,
+      `  npm start                 # the demo on the in-memory broker${onBrokers ? `; ${onBrokers} on a real one` : ''}`,
       "  npm test                  # every service's contract test",
-      `  edit ${INIT_DEFAULTS.topology}, then npm run generate`,
+      `  edit ${topologyFile}, then npm run generate`,
       '',
     ].join('\n'),
   );
   return EXIT.ok;
 }
 
-function readPackageJsonOrFail(file: string) {
+function readPackageJsonOrFail(file: string): PackageFile | undefined {
   try {
     return readPackageJson(file);
   } catch (err) {
@@ -173,10 +180,7 @@ function readPackageJsonOrFail(file: string) {
   }
 }
 
-/**
- * Runs `body` with `dir` as the working directory: the generate and scaffold commands resolve their
- * paths against it and print them relative to it, as when run there.
- */
+/** Runs `body` with `dir` as the working directory, as if the command had been started there. */
 async function inCwd<T>(dir: string, body: () => T | Promise<T>): Promise<T> {
   const previous = process.cwd();
   process.chdir(dir);

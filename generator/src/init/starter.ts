@@ -16,16 +16,26 @@ export const STARTER = {
   markHandler: 'markShipped',
 } as const;
 
-/** A topology name from a package name: `@acme/Order_App` → `order-app`; `starter` when nothing is left. */
+/** Longest topology name init derives: it prefixes every broker resource name. */
+const MAX_NAME = 40;
+
+/**
+ * A topology name from a package name: `@acme/Order_App` → `order-app`, `Café-API` → `cafe-api`;
+ * cut to {@link MAX_NAME} characters at a word boundary; `starter` when nothing usable is left.
+ */
 export function topologyNameFor(packageName: string | undefined): string {
-  const base = (packageName ?? '').replace(/^@[^/]*\//, '');
-  const kebab = base
+  const base = (packageName ?? '')
+    .replace(/^@[^/]*\//, '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '');
+  let kebab = base
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^[^a-z]+/, '')
     .replace(/-+$/, '');
-  return kebab.length > 0 && kebab.length <= 40 ? kebab : 'starter';
+  if (kebab.length > MAX_NAME) kebab = kebab.slice(0, MAX_NAME).replace(/-[^-]*$/, '') || kebab.slice(0, MAX_NAME);
+  return kebab.length > 0 ? kebab : 'starter';
 }
 
 export function starterTopology(name: string): string {

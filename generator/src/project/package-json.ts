@@ -6,6 +6,7 @@
  * Pure apart from {@link readPackageJson} and {@link writePackageJson}: the plan is data.
  */
 import fs from 'node:fs';
+import { BROKER_PACKAGES, type BrokerName, type TopologyIR } from '@eventform/runtime';
 import { GENERATOR_VERSION } from '../version.js';
 
 export interface PackageJson {
@@ -14,7 +15,15 @@ export interface PackageJson {
   scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
   [field: string]: unknown;
+}
+
+/** A package.json as read: its data and the indentation to write it back with. */
+export interface PackageFile {
+  json: PackageJson;
+  indent: string;
 }
 
 /** What the written files need. */
@@ -28,9 +37,9 @@ export interface PackageNeeds {
 
 export interface PackagePlan {
   json: PackageJson;
-  /** `dependencies: @eventform/runtime ^0.2.0`, `scripts: build`, ... */
+  /** `dependencies: @eventform/runtime ^0.2.0`, `scripts: build`, `type: commonjs → module`, ... */
   added: string[];
-  /** What was wanted but already there with another value, kept. */
+  /** What was wanted but already there with another value or in another place, kept. */
   kept: string[];
   changed: boolean;
 }
@@ -48,6 +57,39 @@ export const TOOL_VERSIONS = {
   vitest: '^4.1.12',
 } as const;
 
+/** The package of the PostgreSQL idempotency store (services with `store: postgres`). */
+export const POSTGRES_PACKAGE = '@eventform/postgres';
+
+/** The runtime package, which generated and scaffolded code import. */
+export const RUNTIME_PACKAGE = '@eventform/runtime';
+
+export interface NeedsInput {
+  ir: TopologyIR;
+  /** The services whose files are written. */
+  services: readonly string[];
+  /** What the written code imports the runtime from; a custom specifier is the project's own business. */
+  runtimeImport: string;
+  /** Transport packages to depend on. @default [] */
+  brokers?: readonly BrokerName[];
+  /** Whether contract tests are written (they run on vitest). */
+  contractTests: boolean;
+  /** The CLI and the tools the starter builds and tests with (init). @default false */
+  tooling?: boolean;
+}
+
+/** The dependencies the files init and scaffold write need: one decision for both commands. */
+export function projectNeeds(input: NeedsInput): PackageNeeds {
+  const dependencies: Record<string, string> = {};
+  if (input.runtimeImport === RUNTIME_PACKAGE) dependencies[RUNTIME_PACKAGE] = PACKAGE_RANGE;
+  for (const b of input.brokers ?? []) if (b !== 'memory') dependencies[BROKER_PACKAGES[b]] = PACKAGE_RANGE;
+  if (input.ir.services.some((s) => input.services.includes(s.name) && s.store === 'postgres')) {
+    dependencies[POSTGRES_PACKAGE] = PACKAGE_RANGE;
+  }
+  const devDependencies: Record<string, string> = input.tooling ? { eventform: PACKAGE_RANGE, ...TOOL_VERSIONS } : {};
+  if (input.contractTests) devDependencies['vitest'] = TOOL_VERSIONS.vitest;
+  return { dependencies, devDependencies };
+}
+
 /** `npm init -y`'s placeholder test script: replaced, since it only fails. */
 const NPM_INIT_TEST = /^echo "Error: no test specified" && exit 1$/;
 
@@ -55,18 +97,28 @@ export function planPackageJson(existing: PackageJson | undefined, needs: Packag
   const json: PackageJson = existing ? structuredClone(existing) : {};
   const added: string[] = [];
   const kept: string[] = [];
-  const has = (name: string) => json.dependencies?.[name] !== undefined || json.devDependencies?.[name] !== undefined;
+  const inField = (field: keyof PackageJson, name: string) =>
+    (json[field] as Record<string, string> | undefined)?.[name] !== undefined;
 
   if (needs.module && json.type !== 'module') {
+    added.push(json.type === undefined ? 'type: module' : `type: ${json.type} → module`);
     json.type = 'module';
-    added.push('type: module');
   }
-  for (const field of ['dependencies', 'devDependencies'] as const) {
-    for (const [name, range] of Object.entries(needs[field] ?? {})) {
-      if (has(name)) continue;
-      json[field] = sortKeys({ ...json[field], [name]: range });
-      added.push(`${field}: ${name} ${range}`);
+  for (const [name, range] of Object.entries(needs.dependencies ?? {})) {
+    if (inField('dependencies', name) || inField('peerDependencies', name) || inField('optionalDependencies', name))
+      continue;
+    if (inField('devDependencies', name)) {
+      kept.push(`devDependencies.${name} (a service needs it at run time: move it to dependencies)`);
+      continue;
     }
+    json.dependencies = sortKeys({ ...json.dependencies, [name]: range });
+    added.push(`dependencies: ${name} ${range}`);
+  }
+  for (const [name, range] of Object.entries(needs.devDependencies ?? {})) {
+    if (['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'].some((f) => inField(f, name)))
+      continue;
+    json.devDependencies = sortKeys({ ...json.devDependencies, [name]: range });
+    added.push(`devDependencies: ${name} ${range}`);
   }
   for (const [name, command] of Object.entries(needs.scripts ?? {})) {
     const current = json.scripts?.[name];
@@ -82,7 +134,7 @@ export function planPackageJson(existing: PackageJson | undefined, needs: Packag
 }
 
 /** The package.json at `file`; `undefined` when there is none. A file that is not a JSON object throws. */
-export function readPackageJson(file: string): PackageJson | undefined {
+export function readPackageJson(file: string): PackageFile | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -94,13 +146,13 @@ export function readPackageJson(file: string): PackageJson | undefined {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new Error(`${file} is not a JSON object`);
   }
-  return json as PackageJson;
+  return { json: json as PackageJson, indent: /^[ \t]+(?=")/m.exec(text)?.[0] ?? '  ' };
 }
 
-/** Writes `json` as npm does: two spaces, a final newline; atomically (temp file + rename). */
-export function writePackageJson(file: string, json: PackageJson): void {
+/** Writes `json` with the file's own indentation and a final newline, atomically (temp file + rename). */
+export function writePackageJson(file: string, json: PackageJson, indent = '  '): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(json, null, 2)}\n`);
+  fs.writeFileSync(tmp, `${JSON.stringify(json, null, indent)}\n`);
   fs.renameSync(tmp, file);
 }
 

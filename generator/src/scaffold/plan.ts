@@ -82,7 +82,7 @@ export async function planScaffold(
     service: service.name,
     generatedImport: generatedImport(mainFile, options.outDir),
     runtimeImport: options.runtimeImport,
-    runCommand: options.runCommand?.(mainFile) ?? runCommand(mainFile),
+    runCommand: options.runCommand?.(mainFile) ?? runCommand(mainFile, await readTsconfigDirs()),
   });
   plans.push(planOwnFile('main', mainFile, main, options));
 
@@ -146,7 +146,7 @@ function planOwnFile(
  * and SIGKILLs it when the child does not acknowledge within 30 ms, which on a loaded machine skips
  * the graceful shutdown.
  */
-export function runCommand(mainFile: string, tsconfig: TsconfigDirs | undefined = readTsconfigDirs()): string {
+export function runCommand(mainFile: string, tsconfig: TsconfigDirs | undefined): string {
   if (tsconfig?.outDir) {
     const rel = path.relative(path.resolve(tsconfig.rootDir ?? '.'), path.resolve(mainFile));
     if (!rel.startsWith('..')) return `node ${toPosix(path.join(tsconfig.outDir, rel)).replace(/\.ts$/, '.js')}`;
@@ -159,18 +159,26 @@ export interface TsconfigDirs {
   rootDir?: string;
 }
 
-/** `outDir` and `rootDir` of ./tsconfig.json, when it is plain JSON and has them. */
-export function readTsconfigDirs(file = 'tsconfig.json'): TsconfigDirs | undefined {
+/**
+ * `outDir` and `rootDir` of ./tsconfig.json (comments and trailing commas allowed, as tsc allows
+ * them; `extends` is not followed). TypeScript's own parser, through ts-morph, loaded only here.
+ */
+export async function readTsconfigDirs(file = 'tsconfig.json'): Promise<TsconfigDirs | undefined> {
+  let text: string;
   try {
-    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { compilerOptions?: Record<string, unknown> };
-    const o = json.compilerOptions ?? {};
-    const dirs: TsconfigDirs = {};
-    if (typeof o['outDir'] === 'string') dirs.outDir = o['outDir'];
-    if (typeof o['rootDir'] === 'string') dirs.rootDir = o['rootDir'];
-    return dirs;
+    text = fs.readFileSync(file, 'utf8');
   } catch {
-    return undefined; // none, or JSON with comments: the tsx command is the safe answer
+    return undefined;
   }
+  const { ts } = await import('ts-morph');
+  const { config } = ts.parseConfigFileTextToJson(file, text) as {
+    config?: { compilerOptions?: Record<string, unknown> };
+  };
+  const o = config?.compilerOptions ?? {};
+  const dirs: TsconfigDirs = {};
+  if (typeof o['outDir'] === 'string') dirs.outDir = o['outDir'];
+  if (typeof o['rootDir'] === 'string') dirs.rootDir = o['rootDir'];
+  return dirs;
 }
 
 function toPosix(p: string): string {

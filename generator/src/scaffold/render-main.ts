@@ -11,10 +11,8 @@
 import type { TopologyIR } from '@eventform/runtime';
 import { CodeWriter, printLiteral } from '../emit/code.js';
 import { escapeLineComment, quote, type Names } from '../naming.js';
+import { POSTGRES_PACKAGE } from '../project/package-json.js';
 import { lineComment } from './comment.js';
-
-/** The package of the PostgreSQL idempotency store. */
-export const POSTGRES_PACKAGE = '@eventform/postgres';
 
 export interface MainInput {
   /** The IR as generated (relative source paths). */

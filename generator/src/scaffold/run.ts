@@ -12,23 +12,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { IdempotencyStoreKind, TopologyIR } from '@eventform/runtime';
+import type { TopologyIR } from '@eventform/runtime';
 import { generate, GenerateError, MARKER_FILE } from '../generate.js';
 import { type CliIo, processIo, readSource, useColor } from '../cli/shared.js';
 import { renderGenerateError } from '../cli/generate.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
 import { closest } from '../spec/suggest.js';
 import { diffOutput, inSync, readUserFile, writeUserFile } from '../writer.js';
+import { planPackageJson, projectNeeds, readPackageJson, writePackageJson } from '../project/package-json.js';
 import {
-  PACKAGE_RANGE,
-  planPackageJson,
-  readPackageJson,
-  TOOL_VERSIONS,
-  writePackageJson,
-  type PackageNeeds,
-} from '../project/package-json.js';
-import { planScaffold, runCommand, SCAFFOLD_DEFAULTS, type ScaffoldFilePlan } from './plan.js';
-import { POSTGRES_PACKAGE } from './render-main.js';
+  planScaffold,
+  readTsconfigDirs,
+  runCommand,
+  SCAFFOLD_DEFAULTS,
+  type ScaffoldFilePlan,
+  type TsconfigDirs,
+} from './plan.js';
 
 export const SCAFFOLD_EXIT = { ok: 0, usage: 2 } as const;
 
@@ -117,24 +116,34 @@ export async function runScaffold(
     io.stdout(`${display(plan.file)}: ${describe(plan)}\n`);
     for (const note of plan.notes.slice(1)) io.stderr(`warning: ${note}\n`);
   }
-  declareDependencies(plans, generated.ir.services.find((s) => s.name === service)!.store, io);
-  if (!options.quiet) io.stdout(nextSteps(plans));
+  declareDependencies(generated.ir, service, plans, runtimeImport, io);
+  if (!options.quiet) io.stdout(nextSteps(plans, await readTsconfigDirs()));
   return { exitCode: SCAFFOLD_EXIT.ok, files: plans };
 }
 
 /**
  * What the written files need in ./package.json, added when missing (never replacing an entry):
- * vitest for a contract test, @eventform/postgres for a service whose store is postgres.
+ * the runtime, vitest for a contract test, @eventform/postgres for a service whose store is postgres.
  */
-function declareDependencies(plans: ScaffoldFilePlan[], store: IdempotencyStoreKind, io: CliIo): void {
-  const pkg = readPackageJson('package.json');
-  if (!pkg) return;
-  const needs: PackageNeeds = { dependencies: { [SCAFFOLD_DEFAULTS.runtimeImport]: PACKAGE_RANGE } };
-  if (store === 'postgres') needs.dependencies![POSTGRES_PACKAGE] = PACKAGE_RANGE;
-  if (plans.some((p) => p.kind === 'contract-test')) needs.devDependencies = { vitest: TOOL_VERSIONS.vitest };
-  const plan = planPackageJson(pkg, needs);
+function declareDependencies(
+  ir: TopologyIR,
+  service: string,
+  plans: ScaffoldFilePlan[],
+  runtimeImport: string,
+  io: CliIo,
+): void {
+  const file = readPackageJson('package.json');
+  if (!file) return;
+  const needs = projectNeeds({
+    ir,
+    services: [service],
+    runtimeImport,
+    contractTests: plans.some((p) => p.kind === 'contract-test'),
+  });
+  const plan = planPackageJson(file.json, needs);
+  for (const k of plan.kept) io.stderr(`warning: package.json: kept ${k}\n`);
   if (!plan.changed) return;
-  writePackageJson('package.json', plan.json);
+  writePackageJson('package.json', plan.json, file.indent);
   io.stdout(`package.json: added ${plan.added.join(', ')} (run npm install)\n`);
 }
 
@@ -151,11 +160,12 @@ function describe(plan: ScaffoldFilePlan): string {
   }
 }
 
-function nextSteps(plans: ScaffoldFilePlan[]): string {
+function nextSteps(plans: ScaffoldFilePlan[], tsconfig: TsconfigDirs | undefined): string {
   const main = plans.find((p) => p.kind === 'main');
   const test = plans.find((p) => p.kind === 'contract-test');
   const lines = ['next:'];
-  if (main) lines.push(`  ${runCommand(display(main.file))}    # BROKER=memory|rabbitmq|kafka, default memory`);
+  if (main)
+    lines.push(`  ${runCommand(display(main.file), tsconfig)}    # BROKER=memory|rabbitmq|kafka, default memory`);
   if (test) lines.push(`  npx vitest run ${display(test.file)}`);
   return lines.join('\n') + '\n';
 }

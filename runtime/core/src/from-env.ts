@@ -78,8 +78,7 @@ async function importBinding(broker: Exclude<BrokerName, 'memory'>): Promise<Bin
   try {
     mod = (await import(pkg)) as Partial<BindingModule>;
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(pkg)) {
+    if (isMissing(err, pkg)) {
       throw new TransportPackageMissingError(
         `BROKER=${broker} needs the package ${pkg}, which is not installed: npm install ${pkg}@${RUNTIME_VERSION}`,
         { cause: err },
@@ -93,4 +92,17 @@ async function importBinding(broker: Exclude<BrokerName, 'memory'>): Promise<Bin
     );
   }
   return mod as BindingModule;
+}
+
+/**
+ * Whether `err` says `pkg` itself cannot be found: not a module that `pkg` imports (a missing
+ * `kafkajs` inside an installed `@eventform/kafka` must surface as what it is).
+ */
+function isMissing(err: unknown, pkg: string): boolean {
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  return (
+    String(message).startsWith(`Cannot find package '${pkg}'`) ||
+    String(message).startsWith(`Cannot find module '${pkg}'`)
+  );
 }
