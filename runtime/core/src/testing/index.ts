@@ -14,5 +14,5 @@ export type {
   ServiceSpec,
   TopologySpec,
 } from './topology-builder.js';
-export { captureLogger, sleep, waitFor } from './test-utils.js';
+export { captureLogger, isCi, sleep, waitFor } from './test-utils.js';
 export type { CaptureLogger, LogLine } from './test-utils.js';

@@ -1,8 +1,17 @@
 /**
- * Small helpers shared by the conformance suite, the harness and tests: bounded waiting and a
- * logger that records lines. No test framework imports here.
+ * Small helpers shared by the conformance suite, the harness and tests: bounded waiting, a logger
+ * that records lines, and whether this is a CI run. No test framework imports here.
  */
 import type { Logger } from '../api.js';
+
+/**
+ * Whether this run is a CI run: `CI` is set to anything but "", "false" or "0" (so `CI=true` and
+ * `CI=1`). Then a test that needs an unavailable broker must fail, never skip.
+ */
+export function isCi(env: Record<string, string | undefined> = process.env): boolean {
+  const value = env['CI'];
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
