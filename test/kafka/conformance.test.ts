@@ -1,13 +1,13 @@
 /**
- * The shared transport conformance suite (runtime/testing/conformance.ts) against KafkaTransport
- * on the real broker: every check goes through a real runtime over Kafka.
+ * The shared transport conformance suite (`@eventform/runtime/testing`) against KafkaTransport on
+ * the real broker: every check goes through a real runtime over Kafka.
  */
 import kafkajs from 'kafkajs';
 import type { Consumer, Producer } from 'kafkajs';
-import { afterAll } from 'vitest';
-import { fromWireHeaders, toWireHeaders } from '../../runtime/core/src/headers.js';
-import type { TopologyIR } from '../../runtime/core/src/ir.js';
-import { describeTransportConformance, type RawDeadLetter } from '../../runtime/core/src/testing/conformance.js';
+import { afterAll, describe, it } from 'vitest';
+import { fromWireHeaders, toWireHeaders } from '@eventform/runtime';
+import type { TopologyIR } from '@eventform/runtime';
+import { describeTransportConformance, type RawDeadLetter } from '@eventform/runtime/testing';
 import { KafkaTransport } from '@eventform/kafka';
 import { deleteGroups, requireKafka } from '../support/kafka.js';
 import { cleanupTopology, FAST_GROUP, testLogger } from './helpers.js';
@@ -100,6 +100,7 @@ describeTransportConformance(
       retryMaxWaitTimeInMs: 100,
     }),
   {
+    test: { describe, it },
     skipIf: !kafka.available,
     // Kafka hands messages out in fetch round trips (and a resumed retry partition waits for the
     // next fetch); the suite's 100 ms delays leave too little slack on a loaded 2-core machine.

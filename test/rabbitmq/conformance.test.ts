@@ -1,7 +1,8 @@
 /** The shared transport conformance suite, run against RabbitMQTransport on the real broker. */
-import { fromWireHeaders, toWireHeaders } from '../../runtime/core/src/headers.js';
-import type { Transport } from '../../runtime/core/src/transport.js';
-import { describeTransportConformance } from '../../runtime/core/src/testing/conformance.js';
+import { describe, it } from 'vitest';
+import { fromWireHeaders, toWireHeaders } from '@eventform/runtime';
+import type { Transport } from '@eventform/runtime';
+import { describeTransportConformance } from '@eventform/runtime/testing';
 import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { adminConnection, deleteTopology, drainQueue } from './broker-admin.js';
 import { uniqueName } from './fixtures.js';
@@ -20,6 +21,7 @@ describeTransportConformance(
       reconnect: { initialDelayMs: 50, maxDelayMs: 1_000 },
     }),
   {
+    test: { describe, it },
     skipIf: !rabbit.available,
     // Raw bytes + wire headers straight onto the events exchange, bypassing the transport.
     injectRaw: async (_transport: Transport, event, message) => {

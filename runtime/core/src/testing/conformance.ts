@@ -3,24 +3,29 @@
  * run through a real `createRuntime` over the transport, so "retries, dead letters and idempotency
  * behave the same on every broker" is a test, not a promise.
  *
- * Test-support code: it imports vitest. Use it from a test file:
+ * Framework-neutral: the checks assert with `node:assert/strict` and nothing here imports a test
+ * framework. `conformanceCases` returns the checks as data (`{ name, timeoutMs, run() }`) for any
+ * runner; `describeTransportConformance` registers them with the `describe`/`it` you pass (vitest,
+ * jest, mocha, node:test), or the global ones.
  *
  * @example
- * // test/transports/rabbitmq-conformance.test.ts
- * import { describeTransportConformance } from './conformance.js';
- * const reachable = await canConnect('amqp://127.0.0.1');
- * describeTransportConformance('rabbitmq', () => createRabbitTransport({ url }), {
- *   skipIf: !reachable,                       // under CI=true this fails instead of skipping
+ * // rabbitmq-conformance.test.ts (vitest; with node:test import describe/it from 'node:test')
+ * import { describe, it } from 'vitest';
+ * import { describeTransportConformance } from '@eventform/runtime/testing';
+ * import { RabbitMQTransport } from '@eventform/rabbitmq';
+ * describeTransportConformance('rabbitmq', () => new RabbitMQTransport({ url }), {
+ *   test: { describe, it },
+ *   skipIf: !reachable,                       // in CI (CI=true / CI=1) this fails instead of skipping
  *   readDeadLetters: (t, topology, consumer) => drainQueue(consumer.rabbitmq.deadLetterQueue!),
  *   cleanup: (topology) => deleteResources(topology),
  * });
  *
- * Each test builds its own topology (unique name `conf-<hex>`): 2 events, 3 consumers in 2
+ * Each case builds its own topology (unique name `conf-<hex>`): 2 events, 3 consumers in 2
  * services, retry delays of 100–200 ms × `timeScale`, 3 attempts. The factory is called once per
- * runtime; runtimes of one test share the broker (that is how "restart" is tested).
+ * runtime; runtimes of one case share the broker (that is how "restart" is tested).
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
 import type { EventEnvelope, Handler, HandlerContext, Runtime } from '../api.js';
 import { readDeadLetter } from '../dead-letter.js';
 import type { DeadLetterRecord } from '../dead-letter.js';
@@ -32,7 +37,20 @@ import type { ConsumerIR, EventIR, TopologyIR } from '../ir.js';
 import { createRuntime } from '../runtime.js';
 import type { Headers, Transport, TransportCapabilities } from '../transport.js';
 import { createMemoryStore } from '../memory/memory-store.js';
-import { captureLogger, sleep, waitFor } from './test-utils.js';
+import {
+  compare,
+  deepEqual,
+  equal,
+  hasLength,
+  includes,
+  instanceOf,
+  matchObject,
+  matches,
+  notEqual,
+  ok,
+  rejectsWith,
+} from './checks.js';
+import { captureLogger, isCi, sleep, waitFor } from './test-utils.js';
 import type { CaptureLogger } from './test-utils.js';
 import { buildTopology, uniqueTopologyName } from './topology-builder.js';
 import type { ConsumerSpec } from './topology-builder.js';
@@ -50,11 +68,14 @@ export interface RawDeadLetter {
   headers: Headers;
 }
 
+/** Makes a new, unstarted transport connected to the same broker as every other call. */
+export type TransportFactory = () => Promise<Transport> | Transport;
+
 export interface ConformanceOptions {
   /**
    * Skip the suite, e.g. when the broker is not reachable. A function is evaluated once, before
-   * the first test. Under `CI=true` a skip becomes a failing test: a broker test never silently
-   * skips in CI.
+   * the first case runs. In CI (see {@link isCi}) a skip fails the case instead: a broker test
+   * never silently skips in CI.
    */
   skipIf?: boolean | (() => boolean | Promise<boolean>);
   /** Multiplies every delay, tolerance and timeout, for slow brokers. @default 1 */
@@ -79,6 +100,64 @@ export interface ConformanceOptions {
   /** How long to wait for an expected outcome, in ms (scaled). @default 10_000 */
   waitTimeoutMs?: number;
 }
+
+/**
+ * The `describe` and `it` of a test framework: vitest's, jest's, mocha's or node:test's
+ * (`import { describe, it } from 'node:test'`). `it` is called as `it(name, fn, timeoutMs)`; `fn`
+ * declares no parameters (so neither mocha, jest nor node:test takes it for a `done`-callback test)
+ * and finds the framework's test context in its first argument (vitest, node:test) or in `this`
+ * (mocha). `it.skip(name, fn, timeoutMs)` registers a skipped test.
+ */
+export interface TestFramework {
+  describe(name: string, body: () => void): unknown;
+  it: TestRegistrar;
+}
+
+export interface TestRegistrar {
+  (name: string, fn: (this: unknown, ...args: unknown[]) => Promise<void>, timeoutMs?: number): unknown;
+  skip?: (name: string, fn: (this: unknown, ...args: unknown[]) => Promise<void>, timeoutMs?: number) => unknown;
+}
+
+export interface DescribeConformanceOptions extends ConformanceOptions {
+  /**
+   * The test framework to register with. @default the global `describe` and `it` (jest, mocha,
+   * vitest with `globals: true`); without them, an error
+   */
+  test?: TestFramework;
+}
+
+/** How a runner lets a case skip itself. */
+export interface ConformanceRunContext {
+  /**
+   * Mark the running test skipped (vitest's `ctx.skip`, node:test's `t.skip`, mocha's `this.skip`;
+   * it may throw to stop the test, as vitest's and mocha's do). Without it, a case that must skip
+   * rejects with a {@link ConformanceSkipError}.
+   */
+  skip?: (reason: string) => unknown;
+}
+
+/** One check of the suite. */
+export interface ConformanceCase {
+  /** What it checks, e.g. "handles a duplicate delivery (same event id) once": the test's title. */
+  readonly name: string;
+  /** How long `run` may take; it rejects when this runs out. */
+  readonly timeoutMs: number;
+  /**
+   * Run the check in a fresh topology and dispose of it (runtimes, transports, `cleanup`) after.
+   * Resolves when it passed; rejects (mostly with an `AssertionError`) when it failed. When
+   * `skipIf` switched the suite off: rejects in CI, else calls `context.skip` and resolves, or
+   * rejects with a {@link ConformanceSkipError} when there is no `context.skip`.
+   */
+  run(context?: ConformanceRunContext): Promise<void>;
+}
+
+/** The rejection of a case that must skip when its runner gave it no way to (see {@link ConformanceRunContext}). */
+export class ConformanceSkipError extends Error {
+  override readonly name = 'ConformanceSkipError';
+}
+
+/** The title `describeTransportConformance` gives the suite of a transport. */
+export const conformanceSuiteName = (name: string): string => `transport conformance: ${name}`;
 
 interface Consumers {
   audit?: Partial<ConsumerSpec>;
@@ -171,20 +250,20 @@ function eventOf(topology: TopologyIR, name: string): EventIR {
 }
 
 /**
- * Register the conformance suite for a transport. `factory` returns a new, unstarted transport
- * connected to the same broker each time it is called.
+ * The suite's checks for a transport, as data, for any test runner. `factory` returns a new,
+ * unstarted transport connected to the same broker each time it is called; `name` names the
+ * transport in messages.
  */
-export function describeTransportConformance(
+export function conformanceCases(
   name: string,
-  factory: () => Promise<Transport> | Transport,
+  factory: TransportFactory,
   options: ConformanceOptions = {},
-): void {
+): ConformanceCase[] {
   const scale = options.timeScale ?? 1;
   const waitTimeoutMs = Math.round((options.waitTimeoutMs ?? 10_000) * scale);
   const tolerance = Math.round((options.retryToleranceMs ?? 300) * scale);
   const grace = Math.round(300 * scale); // how long "nothing more happens" is watched
   const testTimeout = waitTimeoutMs * 3 + 10_000;
-  const inCI = process.env['CI'] === 'true';
 
   let skipDecision: Promise<boolean> | undefined;
   const shouldSkip = () =>
@@ -262,65 +341,81 @@ export function describeTransportConformance(
   }
 
   /** Run `body` in a fresh world, or skip (fail in CI) when the suite is switched off. */
+  const execute = async (
+    body: (world: World) => Promise<void>,
+    overrides: Overrides | undefined,
+    context: ConformanceRunContext,
+  ): Promise<void> => {
+    if (await shouldSkip()) {
+      if (isCi())
+        throw new Error(
+          `Transport "${name}" is unavailable, and CI=${process.env['CI']} forbids skipping its conformance suite`,
+        );
+      const reason = `transport "${name}" is unavailable (skipIf)`;
+      if (!context.skip)
+        throw new ConformanceSkipError(
+          `Skipped: ${reason}, and the runner gave no way to skip a running test (run({ skip })); ` +
+            'with describeTransportConformance, pass skipIf as a boolean to register the cases with it.skip',
+        );
+      context.skip(reason);
+      return;
+    }
+    // The first transport is made up front: its capabilities shape some topologies.
+    const first = await factory();
+    const resolved = typeof overrides === 'function' ? overrides(first.capabilities) : overrides;
+    const world = new World(conformanceTopology(scale, resolved), first);
+    try {
+      await body(world);
+    } finally {
+      await world.dispose();
+    }
+  };
+
   type Overrides = Consumers | ((capabilities: TransportCapabilities) => Consumers);
+  const cases: ConformanceCase[] = [];
   const test = (title: string, body: (world: World) => Promise<void>, overrides?: Overrides) =>
-    it(
-      title,
-      async (ctx) => {
-        if (await shouldSkip()) {
-          if (inCI)
-            throw new Error(`Transport "${name}" is unavailable, and CI=true forbids skipping its conformance suite`);
-          ctx.skip();
-          return;
-        }
-        // The first transport is made up front: its capabilities shape some topologies.
-        const first = await factory();
-        const resolved = typeof overrides === 'function' ? overrides(first.capabilities) : overrides;
-        const world = new World(conformanceTopology(scale, resolved), first);
-        try {
-          await body(world);
-        } finally {
-          await world.dispose();
-        }
-      },
-      testTimeout,
-    );
+    void cases.push({
+      name: title,
+      timeoutMs: testTimeout,
+      run: (context = {}) => withTimeout(execute(body, overrides, context), testTimeout, title),
+    });
 
   const waitUntil = (predicate: () => unknown | Promise<unknown>, what: string) =>
     waitFor(predicate, { timeoutMs: waitTimeoutMs, intervalMs: 10, what });
 
-  describe(`transport conformance: ${name}`, () => {
-    test('fans out every event to each consumer that subscribes to it, once', async (world) => {
-      const seen: Record<string, string[]> = { audit: [], onCreated: [], onShipped: [] };
-      const received: { envelope: EventEnvelope; ctx: HandlerContext }[] = [];
-      const runtime = await world.runtime({
-        [CONSUMERS.audit]: async (e) => void seen['audit']!.push(`${e.type}:${e.id}`),
-        [CONSUMERS.onCreated]: async (e, ctx) => {
-          seen['onCreated']!.push(`${e.type}:${e.id}`);
-          received.push({ envelope: e, ctx });
-        },
-        [CONSUMERS.onShipped]: async (e) => void seen['onShipped']!.push(`${e.type}:${e.id}`),
-      });
-      const created: EventEnvelope[] = [];
-      for (let i = 0; i < 3; i++) created.push(await runtime.publish('alpha-svc', 'ItemCreated', item(`fan-${i}`, i)));
-      const shipped: EventEnvelope[] = [];
-      for (let i = 0; i < 2; i++)
-        shipped.push(await runtime.publish('beta-svc', 'ItemShipped', { itemId: `fan-${i}`, seq: i }));
-      const ids = (list: EventEnvelope[]) => list.map((e) => `${e.type}:${e.id}`).sort();
+  test('fans out every event to each consumer that subscribes to it, once', async (world) => {
+    const seen: Record<string, string[]> = { audit: [], onCreated: [], onShipped: [] };
+    const received: { envelope: EventEnvelope; ctx: HandlerContext }[] = [];
+    const runtime = await world.runtime({
+      [CONSUMERS.audit]: async (e) => void seen['audit']!.push(`${e.type}:${e.id}`),
+      [CONSUMERS.onCreated]: async (e, ctx) => {
+        seen['onCreated']!.push(`${e.type}:${e.id}`);
+        received.push({ envelope: e, ctx });
+      },
+      [CONSUMERS.onShipped]: async (e) => void seen['onShipped']!.push(`${e.type}:${e.id}`),
+    });
+    const created: EventEnvelope[] = [];
+    for (let i = 0; i < 3; i++) created.push(await runtime.publish('alpha-svc', 'ItemCreated', item(`fan-${i}`, i)));
+    const shipped: EventEnvelope[] = [];
+    for (let i = 0; i < 2; i++)
+      shipped.push(await runtime.publish('beta-svc', 'ItemShipped', { itemId: `fan-${i}`, seq: i }));
+    const ids = (list: EventEnvelope[]) => list.map((e) => `${e.type}:${e.id}`).sort();
 
-      await waitUntil(
-        () => seen['audit']!.length >= 5 && seen['onCreated']!.length >= 3 && seen['onShipped']!.length >= 2,
-        'every copy',
-      );
-      await sleep(grace);
-      expect(seen['audit']!.sort()).toEqual(ids([...created, ...shipped]));
-      expect(seen['onCreated']!.sort()).toEqual(ids(created));
-      expect(seen['onShipped']!.sort()).toEqual(ids(shipped));
+    await waitUntil(
+      () => seen['audit']!.length >= 5 && seen['onCreated']!.length >= 3 && seen['onShipped']!.length >= 2,
+      'every copy',
+    );
+    await sleep(grace);
+    deepEqual(seen['audit']!.sort(), ids([...created, ...shipped]), 'what audit received');
+    deepEqual(seen['onCreated']!.sort(), ids(created), 'what onCreated received');
+    deepEqual(seen['onShipped']!.sort(), ids(shipped), 'what onShipped received');
 
-      // The envelope arrives as published, every attribute intact.
-      const first = received.find((r) => r.envelope.id === created[0]!.id)!;
-      const { envelope, ctx } = first;
-      expect(envelope).toMatchObject({
+    // The envelope arrives as published, every attribute intact.
+    const first = received.find((r) => r.envelope.id === created[0]!.id)!;
+    const { envelope, ctx } = first;
+    matchObject(
+      envelope,
+      {
         id: created[0]!.id,
         type: 'ItemCreated',
         source: 'alpha-svc',
@@ -332,112 +427,128 @@ export function describeTransportConformance(
         eventVersion: 1,
         key: 'fan-0',
         data: item('fan-0', 0),
-      });
-      expect(ctx.consumer).toBe(CONSUMERS.onCreated);
-      expect(ctx.attempt).toBe(1);
-    });
-
-    test(
-      'keeps per-key order (with concurrency 4 where the transport promises per-key ordering, else 1)',
-      async (world) => {
-        const concurrency = world.topology.consumers.find((c) => c.id === CONSUMERS.onCreated)!.concurrency;
-        const order = new Map<string, number[]>();
-        let inFlight = 0;
-        let maxInFlight = 0;
-        const runtime = await world.runtime({
-          [CONSUMERS.onCreated]: async (e) => {
-            inFlight++;
-            maxInFlight = Math.max(maxInFlight, inFlight);
-            const data = e.data as { itemId: string; seq: number };
-            await sleep(1 + Math.floor(Math.random() * 5));
-            order.set(data.itemId, [...(order.get(data.itemId) ?? []), data.seq]);
-            inFlight--;
-          },
-        });
-        // Fewer keys than handler slots, so several messages of one key are ready at once.
-        const keys = ['k-a', 'k-b'];
-        const perKey = 12;
-        for (let seq = 0; seq < perKey; seq++) {
-          for (const key of keys) await runtime.publish('alpha-svc', 'ItemCreated', item(key, seq));
-        }
-        await waitUntil(
-          () => [...order.values()].reduce((n, l) => n + l.length, 0) >= keys.length * perKey,
-          'every message',
-        );
-        for (const key of keys) expect(order.get(key), `order of ${key}`).toEqual([...Array(perKey).keys()]);
-        expect(maxInFlight).toBeLessThanOrEqual(concurrency);
       },
-      (capabilities) => ({ onCreated: { concurrency: capabilities.perKeyOrdering ? 4 : 1 } }),
+      'the envelope onCreated received',
     );
+    equal(ctx.consumer, CONSUMERS.onCreated, 'ctx.consumer');
+    equal(ctx.attempt, 1, 'ctx.attempt');
+  });
 
-    test('retries with broker-side delays, only for the failing consumer, without blocking others', async (world) => {
-      const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
-      const attempts: { at: number; attempt: number; id: string }[] = [];
-      const others: number[] = [];
-      const audited: string[] = [];
-      let failingId = '';
+  test(
+    'keeps per-key order (with concurrency 4 where the transport promises per-key ordering, else 1)',
+    async (world) => {
+      const concurrency = world.topology.consumers.find((c) => c.id === CONSUMERS.onCreated)!.concurrency;
+      const order = new Map<string, number[]>();
+      let inFlight = 0;
+      let maxInFlight = 0;
       const runtime = await world.runtime({
-        [CONSUMERS.onCreated]: async (e, ctx) => {
-          if (e.id !== failingId) return void others.push(performance.now());
-          attempts.push({ at: performance.now(), attempt: ctx.attempt, id: e.id });
-          if (ctx.attempt < 3) throw new Error(`transient failure ${ctx.attempt}`);
+        [CONSUMERS.onCreated]: async (e) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          const data = e.data as { itemId: string; seq: number };
+          await sleep(1 + Math.floor(Math.random() * 5));
+          order.set(data.itemId, [...(order.get(data.itemId) ?? []), data.seq]);
+          inFlight--;
         },
-        [CONSUMERS.audit]: async (e) => void audited.push(e.id),
       });
-      failingId = randomUUID();
-      await runtime.publish('alpha-svc', 'ItemCreated', item('retry-1', 1), { id: failingId });
-      await runtime.publish('alpha-svc', 'ItemCreated', item('retry-2', 2));
-      await waitUntil(() => attempts.length >= 3 && others.length >= 1, 'three attempts');
-      await sleep(grace);
+      // Fewer keys than handler slots, so several messages of one key are ready at once.
+      const keys = ['k-a', 'k-b'];
+      const perKey = 12;
+      for (let seq = 0; seq < perKey; seq++) {
+        for (const key of keys) await runtime.publish('alpha-svc', 'ItemCreated', item(key, seq));
+      }
+      await waitUntil(
+        () => [...order.values()].reduce((n, l) => n + l.length, 0) >= keys.length * perKey,
+        'every message',
+      );
+      for (const key of keys) deepEqual(order.get(key), [...Array(perKey).keys()], `order of ${key}`);
+      compare(maxInFlight, '<=', concurrency, 'handlers in flight at once');
+    },
+    (capabilities) => ({ onCreated: { concurrency: capabilities.perKeyOrdering ? 4 : 1 } }),
+  );
 
-      expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
-      const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
-      const exact = world.transports[0]!.capabilities.exactRetryDelays;
-      gaps.forEach((gap, i) => {
-        const delay = policy.delaysMs[i]!;
-        expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(delay - 2);
-        expect(gap, `gap before attempt ${i + 2}`).toBeLessThan((exact ? delay : policy.maxDelayMs) + tolerance);
-      });
-      // The other message did not wait for the failing one's retries: a transport that retried in
-      // place (blocking the consumer) would handle it only after the last attempt. Compared with
-      // the last attempt, not the second: one retry delay (100 ms) is too little margin for a
-      // fetch on a loaded machine, and the check failed that way once.
-      expect(others[0]!).toBeLessThan(attempts[2]!.at);
-      // The retry copies went to onCreated only.
-      expect(audited.filter((id) => id === failingId)).toHaveLength(1);
-      expect(runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)).toMatchObject({
+  test('retries with broker-side delays, only for the failing consumer, without blocking others', async (world) => {
+    const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
+    const attempts: { at: number; attempt: number; id: string }[] = [];
+    const others: number[] = [];
+    const audited: string[] = [];
+    let failingId = '';
+    const runtime = await world.runtime({
+      [CONSUMERS.onCreated]: async (e, ctx) => {
+        if (e.id !== failingId) return void others.push(performance.now());
+        attempts.push({ at: performance.now(), attempt: ctx.attempt, id: e.id });
+        if (ctx.attempt < 3) throw new Error(`transient failure ${ctx.attempt}`);
+      },
+      [CONSUMERS.audit]: async (e) => void audited.push(e.id),
+    });
+    failingId = randomUUID();
+    await runtime.publish('alpha-svc', 'ItemCreated', item('retry-1', 1), { id: failingId });
+    await runtime.publish('alpha-svc', 'ItemCreated', item('retry-2', 2));
+    await waitUntil(() => attempts.length >= 3 && others.length >= 1, 'three attempts');
+    await sleep(grace);
+
+    deepEqual(
+      attempts.map((a) => a.attempt),
+      [1, 2, 3],
+      'attempts of the failing event',
+    );
+    const gaps = [attempts[1]!.at - attempts[0]!.at, attempts[2]!.at - attempts[1]!.at];
+    const exact = world.transports[0]!.capabilities.exactRetryDelays;
+    gaps.forEach((gap, i) => {
+      const delay = policy.delaysMs[i]!;
+      compare(gap, '>=', delay - 2, `gap before attempt ${i + 2}`);
+      compare(gap, '<', (exact ? delay : policy.maxDelayMs) + tolerance, `gap before attempt ${i + 2}`);
+    });
+    // The other message did not wait for the failing one's retries: a transport that retried in
+    // place (blocking the consumer) would handle it only after the last attempt. Compared with
+    // the last attempt, not the second: one retry delay (100 ms) is too little margin for a
+    // fetch on a loaded machine, and the check failed that way once.
+    compare(others[0]!, '<', attempts[2]!.at, "when the other message was handled (vs the failing one's last attempt)");
+    // The retry copies went to onCreated only.
+    hasLength(
+      audited.filter((id) => id === failingId),
+      1,
+      'copies of the failing event audit received',
+    );
+    matchObject(
+      runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated),
+      {
         handled: 2,
         retried: 2,
         deadLettered: 0,
-      });
+      },
+      'onCreated health',
+    );
+  });
+
+  test('dead-letters a spent or non-retryable message with the complete record', async (world) => {
+    const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
+    const calls = new Map<string, number>();
+    const runtime = await world.runtime({
+      [CONSUMERS.onCreated]: async (e) => {
+        calls.set(e.id, (calls.get(e.id) ?? 0) + 1);
+        const data = e.data as { seq: number };
+        if (data.seq === 2) throw new NonRetryableError(`rejected-${data.seq}`);
+        throw new Error(`boom-${data.seq}`);
+      },
     });
+    const spent = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-1', 1), {
+      correlationId: `corr-${randomUUID()}`,
+    });
+    const rejected = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-2', 2));
+    const transport = world.transports[0]!;
+    await waitUntil(
+      async () => (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= 2,
+      'two dead letters',
+    );
+    await sleep(grace);
+    const records = await world.deadLetters(transport, CONSUMERS.onCreated);
+    hasLength(records, 2, 'dead letters');
 
-    test('dead-letters a spent or non-retryable message with the complete record', async (world) => {
-      const policy = consumerOf(world.topology, CONSUMERS.onCreated).retry;
-      const calls = new Map<string, number>();
-      const runtime = await world.runtime({
-        [CONSUMERS.onCreated]: async (e) => {
-          calls.set(e.id, (calls.get(e.id) ?? 0) + 1);
-          const data = e.data as { seq: number };
-          if (data.seq === 2) throw new NonRetryableError(`rejected-${data.seq}`);
-          throw new Error(`boom-${data.seq}`);
-        },
-      });
-      const spent = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-1', 1), {
-        correlationId: `corr-${randomUUID()}`,
-      });
-      const rejected = await runtime.publish('alpha-svc', 'ItemCreated', item('dl-2', 2));
-      const transport = world.transports[0]!;
-      await waitUntil(
-        async () => (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= 2,
-        'two dead letters',
-      );
-      await sleep(grace);
-      const records = await world.deadLetters(transport, CONSUMERS.onCreated);
-      expect(records).toHaveLength(2);
-
-      const exhausted = records.find((r) => r.eventId === spent.id)!;
-      expect(exhausted).toMatchObject({
+    const exhausted = records.find((r) => r.eventId === spent.id)!;
+    matchObject(
+      exhausted,
+      {
         reason: 'retries-exhausted',
         error: 'boom-1',
         attempts: policy.attempts,
@@ -445,280 +556,398 @@ export function describeTransportConformance(
         correlationId: spent.correlationId,
         eventId: spent.id,
         eventType: 'ItemCreated',
-      });
-      expect(exhausted.stack).toContain('boom-1');
-      expect(exhausted.origin).toContain('ItemCreated');
-      expect(JSON.parse(exhausted.body.toString('utf8'))).toEqual(item('dl-1', 1));
-      expect(exhausted.headers).toMatchObject({
+      },
+      "the spent event's dead letter",
+    );
+    includes(exhausted.stack, 'boom-1', 'stack');
+    includes(exhausted.origin, 'ItemCreated', 'origin');
+    deepEqual(JSON.parse(exhausted.body.toString('utf8')), item('dl-1', 1), 'dead-lettered body');
+    matchObject(
+      exhausted.headers,
+      {
         id: spent.id,
         type: 'ItemCreated',
         source: 'alpha-svc',
         correlationid: spent.correlationId,
         [EF.attempt]: String(policy.attempts),
-      });
-      const first = Date.parse(exhausted.firstFailure);
-      const last = Date.parse(exhausted.lastFailure);
-      expect(Number.isNaN(first) || Number.isNaN(last)).toBe(false);
-      const waited = policy.delaysMs.reduce((a, b) => a + b, 0);
-      expect(last - first).toBeGreaterThanOrEqual(waited - 5);
-      expect(calls.get(spent.id)).toBe(policy.attempts);
+      },
+      'dead-letter headers',
+    );
+    const first = Date.parse(exhausted.firstFailure);
+    const last = Date.parse(exhausted.lastFailure);
+    ok(
+      !(Number.isNaN(first) || Number.isNaN(last)),
+      `firstFailure and lastFailure must be dates: ${exhausted.firstFailure}, ${exhausted.lastFailure}`,
+    );
+    const waited = policy.delaysMs.reduce((a, b) => a + b, 0);
+    compare(last - first, '>=', waited - 5, 'ms from firstFailure to lastFailure');
+    equal(calls.get(spent.id), policy.attempts, 'handler calls of the spent event');
 
-      const nonRetryable = records.find((r) => r.eventId === rejected.id)!;
-      expect(nonRetryable).toMatchObject({
+    const nonRetryable = records.find((r) => r.eventId === rejected.id)!;
+    matchObject(
+      nonRetryable,
+      {
         reason: 'non-retryable',
         error: 'rejected-2',
         attempts: 1,
         consumer: CONSUMERS.onCreated,
         correlationId: rejected.correlationId,
-      });
-      expect(nonRetryable.firstFailure).toBe(nonRetryable.lastFailure);
-      expect(calls.get(rejected.id)).toBe(1);
-      expect(runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)).toMatchObject({
+      },
+      "the non-retryable event's dead letter",
+    );
+    equal(nonRetryable.firstFailure, nonRetryable.lastFailure, 'lastFailure of a non-retryable failure');
+    equal(calls.get(rejected.id), 1, 'handler calls of the non-retryable event');
+    matchObject(
+      runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated),
+      {
         deadLettered: 2,
         retried: policy.attempts - 1,
-      });
-    });
+      },
+      'onCreated health',
+    );
+  });
 
-    test(
-      'with deadLetter: false, logs a spent message at error level and acknowledges it',
-      async (world) => {
-        let calls = 0;
-        const runtime = await world.runtime({
-          [CONSUMERS.audit]: async () => {
-            calls++;
-            throw new Error('audit down');
-          },
-        });
-        const event = await runtime.publish('alpha-svc', 'ItemCreated', item('nodl', 1));
-        await waitUntil(() => runtime.health().consumers[0]!.dropped >= 1, 'the drop');
-        await sleep(grace);
-        expect(calls).toBe(2);
-        const line = world.logger.lines.find((l) => l.level === 'error' && l.fields['eventId'] === event.id);
-        expect(line?.fields).toMatchObject({
+  test(
+    'with deadLetter: false, logs a spent message at error level and acknowledges it',
+    async (world) => {
+      let calls = 0;
+      const runtime = await world.runtime({
+        [CONSUMERS.audit]: async () => {
+          calls++;
+          throw new Error('audit down');
+        },
+      });
+      const event = await runtime.publish('alpha-svc', 'ItemCreated', item('nodl', 1));
+      await waitUntil(() => runtime.health().consumers[0]!.dropped >= 1, 'the drop');
+      await sleep(grace);
+      equal(calls, 2, 'audit handler calls');
+      const line = world.logger.lines.find((l) => l.level === 'error' && l.fields['eventId'] === event.id);
+      matchObject(
+        line?.fields,
+        {
           consumer: CONSUMERS.audit,
           reason: 'retries-exhausted',
           correlationId: event.correlationId,
           attempt: 2,
-        });
-      },
-      { audit: { deadLetter: false, retry: { attempts: 2, delay: Math.round(50 * scale) } } },
-    );
-
-    test('dead-letters poison messages without retrying, and keeps consuming', async (world) => {
-      let handled: EventEnvelope[] = [];
-      const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
-      const transport = world.transports[0]!;
-      const good = (id: string, type = 'ItemCreated') =>
-        envelopeHeaders({
-          id,
-          type,
-          source: 'alpha-svc',
-          specversion: '1.0',
-          time: new Date().toISOString(),
-          datacontenttype: 'application/json',
-          correlationId: `corr-${id}`,
-          causationId: null,
-          eventVersion: 1,
-        });
-      const body = (value: unknown) => Buffer.from(JSON.stringify(value));
-      const { id: _omit, ...withoutId } = good('no-id');
-      const poison: { tag: string; reason: string; message: RawMessage }[] = [
-        {
-          tag: 'bad-json',
-          reason: 'invalid-json',
-          message: { body: Buffer.from('{"itemId": "p1", '), headers: good('bad-json') },
         },
-        {
-          tag: 'unknown',
-          reason: 'unknown-type',
-          message: { body: body(item('p2', 2)), headers: good('unknown', 'NoSuchEvent') },
-        },
-        {
-          tag: 'not-mine',
-          reason: 'unknown-type',
-          message: { body: body({ itemId: 'p3', seq: 3 }), headers: good('not-mine', 'ItemShipped') },
-        },
-        { tag: 'no-headers', reason: 'unknown-type', message: { body: body(item('p4', 4)), headers: {} } },
-        { tag: 'no-id', reason: 'invalid-envelope', message: { body: body(item('p5', 5)), headers: withoutId } },
-        {
-          tag: 'bad-version',
-          reason: 'invalid-envelope',
-          message: { body: body(item('p6', 6)), headers: { ...good('bad-version'), specversion: '0.3' } },
-        },
-        {
-          tag: 'invalid',
-          reason: 'schema-invalid',
-          message: { body: body({ itemId: 7, seq: -1 }), headers: good('invalid') },
-        },
-      ];
-      for (const p of poison) {
-        p.message.key = `poison-${p.tag}`;
-        p.message.headers = { ...p.message.headers, 'x-poison': p.tag };
-        await world.injectRaw(transport, 'ItemCreated', p.message);
-      }
-      const ok = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 1));
-      await waitUntil(
-        async () =>
-          handled.length >= 1 && (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= poison.length,
-        'poison dead-lettered',
+        'the error log line of the drop',
       );
-      await sleep(grace);
+    },
+    { audit: { deadLetter: false, retry: { attempts: 2, delay: Math.round(50 * scale) } } },
+  );
 
-      expect(handled.map((e) => e.id)).toEqual([ok.id]);
-      const records = await world.deadLetters(transport, CONSUMERS.onCreated);
-      expect(records).toHaveLength(poison.length);
-      for (const p of poison) {
-        const record = records.find((r) => r.headers['x-poison'] === p.tag);
-        expect(record, p.tag).toBeDefined();
-        expect(record!.reason, p.tag).toBe(p.reason);
-        expect(record!.attempts, p.tag).toBe(1);
-        expect(record!.consumer, p.tag).toBe(CONSUMERS.onCreated);
-        expect(record!.body.equals(p.message.body), `${p.tag} body`).toBe(true);
-        expect(record!.error, p.tag).not.toBe('');
-        expect(record!.stack, `${p.tag} stack`).toBeNull();
-      }
-      expect(records.find((r) => r.headers['x-poison'] === 'invalid')!.error).toMatch(/itemId/);
-      handled = [];
-      const after = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 2));
-      await waitUntil(() => handled.length >= 1, 'a good message after the poison');
-      expect(handled[0]!.id).toBe(after.id);
-    });
-
-    test('handles a duplicate delivery (same event id) once', async (world) => {
-      const effects = new Map<string, number>();
-      const runtime = await world.runtime({
-        [CONSUMERS.onCreated]: async (e) => void effects.set(e.id, (effects.get(e.id) ?? 0) + 1),
+  test('dead-letters poison messages without retrying, and keeps consuming', async (world) => {
+    let handled: EventEnvelope[] = [];
+    const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+    const transport = world.transports[0]!;
+    const good = (id: string, type = 'ItemCreated') =>
+      envelopeHeaders({
+        id,
+        type,
+        source: 'alpha-svc',
+        specversion: '1.0',
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        correlationId: `corr-${id}`,
+        causationId: null,
+        eventVersion: 1,
       });
-      const id = randomUUID();
-      await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
-      await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
+    const body = (value: unknown) => Buffer.from(JSON.stringify(value));
+    const { id: _omit, ...withoutId } = good('no-id');
+    const poison: { tag: string; reason: string; message: RawMessage }[] = [
+      {
+        tag: 'bad-json',
+        reason: 'invalid-json',
+        message: { body: Buffer.from('{"itemId": "p1", '), headers: good('bad-json') },
+      },
+      {
+        tag: 'unknown',
+        reason: 'unknown-type',
+        message: { body: body(item('p2', 2)), headers: good('unknown', 'NoSuchEvent') },
+      },
+      {
+        tag: 'not-mine',
+        reason: 'unknown-type',
+        message: { body: body({ itemId: 'p3', seq: 3 }), headers: good('not-mine', 'ItemShipped') },
+      },
+      { tag: 'no-headers', reason: 'unknown-type', message: { body: body(item('p4', 4)), headers: {} } },
+      { tag: 'no-id', reason: 'invalid-envelope', message: { body: body(item('p5', 5)), headers: withoutId } },
+      {
+        tag: 'bad-version',
+        reason: 'invalid-envelope',
+        message: { body: body(item('p6', 6)), headers: { ...good('bad-version'), specversion: '0.3' } },
+      },
+      {
+        tag: 'invalid',
+        reason: 'schema-invalid',
+        message: { body: body({ itemId: 7, seq: -1 }), headers: good('invalid') },
+      },
+    ];
+    for (const p of poison) {
+      p.message.key = `poison-${p.tag}`;
+      p.message.headers = { ...p.message.headers, 'x-poison': p.tag };
+      await world.injectRaw(transport, 'ItemCreated', p.message);
+    }
+    const accepted = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 1));
+    await waitUntil(
+      async () =>
+        handled.length >= 1 && (await world.deadLetters(transport, CONSUMERS.onCreated)).length >= poison.length,
+      'poison dead-lettered',
+    );
+    await sleep(grace);
+
+    deepEqual(
+      handled.map((e) => e.id),
+      [accepted.id],
+      'handled among the poison',
+    );
+    const records = await world.deadLetters(transport, CONSUMERS.onCreated);
+    hasLength(records, poison.length, 'dead letters');
+    for (const p of poison) {
+      const record = records.find((r) => r.headers['x-poison'] === p.tag);
+      ok(record !== undefined, `${p.tag}: no dead letter with x-poison: ${p.tag}`);
+      equal(record!.reason, p.reason, p.tag);
+      equal(record!.attempts, 1, p.tag);
+      equal(record!.consumer, CONSUMERS.onCreated, p.tag);
+      ok(
+        record!.body.equals(p.message.body),
+        `${p.tag} body: dead-lettered ${inspect(record!.body)}, sent ${inspect(p.message.body)}`,
+      );
+      notEqual(record!.error, '', p.tag);
+      equal(record!.stack, null, `${p.tag} stack`);
+    }
+    matches(records.find((r) => r.headers['x-poison'] === 'invalid')!.error, /itemId/, 'invalid error');
+    handled = [];
+    const after = await runtime.publish('alpha-svc', 'ItemCreated', item('after-poison', 2));
+    await waitUntil(() => handled.length >= 1, 'a good message after the poison');
+    equal(handled[0]!.id, after.id, 'the message after the poison');
+  });
+
+  test('handles a duplicate delivery (same event id) once', async (world) => {
+    const effects = new Map<string, number>();
+    const runtime = await world.runtime({
+      [CONSUMERS.onCreated]: async (e) => void effects.set(e.id, (effects.get(e.id) ?? 0) + 1),
+    });
+    const id = randomUUID();
+    await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
+    await runtime.publish('alpha-svc', 'ItemCreated', item('dup', 1), { id });
+    const stats = () => runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)!;
+    await waitUntil(() => stats().handled + stats().duplicates >= 2, 'both deliveries');
+    await sleep(grace);
+    equal(effects.get(id), 1, 'handler runs of the event delivered twice');
+    matchObject(stats(), { handled: 1, duplicates: 1 }, 'onCreated health');
+  });
+
+  test(
+    'deduplicates by the payload field named in idempotency.key',
+    async (world) => {
+      const handled: string[] = [];
+      const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e.id) });
+      const first = await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 1));
+      await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 2));
+      const other = await runtime.publish('alpha-svc', 'ItemCreated', item('other-item', 3));
       const stats = () => runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)!;
-      await waitUntil(() => stats().handled + stats().duplicates >= 2, 'both deliveries');
+      await waitUntil(() => stats().handled + stats().duplicates >= 3, 'all deliveries');
       await sleep(grace);
-      expect(effects.get(id)).toBe(1);
-      expect(stats()).toMatchObject({ handled: 1, duplicates: 1 });
-    });
+      // The first of the two same-item events runs, the second is the duplicate; other-item has
+      // another key (on Kafka perhaps another partition), so it may be handled first.
+      deepEqual([...handled].sort(), [first.id, other.id].sort(), 'handled');
+      equal(stats().duplicates, 1, 'duplicates');
+    },
+    { onCreated: { idempotency: { key: 'itemId' } } },
+  );
 
-    test(
-      'deduplicates by the payload field named in idempotency.key',
-      async (world) => {
-        const handled: string[] = [];
-        const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e.id) });
-        const first = await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 1));
-        await runtime.publish('alpha-svc', 'ItemCreated', item('same-item', 2));
-        const other = await runtime.publish('alpha-svc', 'ItemCreated', item('other-item', 3));
-        const stats = () => runtime.health().consumers.find((c) => c.id === CONSUMERS.onCreated)!;
-        await waitUntil(() => stats().handled + stats().duplicates >= 3, 'all deliveries');
-        await sleep(grace);
-        // The first of the two same-item events runs, the second is the duplicate; other-item has
-        // another key (on Kafka perhaps another partition), so it may be handled first.
-        expect([...handled].sort()).toEqual([first.id, other.id].sort());
-        expect(stats().duplicates).toBe(1);
-      },
-      { onCreated: { idempotency: { key: 'itemId' } } },
+  test('redelivers a message whose consumer went away mid-handler without acknowledging', async (world) => {
+    let entered = false;
+    let aborted = false;
+    const first = await world.runtime({
+      [CONSUMERS.onCreated]: (_e, ctx) =>
+        new Promise<void>((_resolve, reject) => {
+          entered = true;
+          // Never finishes on its own: only the shutdown's abort ends it.
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          });
+        }),
+    });
+    const event = await first.publish('alpha-svc', 'ItemCreated', item('crash', 1));
+    await waitUntil(() => entered, 'the first handler to start');
+    await first.stop({ timeoutMs: Math.round(200 * scale) });
+    equal(aborted, true, 'the handler was aborted by stop()');
+
+    const handled: EventEnvelope[] = [];
+    await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+    await waitUntil(() => handled.length >= 1, 'redelivery to the new runtime');
+    await sleep(grace);
+    deepEqual(
+      handled.map((e) => e.id),
+      [event.id],
+      'redelivered',
     );
+  });
 
-    test('redelivers a message whose consumer went away mid-handler without acknowledging', async (world) => {
-      let entered = false;
-      let aborted = false;
-      const first = await world.runtime({
-        [CONSUMERS.onCreated]: (_e, ctx) =>
-          new Promise<void>((_resolve, reject) => {
-            entered = true;
-            // Never finishes on its own: only the shutdown's abort ends it.
-            ctx.signal.addEventListener('abort', () => {
-              aborted = true;
-              reject(new Error('aborted'));
-            });
-          }),
-      });
-      const event = await first.publish('alpha-svc', 'ItemCreated', item('crash', 1));
-      await waitUntil(() => entered, 'the first handler to start');
-      await first.stop({ timeoutMs: Math.round(200 * scale) });
-      expect(aborted).toBe(true);
+  test(
+    'shuts down without losing or doubling messages',
+    async (world) => {
+      const store = createMemoryStore(); // one "database" for both runtimes
+      const effects = new Map<string, number>();
+      const handler: Handler = async (e) => {
+        await sleep(Math.round(20 * scale));
+        effects.set(e.id, (effects.get(e.id) ?? 0) + 1);
+      };
+      const first = await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
+      const total = 24;
+      const published: string[] = [];
+      for (let i = 0; i < total; i++)
+        published.push((await first.publish('alpha-svc', 'ItemCreated', item(`sd-${i}`, i))).id);
+      await waitUntil(() => effects.size >= 4, 'some progress');
+      await first.stop({ timeoutMs: Math.round(5_000 * scale) });
+      const doneBeforeRestart = effects.size;
+      compare(doneBeforeRestart, '<', total, 'messages handled before the first runtime stopped');
 
-      const handled: EventEnvelope[] = [];
-      await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
-      await waitUntil(() => handled.length >= 1, 'redelivery to the new runtime');
+      await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
+      await waitUntil(() => effects.size >= total, 'every message after restart');
       await sleep(grace);
-      expect(handled.map((e) => e.id)).toEqual([event.id]);
-    });
+      deepEqual([...effects.keys()].sort(), [...published].sort(), 'handled after the restart');
+      for (const [id, count] of effects) equal(count, 1, `effects of ${id}`);
+    },
+    { onCreated: { concurrency: 2 } },
+  );
 
-    test(
-      'shuts down without losing or doubling messages',
-      async (world) => {
-        const store = createMemoryStore(); // one "database" for both runtimes
-        const effects = new Map<string, number>();
-        const handler: Handler = async (e) => {
-          await sleep(Math.round(20 * scale));
-          effects.set(e.id, (effects.get(e.id) ?? 0) + 1);
-        };
-        const first = await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
-        const total = 24;
-        const published: string[] = [];
-        for (let i = 0; i < total; i++)
-          published.push((await first.publish('alpha-svc', 'ItemCreated', item(`sd-${i}`, i))).id);
-        await waitUntil(() => effects.size >= 4, 'some progress');
-        await first.stop({ timeoutMs: Math.round(5_000 * scale) });
-        const doneBeforeRestart = effects.size;
-        expect(doneBeforeRestart).toBeLessThan(total);
-
-        await world.runtime({ [CONSUMERS.onCreated]: handler }, { store });
-        await waitUntil(() => effects.size >= total, 'every message after restart');
-        await sleep(grace);
-        expect([...effects.keys()].sort()).toEqual([...published].sort());
-        for (const [id, count] of effects) expect(count, `effects of ${id}`).toBe(1);
-      },
-      { onCreated: { concurrency: 2 } },
+  test('rejects an invalid payload or an undeclared event before sending anything', async (world) => {
+    const handled: EventEnvelope[] = [];
+    const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+    const error = await runtime
+      .publish('alpha-svc', 'ItemCreated', { itemId: 'bad', seq: 1, item: { sku: 'A', quantity: 0 } })
+      .catch((e: unknown) => e);
+    instanceOf(error, PublishValidationError, 'publishing an invalid payload');
+    includes(
+      (error as PublishValidationError).errors.map((e) => e.instancePath),
+      '/item/quantity',
+      'invalid paths',
     );
+    await rejectsWith(
+      runtime.publish('beta-svc', 'ItemCreated', item('x', 1)),
+      UndeclaredEventError,
+      'publishing an event the service does not produce',
+    );
+    await rejectsWith(
+      runtime.publish('alpha-svc', 'NoSuchEvent', {}),
+      UndeclaredEventError,
+      'publishing an event the topology does not declare',
+    );
+    const valid = await runtime.publish('alpha-svc', 'ItemCreated', item('good', 1));
+    await waitUntil(() => handled.length >= 1, 'the valid event');
+    await sleep(grace);
+    deepEqual(
+      handled.map((e) => e.id),
+      [valid.id],
+      'handled',
+    );
+  });
 
-    test('rejects an invalid payload or an undeclared event before sending anything', async (world) => {
-      const handled: EventEnvelope[] = [];
-      const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
-      const error = await runtime
-        .publish('alpha-svc', 'ItemCreated', { itemId: 'bad', seq: 1, item: { sku: 'A', quantity: 0 } })
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(PublishValidationError);
-      expect((error as PublishValidationError).errors.map((e) => e.instancePath)).toContain('/item/quantity');
-      await expect(runtime.publish('beta-svc', 'ItemCreated', item('x', 1))).rejects.toBeInstanceOf(
-        UndeclaredEventError,
-      );
-      await expect(runtime.publish('alpha-svc', 'NoSuchEvent', {})).rejects.toBeInstanceOf(UndeclaredEventError);
-      const valid = await runtime.publish('alpha-svc', 'ItemCreated', item('good', 1));
-      await waitUntil(() => handled.length >= 1, 'the valid event');
-      await sleep(grace);
-      expect(handled.map((e) => e.id)).toEqual([valid.id]);
+  test('carries correlation and causation across two hops', async (world) => {
+    const shipped: EventEnvelope[] = [];
+    const runtime: Runtime = await world.runtime({
+      [CONSUMERS.onCreated]: async (e, ctx) => {
+        const data = e.data as { itemId: string; seq: number };
+        // Both paths must inherit: ctx.publish, and a plain runtime.publish inside the handler.
+        if (data.seq % 2 === 0) await ctx.publish('ItemShipped', { itemId: data.itemId, seq: data.seq });
+        else await runtime.publish('beta-svc', 'ItemShipped', { itemId: data.itemId, seq: data.seq });
+      },
+      [CONSUMERS.onShipped]: async (e) => void shipped.push(e),
     });
-
-    test('carries correlation and causation across two hops', async (world) => {
-      const shipped: EventEnvelope[] = [];
-      const runtime: Runtime = await world.runtime({
-        [CONSUMERS.onCreated]: async (e, ctx) => {
-          const data = e.data as { itemId: string; seq: number };
-          // Both paths must inherit: ctx.publish, and a plain runtime.publish inside the handler.
-          if (data.seq % 2 === 0) await ctx.publish('ItemShipped', { itemId: data.itemId, seq: data.seq });
-          else await runtime.publish('beta-svc', 'ItemShipped', { itemId: data.itemId, seq: data.seq });
-        },
-        [CONSUMERS.onShipped]: async (e) => void shipped.push(e),
-      });
-      const viaCtx = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-0', 0));
-      const viaRuntime = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-1', 1), {
-        correlationId: 'given-correlation',
-      });
-      await waitUntil(() => shipped.length >= 2, 'the second hop');
-
-      expect(viaCtx.causationId).toBeNull();
-      expect(viaRuntime.correlationId).toBe('given-correlation');
-      for (const root of [viaCtx, viaRuntime]) {
-        const child = shipped.find(
-          (s) => (s.data as { itemId: string }).itemId === (root.data as { itemId: string }).itemId,
-        )!;
-        expect(child, root.id).toBeDefined();
-        expect(child.correlationId).toBe(root.correlationId);
-        expect(child.causationId).toBe(root.id);
-        expect(child.source).toBe('beta-svc');
-        expect(child.id).not.toBe(root.id);
-      }
+    const viaCtx = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-0', 0));
+    const viaRuntime = await runtime.publish('alpha-svc', 'ItemCreated', item('hop-1', 1), {
+      correlationId: 'given-correlation',
     });
+    await waitUntil(() => shipped.length >= 2, 'the second hop');
+
+    equal(viaCtx.causationId, null, 'causationId of a root event');
+    equal(viaRuntime.correlationId, 'given-correlation', 'correlationId given to publish');
+    for (const root of [viaCtx, viaRuntime]) {
+      const child = shipped.find(
+        (s) => (s.data as { itemId: string }).itemId === (root.data as { itemId: string }).itemId,
+      )!;
+      ok(child !== undefined, `no ItemShipped for the ItemCreated ${root.id}`);
+      equal(child.correlationId, root.correlationId, 'correlationId of the second hop');
+      equal(child.causationId, root.id, 'causationId of the second hop');
+      equal(child.source, 'beta-svc', 'source of the second hop');
+      notEqual(child.id, root.id, 'id of the second hop');
+    }
+  });
+
+  return cases;
+}
+
+/** `work`, or a rejection naming the case once `ms` have passed. */
+async function withTimeout(work: Promise<void>, ms: number, title: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`Conformance case "${title}" timed out after ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Extra time a framework gives a case beyond its `timeoutMs`, so the case's own timeout (which
+ * names it) fires first; node:test has no per-test timeout by default, the case's applies there.
+ */
+const FRAMEWORK_TIMEOUT_MARGIN_MS = 5_000;
+
+/** The framework's skip on its test context (vitest's and node:test's first argument, mocha's `this`). */
+function skipOf(context: unknown): ((reason: string) => unknown) | undefined {
+  if (context === null || (typeof context !== 'object' && typeof context !== 'function')) return undefined;
+  const skip = (context as { skip?: unknown }).skip;
+  return typeof skip === 'function' ? (reason: string) => skip.call(context, reason) : undefined;
+}
+
+function globalFramework(): TestFramework {
+  const { describe, it } = globalThis as { describe?: unknown; it?: unknown };
+  if (typeof describe === 'function' && typeof it === 'function') return { describe, it } as TestFramework;
+  throw new Error(
+    'describeTransportConformance: no test framework. Pass options.test = { describe, it } ' +
+      "(from 'vitest', 'node:test', ...), or run it where describe and it are globals (jest, mocha, vitest with globals: true)",
+  );
+}
+
+/**
+ * Register the conformance suite for a transport with a test framework: one `describe`
+ * ("transport conformance: <name>") with one `it` per case of {@link conformanceCases}.
+ *
+ * Skipping (`skipIf`): in CI every case fails. Otherwise `skipIf: true` registers the cases with
+ * `it.skip`; a `skipIf` function is evaluated when the first case runs, which then skips through
+ * the framework's test context (vitest, node:test, mocha; jest has none, so there a case that must
+ * skip fails with a {@link ConformanceSkipError}: pass a boolean).
+ *
+ * @example
+ * import { describe, it } from 'node:test'; // or 'vitest'; jest and mocha: omit `test`
+ * describeTransportConformance('memory', () => createMemoryTransport({ broker }), { test: { describe, it } });
+ */
+export function describeTransportConformance(
+  name: string,
+  factory: TransportFactory,
+  options: DescribeConformanceOptions = {},
+): void {
+  const { describe, it } = options.test ?? globalFramework();
+  const cases = conformanceCases(name, factory, options);
+  const skipAll = options.skipIf === true && !isCi() && typeof it.skip === 'function';
+  describe(conformanceSuiteName(name), () => {
+    for (const testCase of cases) {
+      const timeoutMs = testCase.timeoutMs + FRAMEWORK_TIMEOUT_MARGIN_MS;
+      // No declared parameters: a parameter would make mocha, jest and node:test wait for `done`.
+      const fn = async function (this: unknown, ...args: unknown[]): Promise<void> {
+        await testCase.run({ skip: skipOf(args[0]) ?? skipOf(this) });
+      };
+      const registered = skipAll ? it.skip!(testCase.name, fn, timeoutMs) : it(testCase.name, fn, timeoutMs);
+      // Mocha's `it` has no timeout parameter; the Test it returns takes one.
+      const timeout = (registered as { timeout?: unknown } | null | undefined)?.timeout;
+      if (typeof timeout === 'function') timeout.call(registered, timeoutMs);
+    }
   });
 }

@@ -1,9 +1,27 @@
 /**
- * Test support that does not depend on a test framework. The transport conformance suite, which
- * imports vitest, is a separate entry: runtime/testing/conformance.ts.
+ * `@eventform/runtime/testing`: test support that depends on no test framework. The service test
+ * harness, the transport conformance suite (registered with the `describe`/`it` you pass, or run
+ * as data), a topology builder, and small helpers. Documented in testing.md.
  */
 export { createTestHarness } from './harness.js';
 export type { DeliverOptions, TestHarness, TestHarnessOptions } from './harness.js';
+export {
+  ConformanceSkipError,
+  conformanceCases,
+  conformanceSuiteName,
+  describeTransportConformance,
+} from './conformance.js';
+export type {
+  ConformanceCase,
+  ConformanceOptions,
+  ConformanceRunContext,
+  DescribeConformanceOptions,
+  RawDeadLetter,
+  RawMessage,
+  TestFramework,
+  TestRegistrar,
+  TransportFactory,
+} from './conformance.js';
 export { buildTopology, formatDuration, parseDuration, retryDelays, uniqueTopologyName } from './topology-builder.js';
 export type {
   ConsumerSpec,
