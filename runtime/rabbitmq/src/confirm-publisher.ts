@@ -13,6 +13,7 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { PublishNackedError } from './errors.js';
 import { TimeoutError, withTimeout } from './timing.js';
+import { amqplibFastPaths } from './amqplib-internals.js';
 import { encodePublishFrames, normalise } from './publish-frames.js';
 
 /**
@@ -60,7 +61,15 @@ export class ConfirmPublisher {
   /** Why the broker closed the channel, when it did (emitted just before 'close'). */
   private closeError: { code: number | undefined; message: string } | undefined;
 
-  constructor(readonly channel: ConfirmChannel) {
+  /**
+   * `fastPath`: whether publishes may take the transport's own encoder and amqplib's channel
+   * internals (see amqplib-internals.ts); the transport passes what its version gate and
+   * self-check decided. Off, every publish goes through amqplib's public `ConfirmChannel#publish`.
+   */
+  constructor(
+    readonly channel: ConfirmChannel,
+    private readonly fastPath: boolean = amqplibFastPaths().publishEncoder.enabled,
+  ) {
     channel.on('return', (msg: Message) => this.onReturn(msg));
     channel.on('error', (err: Error & { code?: unknown }) => {
       this.closeError = { code: typeof err.code === 'number' ? err.code : undefined, message: err.message };
@@ -160,8 +169,8 @@ export class ConfirmPublisher {
    * (amqplib encodes, without its `Args.publish` header wrapping) or `amqplib` (`ConfirmChannel#publish`).
    */
   get encoding(): 'frames' | 'fields' | 'amqplib' {
-    if (!hasPublishInternals(this.channel)) return 'amqplib';
-    const connection = FRAME_ENCODER_ENABLED ? connectionOf(this.channel) : undefined;
+    if (!this.fastPath || !hasPublishInternals(this.channel)) return 'amqplib';
+    const connection = connectionOf(this.channel);
     return connection && outgoingOf(this.channel, connection) ? 'frames' : 'fields';
   }
 
@@ -173,8 +182,10 @@ export class ConfirmPublisher {
     callback: (err: unknown) => void,
   ): boolean {
     const channel = this.channel;
-    if (!hasPublishInternals(channel)) return channel.publish(exchange, routingKey, body, options, callback);
-    const connection = FRAME_ENCODER_ENABLED ? connectionOf(channel) : undefined;
+    if (!this.fastPath || !hasPublishInternals(channel)) {
+      return channel.publish(exchange, routingKey, body, options, callback);
+    }
+    const connection = connectionOf(channel);
     const outgoing = connection && outgoingOf(channel, connection);
     if (outgoing !== undefined) {
       const { ch } = channel;
@@ -261,9 +272,6 @@ interface ConnectionInternals {
   sentSinceLastCheck: boolean;
   channels: ({ channel: unknown; buffer: { write(chunk: Buffer): boolean } } | null | undefined)[];
 }
-
-/** `EVENTFORM_AMQP_ENCODER=amqplib` leaves all encoding to amqplib (read once, at load). */
-const FRAME_ENCODER_ENABLED = process.env.EVENTFORM_AMQP_ENCODER !== 'amqplib';
 
 function hasPublishInternals(channel: ConfirmChannel): channel is ConfirmChannel & PublishInternals {
   const c = channel as unknown as Partial<PublishInternals>;

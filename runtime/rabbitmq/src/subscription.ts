@@ -38,6 +38,8 @@ export interface SubscriptionHost {
   /** How long a retry/dead-letter publish may wait for its confirm. */
   readonly publishTimeoutMs: number;
   readonly dispositionFailurePauseMs: number;
+  /** Whether retry and dead-letter copies may take the publish fast path (see amqplib-internals.ts). */
+  readonly publishFastPath: boolean;
   readonly metrics: SubscriptionMetrics;
 }
 
@@ -85,7 +87,7 @@ export class RabbitSubscription implements Subscription {
     this.host.metrics.channelsOpened++;
     const lane: Lane = {
       channel,
-      publisher: new ConfirmPublisher(channel),
+      publisher: new ConfirmPublisher(channel, this.host.publishFastPath),
       acks: new AckBatcher(channel, (lost) => {
         this.host.metrics.lostAcks += lost;
       }),

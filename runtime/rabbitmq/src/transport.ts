@@ -25,6 +25,7 @@ import type {
   TransportCapabilities,
 } from '@eventform/runtime';
 import { createJsonLogger } from '@eventform/runtime';
+import { amqplibFastPaths, reportFastPaths, type AmqplibFastPaths } from './amqplib-internals.js';
 import { ChannelClosedError, ConfirmPublisher, NotSentError } from './confirm-publisher.js';
 import { RABBITMQ_DEFAULTS, defaultRabbitmqUrl, openConnection, redactUrl } from './defaults.js';
 import {
@@ -108,6 +109,9 @@ export class RabbitMQTransport implements Transport {
   readonly logger: Logger;
   readonly publishTimeoutMs: number;
   readonly dispositionFailurePauseMs = RABBITMQ_DEFAULTS.dispositionFailurePauseMs;
+  /** Which of amqplib's internals this transport uses (version gate, self-check, environment). */
+  readonly fastPaths: AmqplibFastPaths;
+  readonly publishFastPath: boolean;
 
   private readonly url: string;
   private readonly assertResources: boolean;
@@ -141,6 +145,9 @@ export class RabbitMQTransport implements Transport {
     this.heartbeatSeconds = options.heartbeatSeconds ?? RABBITMQ_DEFAULTS.heartbeatSeconds;
     this.prefetchOverride = options.prefetch;
     this.logger = options.logger ?? createJsonLogger({ fields: { component: 'rabbitmq' } });
+    this.fastPaths = amqplibFastPaths();
+    this.publishFastPath = this.fastPaths.publishEncoder.enabled;
+    reportFastPaths(this.fastPaths, this.logger);
   }
 
   get state(): RabbitMQTransportState {
@@ -497,7 +504,7 @@ export class RabbitMQTransport implements Transport {
   private async openPublisher(connection: ChannelModel): Promise<ConfirmPublisher> {
     const channel = await connection.createConfirmChannel();
     channel.on('error', (err: Error) => this.logger.warn('rabbitmq publishing channel error', { error: err.message }));
-    const publisher = new ConfirmPublisher(channel);
+    const publisher = new ConfirmPublisher(channel, this.publishFastPath);
     channel.on('close', () => {
       // Next publish opens a fresh one (a channel can die alone, e.g. on a missing exchange).
       if (this.openedPublisher === publisher) this.dropPublisher();
