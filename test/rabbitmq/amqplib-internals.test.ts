@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RabbitMQTransport } from '@eventform/rabbitmq';
 import type { Delivery } from '../../runtime/core/src/transport.js';
 import {
   VERIFIED_AMQPLIB_VERSION,
@@ -65,6 +66,14 @@ describe('amqplib fast paths', () => {
   it('a publisher told the fast path is off publishes through amqplib', () => {
     const channel = { on: () => {}, sendMessage: () => true, pushConfirmCallback: () => {}, connection: {} };
     expect(new ConfirmPublisher(channel as never, false).encoding).toBe('amqplib');
+  });
+
+  it('the transport refuses header bounds outside 1..limit', () => {
+    expect(() => new RabbitMQTransport({ maxHeaderDepth: 0, logger: collectingLogger() })).toThrow(RangeError);
+    expect(() => new RabbitMQTransport({ maxHeaderDepth: 1_001, logger: collectingLogger() })).toThrow(
+      /maxHeaderDepth must be an integer from 1 to 1000/,
+    );
+    expect(() => new RabbitMQTransport({ maxHeaderBytes: 1.5, logger: collectingLogger() })).toThrow(RangeError);
   });
 });
 

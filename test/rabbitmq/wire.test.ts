@@ -2,6 +2,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { EF } from '../../runtime/core/src/headers.js';
+import { UNDECODABLE } from '../../runtime/rabbitmq/src/header-frames.js';
 import { KEY_HEADER, publishProperties, toDelivery } from '../../runtime/rabbitmq/src/wire.js';
 import { eventHeaders } from './helpers.js';
 
@@ -75,6 +76,27 @@ describe('toDelivery', () => {
     const first = toDelivery(message({ cloudEvents_id: 'a' }));
     expect(first.deliveryCount).toBeUndefined();
     expect(first.headers).not.toHaveProperty('x-delivery-count');
+  });
+
+  it('passes on why the headers could not be decoded, with those that could', () => {
+    const msg = message({ cloudEvents_id: 'a' });
+    (msg.properties as unknown as Record<symbol, string>)[UNDECODABLE] =
+      'header "deep" is nested deeper than 32 levels';
+    const delivery = toDelivery(msg);
+    expect(delivery.undecodable).toBe('header "deep" is nested deeper than 32 levels');
+    expect(delivery.headers).toEqual({ id: 'a' });
+    expect(toDelivery(message({ cloudEvents_id: 'a' })).undecodable).toBeUndefined();
+  });
+
+  it('never throws: a header that cannot be converted makes the delivery undecodable', () => {
+    const hostile = {
+      toJSON: () => {
+        throw new Error('no');
+      },
+    };
+    const delivery = toDelivery(message({ cloudEvents_id: 'a', odd: hostile }));
+    expect(delivery.undecodable).toMatch(/^headers could not be converted: no/);
+    expect(delivery.headers).toEqual({ id: 'a' });
   });
 
   it('names the original exchange for retries coming back through the default exchange', () => {

@@ -20,7 +20,22 @@ export const RABBITMQ_DEFAULTS = {
   /** Pause before a message whose disposition could not be carried out is given back. */
   dispositionFailurePauseMs: 1_000,
   stopTimeoutMs: 10_000,
+  /**
+   * Nesting levels a delivery's header table may have, the table itself being level 1 (RabbitMQ's
+   * own `x-death` needs 4). A header nested deeper is left out and the message dead-lettered as
+   * `invalid-headers`.
+   */
+  maxHeaderDepth: 32,
+  /**
+   * Encoded size of a delivery's header table, in bytes: anything amqplib can publish fits (it
+   * encodes a table in a 64 KiB buffer). A larger table is not decoded and the message is
+   * dead-lettered as `invalid-headers`.
+   */
+  maxHeaderBytes: 65_536,
 } as const;
+
+/** The largest `maxHeaderDepth` accepted: the bounded decoder recurses once per level. */
+export const MAX_HEADER_DEPTH_LIMIT = 1_000;
 
 /** Open one AMQP connection whose `connection_name` shows up in `rabbitmqctl list_connections`. */
 export async function openConnection(

@@ -25,9 +25,15 @@ import type {
   TransportCapabilities,
 } from '@eventform/runtime';
 import { createJsonLogger } from '@eventform/runtime';
-import { amqplibFastPaths, reportFastPaths, type AmqplibFastPaths } from './amqplib-internals.js';
+import { amqplibFastPaths, installHeaderDecoder, reportFastPaths, type AmqplibFastPaths } from './amqplib-internals.js';
 import { ChannelClosedError, ConfirmPublisher, NotSentError } from './confirm-publisher.js';
-import { RABBITMQ_DEFAULTS, defaultRabbitmqUrl, openConnection, redactUrl } from './defaults.js';
+import {
+  MAX_HEADER_DEPTH_LIMIT,
+  RABBITMQ_DEFAULTS,
+  defaultRabbitmqUrl,
+  openConnection,
+  redactUrl,
+} from './defaults.js';
 import {
   BrokerUnavailableError,
   NOT_FOUND,
@@ -38,6 +44,7 @@ import {
   amqpErrorCode,
   errorMessage,
 } from './errors.js';
+import type { HeaderBounds } from './header-frames.js';
 import { declareExchange, declareQueue } from './provision.js';
 import { rabbitmqResources, type RabbitResources } from './resources.js';
 import { RabbitSubscription, type SubscriptionMetrics } from './subscription.js';
@@ -75,6 +82,17 @@ export interface RabbitMQTransportOptions {
   connectionName?: string;
   /** @default JSON lines on stderr at the level of `EVENTFORM_LOG` */
   logger?: Logger;
+  /**
+   * Nesting levels a consumed message's header table may have, the table itself being level 1
+   * (RabbitMQ's `x-death` needs 4). A header nested deeper is left out and the message is
+   * dead-lettered as `invalid-headers`; no handler runs. At most 1,000. @default 32
+   */
+  maxHeaderDepth?: number;
+  /**
+   * Encoded size in bytes a consumed message's header table may have; a larger one is not decoded
+   * and the message is dead-lettered as `invalid-headers`. @default 65_536
+   */
+  maxHeaderBytes?: number;
 }
 
 export type RabbitMQTransportState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -120,6 +138,7 @@ export class RabbitMQTransport implements Transport {
   private readonly connectionName: string;
   private readonly heartbeatSeconds: number;
   private readonly prefetchOverride: number | undefined;
+  private readonly headerBounds: HeaderBounds;
 
   private _state: RabbitMQTransportState = 'idle';
   private topology: TopologyIR | null = null;
@@ -145,6 +164,14 @@ export class RabbitMQTransport implements Transport {
     this.heartbeatSeconds = options.heartbeatSeconds ?? RABBITMQ_DEFAULTS.heartbeatSeconds;
     this.prefetchOverride = options.prefetch;
     this.logger = options.logger ?? createJsonLogger({ fields: { component: 'rabbitmq' } });
+    this.headerBounds = {
+      maxDepth: bound(
+        'maxHeaderDepth',
+        options.maxHeaderDepth ?? RABBITMQ_DEFAULTS.maxHeaderDepth,
+        MAX_HEADER_DEPTH_LIMIT,
+      ),
+      maxBytes: bound('maxHeaderBytes', options.maxHeaderBytes ?? RABBITMQ_DEFAULTS.maxHeaderBytes, 2 ** 32 - 1),
+    };
     this.fastPaths = amqplibFastPaths();
     this.publishFastPath = this.fastPaths.publishEncoder.enabled;
     reportFastPaths(this.fastPaths, this.logger);
@@ -363,6 +390,13 @@ export class RabbitMQTransport implements Transport {
     connection.on('error', (err: Error) => {
       this.logger.warn('rabbitmq connection error', { error: err.message });
     });
+    // Before any channel consumes: content headers are decoded within bounds from the first delivery.
+    if (this.fastPaths.headerDecoder.enabled && !installHeaderDecoder(connection, this.headerBounds)) {
+      this.logger.warn(
+        'rabbitmq header decoder not installed: the connection lacks the amqplib internals it replaces; amqplib decodes headers unbounded',
+        { amqplib: this.fastPaths.version },
+      );
+    }
     try {
       if (this.assertResources) await this.declareResources(connection);
       return connection;
@@ -523,4 +557,12 @@ export class RabbitMQTransport implements Transport {
 
 function remaining(deadline: number): number {
   return deadline - Date.now();
+}
+
+/** A positive integer option up to `max`, or a RangeError naming it. */
+function bound(name: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`RabbitMQTransport option ${name} must be an integer from 1 to ${max}, not ${value}`);
+  }
+  return value;
 }

@@ -5,6 +5,7 @@
 import type { ConsumeMessage, Options } from 'amqplib';
 import { CE, EF, fromWireHeaders, logicalNames, wireNames } from '@eventform/runtime';
 import type { Delivery, Headers } from '@eventform/runtime';
+import { UNDECODABLE } from './header-frames.js';
 
 /**
  * Wire header carrying `OutgoingMessage.key` (AMQP has no key field). Private to this binding:
@@ -58,20 +59,30 @@ export function publishProperties(
   return props;
 }
 
-/** The delivery the runtime sees for an AMQP message. */
+/**
+ * The delivery the runtime sees for an AMQP message. Never throws: a message whose headers could not
+ * be read (see header-frames.ts) or converted comes out with `undecodable` set and the headers that
+ * could be.
+ */
 export function toDelivery(msg: ConsumeMessage): Delivery {
-  const raw = (msg.properties.headers ?? {}) as Record<string, unknown>;
+  const properties = msg.properties as ConsumeMessage['properties'] & { [UNDECODABLE]?: string };
+  const raw = (properties.headers ?? {}) as Record<string, unknown>;
   // fromWireHeaders in one pass, taking the key and the broker's headers off.
   const headers: Headers = {};
   let key: string | undefined;
   let deliveryCount: number | undefined;
-  for (const name in raw) {
-    const value = raw[name];
-    if (name === KEY_HEADER) key = keyValue(value);
-    else if (name === 'x-delivery-count') deliveryCount = Number(value);
-    else if (isBrokerHeader(name)) continue;
-    else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
-    else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
+  let undecodable = properties[UNDECODABLE];
+  try {
+    for (const name in raw) {
+      const value = raw[name];
+      if (name === KEY_HEADER) key = keyValue(value);
+      else if (name === 'x-delivery-count') deliveryCount = Number(value);
+      else if (isBrokerHeader(name)) continue;
+      else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
+      else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
+    }
+  } catch (err) {
+    undecodable ??= `headers could not be converted: ${err instanceof Error ? err.message : String(err)}`;
   }
   const delivery: Delivery = {
     body: msg.content,
@@ -82,6 +93,7 @@ export function toDelivery(msg: ConsumeMessage): Delivery {
   if (key !== undefined) delivery.key = key;
   // Quorum queues count deliveries that ended without an ack (crash, lost channel, requeue).
   if (deliveryCount !== undefined && Number.isFinite(deliveryCount)) delivery.deliveryCount = deliveryCount;
+  if (undecodable !== undefined) delivery.undecodable = undecodable;
   return delivery;
 }
 
