@@ -19,7 +19,9 @@ import type {
   Disposition,
   EventEnvelope,
   Handler,
+  Headers,
   IdempotencyStore,
+  RuntimeOptions,
   Subscription,
   TopologyIR,
   Transport,
@@ -85,7 +87,12 @@ const good = (id = 'evt-1') =>
     redelivered: false,
   }) as Delivery;
 
-async function pipeline(handler: Handler, consumer: Partial<ConsumerSpec> = {}, store?: IdempotencyStore) {
+async function pipeline(
+  handler: Handler,
+  consumer: Partial<ConsumerSpec> = {},
+  store?: IdempotencyStore,
+  options: Partial<RuntimeOptions> = {},
+) {
   const transport = new FakeTransport();
   const logger = captureLogger();
   const runtime = createRuntime({
@@ -93,6 +100,7 @@ async function pipeline(handler: Handler, consumer: Partial<ConsumerSpec> = {}, 
     transport,
     logger,
     ...(store ? { idempotencyStore: store } : {}),
+    ...options,
   });
   runtime.handle('worker.work', handler);
   await runtime.start();
@@ -114,6 +122,17 @@ describe('delivery pipeline', () => {
     ['missing id', 'invalid-envelope', withHeaders({ ...base, id: '' })],
     ['bad time', 'invalid-envelope', withHeaders({ ...base, time: 'now' })],
     ['not JSON', 'invalid-json', withHeaders(base, '{oops')],
+    [
+      'JSON nested deeper than 128 levels',
+      'invalid-json',
+      withHeaders(base, `{"id":"x","n":${'['.repeat(129)}${']'.repeat(129)}}`),
+    ],
+    ['a body over 1 MiB', 'too-large', withHeaders(base, JSON.stringify({ id: 'x'.repeat(1_048_576) }))],
+    [
+      'a body that is not UTF-8',
+      'invalid-encoding',
+      { ...good(), body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) },
+    ],
     ['schema-invalid', 'schema-invalid', withHeaders(base, '{"id": 5}')],
   ])('%s → dead letter %s, handler not called', async (_name, reason, delivery) => {
     let called = false;
@@ -274,6 +293,106 @@ describe('delivery pipeline', () => {
       attempt: 2,
       extra: 1,
     });
+  });
+});
+
+describe('hostile input in the pipeline', () => {
+  const deep = (levels: number, leaf = '{}') => '{"child":'.repeat(levels) + leaf + '}'.repeat(levels);
+  const recursive = (consumer: Partial<ConsumerSpec>) =>
+    buildTopology({
+      name: uniqueTopologyName('rt'),
+      schemas: { Node: { type: 'object', properties: { child: { $ref: '#/schemas/Node' } } } },
+      events: { Tree: { payload: { $ref: '#/schemas/Node' } } },
+      services: {
+        producer: { produces: ['Tree'] },
+        worker: {
+          consumes: { work: { event: 'Tree', retry: { attempts: 3, backoff: 'fixed', delay: 50 }, ...consumer } },
+        },
+      },
+    });
+  const tree = (body: string): Delivery => ({
+    ...good(),
+    headers: { ...good().headers, type: 'Tree' },
+    body: Buffer.from(body),
+  });
+  async function treePipeline(consumer: Partial<ConsumerSpec>, options: Partial<RuntimeOptions> = {}) {
+    const transport = new FakeTransport();
+    const logger = captureLogger();
+    let calls = 0;
+    const runtime = createRuntime({ topology: recursive(consumer), transport, logger, ...options });
+    runtime.handle('worker.work', async () => void calls++);
+    await runtime.start();
+    const deliver = async (d: Delivery) => {
+      const disposition = await transport.handler!(d);
+      const record =
+        disposition.kind === 'dead-letter' ? readDeadLetter({ body: d.body, headers: disposition.headers }) : null;
+      return { disposition, record };
+    };
+    return { deliver, logger, runtime, calls: () => calls };
+  }
+
+  it('a validator that overflows the stack is classified (schema-invalid), not released', async () => {
+    // With the depth bound lifted, the recursive schema's validator recurses 100,000 levels deep.
+    const { deliver, calls, logger } = await treePipeline({}, { limits: { maxJsonDepth: Infinity } });
+    const { disposition, record } = await deliver(tree(deep(100_000)));
+    expect(disposition.kind).toBe('dead-letter');
+    expect(record).toMatchObject({ reason: 'schema-invalid', attempts: 1 });
+    expect(record!.error).toBe('Payload of Tree could not be validated: RangeError: Maximum call stack size exceeded');
+    expect(calls()).toBe(0);
+    expect(logger.lines.some((l) => l.message.includes('released'))).toBe(false);
+  });
+
+  it('a dedupe key that cannot be serialised is classified (invalid-dedupe-key), not retried', async () => {
+    // The recursive schema would overflow first; a permissive validator lets the payload through.
+    const transport = new FakeTransport();
+    let handled = 0;
+    const runtime = createRuntime({
+      topology: recursive({ idempotency: { key: 'child' } }),
+      transport,
+      logger: captureLogger(),
+      validators: { Tree: () => true },
+      limits: { maxJsonDepth: Infinity },
+    });
+    runtime.handle('worker.work', async () => void handled++);
+    await runtime.start();
+    const delivery = tree(deep(100_000));
+    const disposition = await transport.handler!(delivery);
+    expect(disposition.kind).toBe('dead-letter');
+    const record = readDeadLetter({ body: delivery.body, headers: (disposition as { headers: Headers }).headers });
+    expect(record).toMatchObject({ reason: 'invalid-dedupe-key', attempts: 1 });
+    expect(record.error).toBe('No dedupe key from payload field "child": RangeError: Maximum call stack size exceeded');
+    expect(handled).toBe(0);
+  });
+
+  it('with the default bound, both are invalid-json before anything recurses', async () => {
+    const { deliver, calls } = await treePipeline({ idempotency: { key: 'child' } });
+    const { record } = await deliver(tree(deep(100_000)));
+    expect(record).toMatchObject({ reason: 'invalid-json', attempts: 1 });
+    expect(record!.error).toBe('Body is JSON nested 100001 levels deep; this consumer accepts at most 128');
+    expect((await deliver(tree(deep(127)))).disposition).toEqual({ kind: 'ack' });
+    expect(calls()).toBe(1);
+  });
+
+  it('consumerLimits override limits for one consumer; an unknown consumer id is refused', async () => {
+    const body = JSON.stringify({ id: 'x', n: 1 });
+    const limited = await pipeline(async () => {}, {}, undefined, {
+      limits: { maxBodyBytes: 4096 },
+      consumerLimits: { 'worker.work': { maxBodyBytes: body.length - 1 } },
+    });
+    const record = readDeadLetter({
+      body: Buffer.from(body),
+      headers: ((await limited.deliver({ ...good(), body: Buffer.from(body) })) as { headers: Headers }).headers,
+    });
+    expect(record).toMatchObject({
+      reason: 'too-large',
+      error: `Body is ${body.length} bytes; this consumer accepts at most ${body.length - 1}`,
+    });
+    expect(() =>
+      createRuntime({ topology: topology(), transport: new FakeTransport(), consumerLimits: { 'worker.nope': {} } }),
+    ).toThrow(ConsumerRegistrationError);
+    expect(() =>
+      createRuntime({ topology: topology(), transport: new FakeTransport(), limits: { maxBodyBytes: 0 } }),
+    ).toThrow(/limits.maxBodyBytes must be a positive integer/);
   });
 });
 

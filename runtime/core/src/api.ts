@@ -149,4 +149,31 @@ export interface RuntimeOptions {
    * @default 20
    */
   maxDeliveries?: number;
+  /**
+   * Bounds on what every consumer decodes before its handler runs; a message beyond them is
+   * dead-lettered at once (see {@link InputLimits}).
+   * @default { maxBodyBytes: 1_048_576, maxJsonDepth: 128 }
+   */
+  limits?: InputLimits;
+  /**
+   * Bounds for single consumers, by consumer id (`service.handler`), field by field over `limits`.
+   * An id the topology does not declare makes `createRuntime` throw `ConsumerRegistrationError`.
+   * @example { 'media-service.onUpload': { maxBodyBytes: 8 * 1024 * 1024 } }
+   */
+  consumerLimits?: Readonly<Record<string, InputLimits>>;
+}
+
+/**
+ * What a consumer accepts from the wire, checked before anything parses the body. A message
+ * beyond a bound is a poison message: dead-lettered with the reason, never handled or retried.
+ */
+export interface InputLimits {
+  /** Largest body, in bytes; a larger one is dead-lettered as `too-large`. @default 1_048_576 (1 MiB) */
+  maxBodyBytes?: number;
+  /**
+   * Deepest nesting of JSON arrays and objects; a deeper body is dead-lettered as `invalid-json`
+   * before it is parsed, so validation and dedupe keys never recurse that deep.
+   * @default 128
+   */
+  maxJsonDepth?: number;
 }

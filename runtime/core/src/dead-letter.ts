@@ -18,7 +18,9 @@ import type { Headers } from './transport.js';
  * - `invalid-json`: the body is not JSON, or is nested deeper than the runtime parses.
  * - `unknown-type`: the `type` header is missing, unknown, or not consumed by this consumer.
  * - `invalid-envelope`: other CloudEvents attributes are missing or malformed.
- * - `schema-invalid`: the payload fails the event's schema.
+ * - `schema-invalid`: the payload fails the event's schema, or the validator threw on it.
+ * - `invalid-dedupe-key`: no dedupe key could be made from the payload field named by the
+ *   consumer's `idempotency.key` (serialising the value threw, e.g. nested too deep).
  * - `non-retryable`: the handler threw `NonRetryableError`.
  * - `retries-exhausted`: the handler failed on every attempt.
  * - `redelivery-limit`: delivered more often than `maxDeliveries` without an outcome (the consumer
@@ -32,6 +34,7 @@ export type DeadLetterReason =
   | 'unknown-type'
   | 'invalid-envelope'
   | 'schema-invalid'
+  | 'invalid-dedupe-key'
   | 'non-retryable'
   | 'retries-exhausted'
   | 'redelivery-limit';
@@ -44,6 +47,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   'unknown-type',
   'invalid-envelope',
   'schema-invalid',
+  'invalid-dedupe-key',
   'non-retryable',
   'retries-exhausted',
   'redelivery-limit',

@@ -15,6 +15,17 @@ export const RUNTIME_DEFAULTS = {
    * before its handler runs again: a message that kills its consumer each time must not loop forever.
    */
   maxDeliveries: 20,
+  /**
+   * Largest message body a consumer decodes, in bytes (1 MiB, Kafka's default message size limit);
+   * a larger one is dead-lettered as `too-large` before it is parsed.
+   */
+  maxBodyBytes: 1_048_576,
+  /**
+   * Deepest nesting of JSON arrays and objects a consumer parses; a deeper body is dead-lettered as
+   * `invalid-json` before it is parsed. Far below the few thousand levels at which validating or
+   * serialising a value overflows the stack.
+   */
+  maxJsonDepth: 128,
 } as const;
 
 export const DEAD_LETTER_DEFAULTS = {

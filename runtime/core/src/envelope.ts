@@ -4,8 +4,10 @@
  * names with `toWireHeaders`/`fromWireHeaders`; the memory transport keeps them as they are.
  */
 import type { EventEnvelope } from './api.js';
-import { EnvelopeError, InvalidJsonError, PublishOptionsError } from './errors.js';
+import { EnvelopeError, PublishOptionsError } from './errors.js';
 import { CE, EF } from './headers.js';
+import { decodeJsonBody } from './json-body.js';
+import type { BodyLimits } from './json-body.js';
 import type { Delivery, Headers, OutgoingMessage } from './transport.js';
 
 // Transports map logical headers to wire names with these (see transport.ts); re-exported here so
@@ -115,18 +117,19 @@ export function readEnvelopeAttributes(headers: Headers, key?: string): Envelope
   return attributes;
 }
 
-/** Parse a JSON body; throws {@link InvalidJsonError}. */
-export function parseJsonBody(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new InvalidJsonError(`Body is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
+/**
+ * Parse a JSON body within `limits` (default: the runtime's defaults, 1 MiB and 128 levels).
+ * Throws `BodyTooLargeError`, `InvalidEncodingError` or `InvalidJsonError`; see
+ * {@link decodeJsonBody}.
+ */
+export function parseJsonBody(body: Buffer, limits?: BodyLimits): unknown {
+  return decodeJsonBody(body, limits);
 }
 
 /**
- * Decode a delivery into an envelope (attributes + parsed payload). Throws {@link EnvelopeError}
- * or {@link InvalidJsonError}; the payload is not schema-checked here.
+ * Decode a delivery into an envelope (attributes + parsed payload, within the default body
+ * limits). Throws {@link EnvelopeError} or one of {@link parseJsonBody}'s errors; the payload is
+ * not schema-checked here.
  */
 export function decodeDelivery<TData = unknown>(
   delivery: Pick<Delivery, 'body' | 'headers' | 'key'>,

@@ -88,9 +88,19 @@ export class EnvelopeError extends EventformError {
   }
 }
 
-/** A delivery whose body is not valid UTF-8 JSON. */
+/** A delivery whose body is not JSON, or JSON nested deeper than the consumer's `maxJsonDepth`. */
 export class InvalidJsonError extends EventformError {
   readonly code = 'EF_INVALID_JSON';
+}
+
+/** A delivery whose body is larger than the consumer's `maxBodyBytes`. */
+export class BodyTooLargeError extends EventformError {
+  readonly code = 'EF_BODY_TOO_LARGE';
+}
+
+/** A delivery whose body is not valid UTF-8 (JSON text must be). */
+export class InvalidEncodingError extends EventformError {
+  readonly code = 'EF_INVALID_ENCODING';
 }
 
 /** A message given to `readDeadLetter` that carries no dead-letter record. */

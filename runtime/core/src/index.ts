@@ -11,6 +11,7 @@ export type {
   HandlerContext,
   HealthState,
   HealthStatus,
+  InputLimits,
   Logger,
   PublishOptions,
   Runtime,
@@ -45,14 +46,18 @@ export {
   readEnvelopeAttributes,
 } from './envelope.js';
 export type { EnvelopeAttributes } from './envelope.js';
+export { jsonDepth } from './json-body.js';
+export type { BodyLimits } from './json-body.js';
 
 export { currentEvent, currentScope, withCorrelation } from './context.js';
 export type { CorrelationScope } from './context.js';
 
 export {
+  BodyTooLargeError,
   ConsumerRegistrationError,
   EnvelopeError,
   EventformError,
+  InvalidEncodingError,
   InvalidJsonError,
   NonRetryableError,
   NotADeadLetterError,

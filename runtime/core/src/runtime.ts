@@ -1,10 +1,13 @@
 /**
  * The runtime: publishing (validate → envelope → transport) and the delivery pipeline every
- * transport feeds (decode → type check → JSON → validate → idempotent handler run → disposition).
+ * transport feeds (decode → type check → bounded JSON → validate → dedupe key → idempotent handler
+ * run → disposition).
  *
  * Concurrency and ordering are the transport's job: it calls the pipeline at most
  * `consumer.concurrency` times at once. The pipeline never throws; every outcome is a
  * {@link Disposition}, which is what makes retries and dead letters identical on every broker.
+ * Whatever arrives is untrusted: every failure before the handler runs is a poison message,
+ * dead-lettered with its reason, never released for redelivery.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -13,6 +16,7 @@ import type {
   HandlerContext,
   HealthState,
   HealthStatus,
+  InputLimits,
   Logger,
   PublishOptions,
   Runtime,
@@ -24,10 +28,12 @@ import type { CorrelationScope } from './context.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deadLetterHeaders } from './dead-letter.js';
 import { RUNTIME_DEFAULTS } from './defaults.js';
-import { attemptOf, assertExtraHeaders, encodeEnvelope, parseJsonBody, readEnvelopeAttributes } from './envelope.js';
+import { assertExtraHeaders, attemptOf, encodeEnvelope, readEnvelopeAttributes } from './envelope.js';
 import type { EnvelopeAttributes } from './envelope.js';
 import {
+  BodyTooLargeError,
   ConsumerRegistrationError,
+  InvalidEncodingError,
   NonRetryableError,
   PublishValidationError,
   RuntimeStateError,
@@ -39,6 +45,8 @@ import { dedupeKey, idempotencyNamespace } from './idempotency.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
+import { decodeJsonBody } from './json-body.js';
+import type { BodyLimits } from './json-body.js';
 import { decideRetry } from './retry-policy.js';
 import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
 import { resolveValidators, validatePayload } from './validation.js';
@@ -62,6 +70,8 @@ interface ConsumerState {
   events: ReadonlySet<string>;
   /** Key namespace in the idempotency store. */
   namespace: string;
+  /** What its deliveries may be: body size, JSON depth. */
+  limits: BodyLimits;
   handler: Handler | undefined;
   subscription: Subscription | undefined;
   stats: ConsumerStats;
@@ -111,11 +121,13 @@ class EventformRuntime implements Runtime {
     this.debugEnabled = isLevelEnabled(this.logger, 'debug');
     for (const event of this.topology.events) this.events.set(event.name, event);
     for (const service of this.topology.services) this.produces.set(service.name, new Set(service.produces));
+    const limits = resolveLimits(this.topology, options);
     for (const consumer of this.topology.consumers) {
       this.consumers.set(consumer.id, {
         ir: consumer,
         events: new Set(consumer.events),
         namespace: idempotencyNamespace(this.topology.name, consumer.id),
+        limits: limits.get(consumer.id)!,
         handler: undefined,
         subscription: undefined,
         stats: { inFlight: 0, handled: 0, retried: 0, deadLettered: 0, duplicates: 0, dropped: 0 },
@@ -324,11 +336,25 @@ class EventformRuntime implements Runtime {
     }
     let data: unknown;
     try {
-      data = parseJsonBody(delivery.body);
+      data = decodeJsonBody(delivery.body, consumer.limits);
     } catch (error) {
-      return this.poison(consumer, delivery, attempt, 'invalid-json', error);
+      const reason: DeadLetterReason =
+        error instanceof BodyTooLargeError
+          ? 'too-large'
+          : error instanceof InvalidEncodingError
+            ? 'invalid-encoding'
+            : 'invalid-json';
+      return this.poison(consumer, delivery, attempt, reason, error);
     }
-    const issues = validatePayload(this.validators[type]!, data);
+    let issues: ReturnType<typeof validatePayload>;
+    try {
+      issues = validatePayload(this.validators[type]!, data);
+    } catch (error) {
+      // A validator that throws (a stack overflow on a recursive schema, a bug) has not shown the
+      // payload valid: it is poison, not a reason to release the message again and again.
+      const why = `Payload of ${type} could not be validated: ${errorText(error)}`;
+      return this.poison(consumer, delivery, attempt, 'schema-invalid', new Error(why));
+    }
     if (issues) {
       return this.poison(
         consumer,
@@ -338,6 +364,16 @@ class EventformRuntime implements Runtime {
         new Error(`Payload does not match ${type}: ${formatIssues(issues)}`),
       );
     }
+    const idempotency = consumer.ir.idempotency;
+    let key: string | undefined;
+    if (idempotency.enabled) {
+      try {
+        key = dedupeKey(idempotency, attributes.id, data);
+      } catch (error) {
+        const why = `No dedupe key from payload field "${idempotency.key}": ${errorText(error)}`;
+        return this.poison(consumer, delivery, attempt, 'invalid-dedupe-key', new Error(why));
+      }
+    }
     const envelope = attributes as EventEnvelope;
     envelope.data = data;
 
@@ -346,10 +382,8 @@ class EventformRuntime implements Runtime {
     const started = this.debugEnabled ? performance.now() : 0;
     try {
       const scope = handlerScope(envelope, consumer.ir.id);
-      const idempotency = consumer.ir.idempotency;
       // Inline arrows, not named closures: this runs per message (and named ones cost more under tsx).
-      if (idempotency.enabled) {
-        const key = dedupeKey(idempotency, envelope.id, data);
+      if (key !== undefined) {
         const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
           this.invoke(consumer, envelope, scope, attempt, tx),
         );
@@ -540,4 +574,46 @@ function keyOf(value: unknown): string | undefined {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `RangeError: Maximum call stack size exceeded`: the kind of error matters when it is not ours. */
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Each consumer's body limits: defaults, then `limits`, then its own `consumerLimits` entry. */
+function resolveLimits(
+  topology: TopologyIR,
+  options: Pick<RuntimeOptions, 'limits' | 'consumerLimits'>,
+): Map<string, BodyLimits> {
+  const ids = new Set(topology.consumers.map((c) => c.id));
+  const overrides = options.consumerLimits ?? {};
+  const unknown = Object.keys(overrides).filter((id) => !ids.has(id));
+  if (unknown.length > 0) {
+    throw new ConsumerRegistrationError(
+      `consumerLimits names consumer(s) topology ${topology.name} does not declare: ${unknown.join(', ')}`,
+    );
+  }
+  const base = withLimits(
+    { maxBodyBytes: RUNTIME_DEFAULTS.maxBodyBytes, maxJsonDepth: RUNTIME_DEFAULTS.maxJsonDepth },
+    options.limits,
+    'limits',
+  );
+  const out = new Map<string, BodyLimits>();
+  for (const id of ids) out.set(id, overrides[id] ? withLimits(base, overrides[id], `consumerLimits["${id}"]`) : base);
+  return out;
+}
+
+function withLimits(base: BodyLimits, given: InputLimits | undefined, where: string): BodyLimits {
+  if (!given) return base;
+  const out = { ...base };
+  for (const name of ['maxBodyBytes', 'maxJsonDepth'] as const) {
+    const value = given[name];
+    if (value === undefined) continue;
+    if (!(value === Infinity || (Number.isInteger(value) && value >= 1))) {
+      throw new RangeError(`${where}.${name} must be a positive integer or Infinity, got ${String(value)}`);
+    }
+    out[name] = value;
+  }
+  return Object.freeze(out);
 }
