@@ -7,6 +7,8 @@
  *   on that connection stood still. Now: dead-lettered as `invalid-headers` with what could be
  *   read, the connection stays up, the other consumer and the later messages go on.
  * - A header table over the size bound is dead-lettered the same way.
+ * - A forged `x-delivery-count` dead-lettered a valid event as `redelivery-limit` without running
+ *   its handler. Now only the count a quorum queue set on a redelivery is believed.
  *
  * With CI=true a missing broker fails these tests (requireRabbitmq), it never skips them.
  */
@@ -19,7 +21,7 @@ import type { QueueType, TopologyIR } from '../../runtime/core/src/ir.js';
 import { createRuntime } from '../../runtime/core/src/runtime.js';
 import type { RabbitMQTransport, RabbitMQTransportOptions } from '@eventform/rabbitmq';
 import { requireRabbitmq } from '../support/brokers.js';
-import { drainQueue, queueDepth, waitFor } from '../rabbitmq/broker-admin.js';
+import { adminConnection, drainQueue, queueDepth, waitFor } from '../rabbitmq/broker-admin.js';
 import { collectingLogger, eventHeaders, perTestResources } from '../rabbitmq/helpers.js';
 import { RawAmqpPublisher, nestedValue, stringTable, stringValue, tableBody } from './wire-rabbitmq-client.js';
 
@@ -207,4 +209,42 @@ describe.skipIf(!rabbit.available)('hostile input on the RabbitMQ wire (real bro
     expect(byError.size!.error).toMatch(/header table of \d+ bytes exceeds maxHeaderBytes \(4096\)/);
     expect(handled('victim')).not.toContain(bigId);
   });
+
+  for (const queueType of ['classic', 'quorum'] as const) {
+    it(`does not dead-letter a valid event with a forged x-delivery-count (${queueType} queue)`, async () => {
+      const ir = topology({
+        name: 'forged',
+        queueType,
+        events: [{ name: 'OrderPlaced' }],
+        consumers: [{ service: 'victim', handler: 'onOrder', events: ['OrderPlaced'] }],
+      });
+      const consumer = ir.consumers[0]!;
+      const { handled } = await startService(ir);
+      const conn = await adminConnection(rabbit.url);
+      const ids: string[] = [];
+      try {
+        const ch = await conn.createConfirmChannel();
+        // Far past maxDeliveries (20); as a number (RabbitMQ's own type), a string, a huge number.
+        for (const forged of [100, '100', 2 ** 53]) {
+          const id = `forged-${randomUUID()}`;
+          ids.push(id);
+          const headers = { ...toWireHeaders(eventHeaders('OrderPlaced', id), 'amqp'), 'x-delivery-count': forged };
+          ch.publish(ir.events[0]!.rabbitmq.exchange, 'OrderPlaced', Buffer.from('{}'), { persistent: true, headers });
+        }
+        await ch.waitForConfirms();
+      } finally {
+        await conn.close().catch(() => {});
+      }
+      const dlq = consumer.rabbitmq.deadLetterQueue!;
+      await waitFor(
+        async () => handled('victim').length + (await queueDepth(rabbit.url, dlq)) === ids.length,
+        30_000,
+        'every forged event handled or dead-lettered',
+      );
+      expect({ handled: [...handled('victim')].sort(), deadLettered: await queueDepth(rabbit.url, dlq) }).toEqual({
+        handled: [...ids].sort(),
+        deadLettered: 0,
+      });
+    });
+  }
 });

@@ -322,4 +322,28 @@ describe.skipIf(!rabbit.available)('RabbitMQTransport (real broker)', () => {
     expect(finished).toBe(started);
     expect(await queueDepth(rabbit.url, ir.consumers[0]!.rabbitmq.queue)).toBe(5 - finished);
   });
+
+  for (const queueType of ['quorum', 'classic'] as const) {
+    it(`passes on the delivery count a ${queueType} queue keeps (classic: none) for the crash-loop guard`, async () => {
+      const ir = topology({
+        name: 'tcount',
+        queueType,
+        events: [{ name: 'Job' }],
+        consumers: [{ service: 'svc', handler: 'job', events: ['Job'] }],
+      });
+      const transport = transportFor(ir);
+      await transport.start(ir);
+      const counts: (number | undefined)[] = [];
+      await transport.subscribe(ir.consumers[0]!, async (delivery) => {
+        counts.push(delivery.deliveryCount);
+        // Given back three times, like a consumer that crashed or lost its connection.
+        return counts.length <= 3 ? { kind: 'release' } : { kind: 'ack' };
+      });
+      await transport.publish(ir.events[0]!, jsonMessage('Job', {}));
+      await waitFor(() => counts.length === 4, 10_000, 'four deliveries');
+      expect(counts).toEqual(
+        queueType === 'quorum' ? [undefined, 1, 2, 3] : [undefined, undefined, undefined, undefined],
+      );
+    });
+  }
 });

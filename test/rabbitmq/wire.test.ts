@@ -3,7 +3,13 @@ import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { EF } from '../../runtime/core/src/headers.js';
 import { UNDECODABLE } from '../../runtime/rabbitmq/src/header-frames.js';
-import { KEY_HEADER, publishProperties, toDelivery } from '../../runtime/rabbitmq/src/wire.js';
+import {
+  KEY_HEADER,
+  MAX_DELIVERY_COUNT,
+  brokerDeliveryCount,
+  publishProperties,
+  toDelivery,
+} from '../../runtime/rabbitmq/src/wire.js';
 import { eventHeaders } from './helpers.js';
 
 function message(headers: Record<string, unknown>, fields: Partial<ConsumeMessage['fields']> = {}): ConsumeMessage {
@@ -64,6 +70,7 @@ describe('toDelivery', () => {
         'x-first-death-reason': 'expired',
         'x-custom': 'kept',
       }),
+      'quorum',
     );
     expect(delivery.headers).toEqual({ id: 'evt-1', type: 'OrderCreated', [EF.attempt]: '2', 'x-custom': 'kept' });
     expect(delivery.key).toBe('order-9');
@@ -71,21 +78,43 @@ describe('toDelivery', () => {
     expect(delivery.redelivered).toBe(false);
   });
 
-  it('reports the quorum queue delivery count, which the runtime uses to end crash loops', () => {
-    expect(toDelivery(message({ cloudEvents_id: 'a', 'x-delivery-count': 3 })).deliveryCount).toBe(3);
-    const first = toDelivery(message({ cloudEvents_id: 'a' }));
+  it('reports the delivery count a quorum queue set on a redelivery, which the runtime uses to end crash loops', () => {
+    const redelivered = { redelivered: true };
+    expect(
+      toDelivery(message({ cloudEvents_id: 'a', 'x-delivery-count': 3 }, redelivered), 'quorum').deliveryCount,
+    ).toBe(3);
+    const first = toDelivery(message({ cloudEvents_id: 'a' }), 'quorum');
     expect(first.deliveryCount).toBeUndefined();
     expect(first.headers).not.toHaveProperty('x-delivery-count');
+  });
+
+  it('ignores x-delivery-count where the publisher, not the broker, set it', () => {
+    // A first delivery (the broker sets the header only on redeliveries) and any classic queue.
+    expect(toDelivery(message({ 'x-delivery-count': 100 }), 'quorum').deliveryCount).toBeUndefined();
+    expect(
+      toDelivery(message({ 'x-delivery-count': 100 }, { redelivered: true }), 'classic').deliveryCount,
+    ).toBeUndefined();
+    expect(toDelivery(message({ 'x-delivery-count': 100 }), 'classic').headers).toEqual({});
+  });
+
+  it('believes only a non-negative integer count, clamped', () => {
+    const count = (header: unknown) => brokerDeliveryCount('quorum', true, header);
+    expect([0, 1, 19, 20].map(count)).toEqual([0, 1, 19, 20]);
+    for (const forged of [-1, 1.5, Number.NaN, Infinity, '3', null, undefined, 2 ** 53, { '!': 'long', value: 3 }]) {
+      expect(count(forged), String(forged)).toBeUndefined();
+    }
+    expect(count(MAX_DELIVERY_COUNT + 1)).toBe(MAX_DELIVERY_COUNT);
+    expect(count(Number.MAX_SAFE_INTEGER)).toBe(MAX_DELIVERY_COUNT);
   });
 
   it('passes on why the headers could not be decoded, with those that could', () => {
     const msg = message({ cloudEvents_id: 'a' });
     (msg.properties as unknown as Record<symbol, string>)[UNDECODABLE] =
       'header "deep" is nested deeper than 32 levels';
-    const delivery = toDelivery(msg);
+    const delivery = toDelivery(msg, 'quorum');
     expect(delivery.undecodable).toBe('header "deep" is nested deeper than 32 levels');
     expect(delivery.headers).toEqual({ id: 'a' });
-    expect(toDelivery(message({ cloudEvents_id: 'a' })).undecodable).toBeUndefined();
+    expect(toDelivery(message({ cloudEvents_id: 'a' }), 'quorum').undecodable).toBeUndefined();
   });
 
   it('never throws: a header that cannot be converted makes the delivery undecodable', () => {
@@ -94,7 +123,7 @@ describe('toDelivery', () => {
         throw new Error('no');
       },
     };
-    const delivery = toDelivery(message({ cloudEvents_id: 'a', odd: hostile }));
+    const delivery = toDelivery(message({ cloudEvents_id: 'a', odd: hostile }), 'classic');
     expect(delivery.undecodable).toMatch(/^headers could not be converted: no/);
     expect(delivery.headers).toEqual({ id: 'a' });
   });
@@ -102,10 +131,11 @@ describe('toDelivery', () => {
   it('names the original exchange for retries coming back through the default exchange', () => {
     const retried = toDelivery(
       message({ [EF.origin]: 'shop.events/OrderCreated' }, { exchange: '', routingKey: 'shop.a.b', redelivered: true }),
+      'quorum',
     );
     expect(retried.origin).toBe('shop.events/OrderCreated');
     expect(retried.redelivered).toBe(true);
-    const raw = toDelivery(message({}, { exchange: '', routingKey: 'shop.a.b' }));
+    const raw = toDelivery(message({}, { exchange: '', routingKey: 'shop.a.b' }), 'classic');
     expect(raw.origin).toBe('/shop.a.b');
     expect(raw.key).toBeUndefined();
   });

@@ -236,7 +236,7 @@ export class RabbitSubscription implements Subscription {
       }
       this.running++;
       holdsSlot = true;
-      const delivery = toDelivery(ticket.msg);
+      const delivery = toDelivery(ticket.msg, this.consumer.rabbitmq.queueType);
       let disposition: Disposition;
       try {
         disposition = await this.handler(delivery);

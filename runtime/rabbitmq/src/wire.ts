@@ -4,7 +4,7 @@
  */
 import type { ConsumeMessage, Options } from 'amqplib';
 import { CE, EF, fromWireHeaders, logicalNames, wireNames } from '@eventform/runtime';
-import type { Delivery, Headers } from '@eventform/runtime';
+import type { Delivery, Headers, QueueType } from '@eventform/runtime';
 import { UNDECODABLE } from './header-frames.js';
 
 /**
@@ -60,23 +60,23 @@ export function publishProperties(
 }
 
 /**
- * The delivery the runtime sees for an AMQP message. Never throws: a message whose headers could not
- * be read (see header-frames.ts) or converted comes out with `undecodable` set and the headers that
- * could be.
+ * The delivery the runtime sees for an AMQP message consumed from a queue of `queueType`. Never
+ * throws: a message whose headers could not be read (see header-frames.ts) or converted comes out
+ * with `undecodable` set and the headers that could be.
  */
-export function toDelivery(msg: ConsumeMessage): Delivery {
+export function toDelivery(msg: ConsumeMessage, queueType: QueueType): Delivery {
   const properties = msg.properties as ConsumeMessage['properties'] & { [UNDECODABLE]?: string };
   const raw = (properties.headers ?? {}) as Record<string, unknown>;
   // fromWireHeaders in one pass, taking the key and the broker's headers off.
   const headers: Headers = {};
   let key: string | undefined;
-  let deliveryCount: number | undefined;
+  let deliveryCount: unknown;
   let undecodable = properties[UNDECODABLE];
   try {
     for (const name in raw) {
       const value = raw[name];
       if (name === KEY_HEADER) key = keyValue(value);
-      else if (name === 'x-delivery-count') deliveryCount = Number(value);
+      else if (name === 'x-delivery-count') deliveryCount = value;
       else if (isBrokerHeader(name)) continue;
       else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
       else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
@@ -91,10 +91,27 @@ export function toDelivery(msg: ConsumeMessage): Delivery {
     redelivered: msg.fields.redelivered,
   };
   if (key !== undefined) delivery.key = key;
-  // Quorum queues count deliveries that ended without an ack (crash, lost channel, requeue).
-  if (deliveryCount !== undefined && Number.isFinite(deliveryCount)) delivery.deliveryCount = deliveryCount;
+  const count = brokerDeliveryCount(queueType, msg.fields.redelivered, deliveryCount);
+  if (count !== undefined) delivery.deliveryCount = count;
   if (undecodable !== undefined) delivery.undecodable = undecodable;
   return delivery;
+}
+
+/** Above this, a delivery count says nothing more to the runtime (whose limit is far lower); clamped. */
+export const MAX_DELIVERY_COUNT = 1_000_000;
+
+/**
+ * How many earlier deliveries of a message ended without an outcome, as the broker counted them, or
+ * `undefined` where the broker does not count. Only a quorum queue counts, in `x-delivery-count`,
+ * and it sets that header only on a redelivery (overwriting whatever the publisher put there): on a
+ * first delivery, and on any classic queue, the header is the publisher's, so it is ignored — else a
+ * forged count would dead-letter a valid event unhandled. What is believed must be a non-negative
+ * integer; it is clamped to {@link MAX_DELIVERY_COUNT}.
+ */
+export function brokerDeliveryCount(queueType: QueueType, redelivered: boolean, header: unknown): number | undefined {
+  if (queueType !== 'quorum' || !redelivered) return undefined;
+  if (typeof header !== 'number' || !Number.isSafeInteger(header) || header < 0) return undefined;
+  return Math.min(header, MAX_DELIVERY_COUNT);
 }
 
 export function keyOf(msg: ConsumeMessage): string | undefined {
