@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   provision: () => import('./provision.js'),
   scaffold: () => import('./scaffold.js'),
   graph: () => import('./graph.js'),
+  export: () => import('./export.js'),
+  import: () => import('./import.js'),
 };
 
 /**
