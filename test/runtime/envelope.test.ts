@@ -9,9 +9,10 @@ import {
   encodeEnvelope,
   envelopeHeaders,
   fromWireHeaders,
+  readAttempt,
   toWireHeaders,
 } from '@eventform/runtime';
-import type { EventEnvelope } from '@eventform/runtime';
+import type { ConsumerIR, EventEnvelope } from '@eventform/runtime';
 
 const envelope: EventEnvelope = {
   id: 'evt-1',
@@ -127,12 +128,32 @@ describe('envelope decoding errors', () => {
   });
 });
 
-describe('attemptOf', () => {
+describe('readAttempt', () => {
+  const consumer = { id: 'svc.handler', retry: { attempts: 3 } } as Pick<ConsumerIR, 'id' | 'retry'>;
+  const copy = (attempt: string) => ({ 'ef-attempt': attempt, 'ef-retry-for': 'svc.handler' });
   it.each([
-    [{}, 1],
-    [{ 'ef-attempt': '3' }, 3],
-    [{ 'ef-attempt': '0' }, 1],
-    [{ 'ef-attempt': 'x' }, 1],
-    [{ 'ef-attempt': '2.5' }, 1],
-  ])('%j → %i', (headers, expected) => expect(attemptOf(headers)).toBe(expected));
+    ['no header', 1, {}, false],
+    ['a retry copy for this consumer', 3, copy('3'), false],
+    ['a first delivery (no ef-retry-for) with a forged attempt', 1, { 'ef-attempt': '3' }, false],
+    ['a copy made for another consumer', 1, { 'ef-attempt': '3', 'ef-retry-for': 'other.handler' }, false],
+    ['a replayed dead letter (ef-retry-for stripped)', 1, { 'ef-attempt': '3', 'ef-dl-reason': 'x' }, false],
+    ['zero', 1, copy('0'), true],
+    ['not a number', 1, copy('x'), true],
+    ['a fraction', 1, copy('2.5'), true],
+    ['an exponent', 1, copy('1e3'), true],
+    ['a sign', 1, copy('+2'), true],
+    ['above attempts (stale after a topology change, or forged)', 3, copy('4'), true],
+    ['far above attempts', 3, copy('9'.repeat(400)), true],
+  ])('%s → %i', (_name, attempt, headers, problem) => {
+    const reading = readAttempt(headers, consumer);
+    expect(reading.attempt).toBe(attempt);
+    expect(reading.problem !== undefined).toBe(problem);
+    expect(attemptOf(headers, consumer)).toBe(attempt);
+  });
+
+  it('names what it read in the problem, shortened', () => {
+    expect(readAttempt(copy('9'.repeat(400)), consumer).problem).toMatch(
+      /^ef-attempt "9{24}"… is above .* 3 attempts; read as 3$/,
+    );
+  });
 });

@@ -201,7 +201,11 @@ describe('delivery pipeline', () => {
     });
     expect(second.headers).not.toHaveProperty(EF.retryFor);
 
-    const last = await deliver({ ...good(), origin: 'fake://retry-queue', headers: second.headers });
+    const last = await deliver({
+      ...good(),
+      origin: 'fake://retry-queue',
+      headers: { ...second.headers, [EF.retryFor]: 'worker.work' },
+    });
     expect(last.kind).toBe('dead-letter');
     const record = readDeadLetter({
       body: good().body,
@@ -275,7 +279,11 @@ describe('delivery pipeline', () => {
       {},
       store,
     );
-    await deliver({ ...good(), headers: { ...good().headers, [EF.attempt]: '2' }, key: 'x' });
+    await deliver({
+      ...good(),
+      headers: { ...good().headers, [EF.attempt]: '2', [EF.retryFor]: 'worker.work' },
+      key: 'x',
+    });
     expect(seen).toMatchObject({ attempt: 2, consumer: 'worker.work', tx });
     expect(seen!.event).toMatchObject({
       id: 'evt-1',
@@ -393,6 +401,37 @@ describe('hostile input in the pipeline', () => {
     expect(() =>
       createRuntime({ topology: topology(), transport: new FakeTransport(), limits: { maxBodyBytes: 0 } }),
     ).toThrow(/limits.maxBodyBytes must be a positive integer/);
+  });
+
+  it('ignores ef-attempt on a first delivery: a forged attempt does not spend the retries', async () => {
+    const { deliver } = await pipeline(async () => {
+      throw new Error('flaky');
+    });
+    const forged = { ...good(), headers: { ...good().headers, [EF.attempt]: '999999' } };
+    const disposition = await deliver(forged);
+    expect(disposition).toMatchObject({ kind: 'retry', headers: { [EF.attempt]: '2' } });
+  });
+
+  it("clamps ef-attempt on a retry copy to the consumer's attempts and says so", async () => {
+    const { deliver, logger } = await pipeline(async (_event, ctx) => {
+      expect(ctx.attempt).toBe(3);
+      throw new Error('flaky');
+    });
+    const copy = {
+      ...good(),
+      headers: { ...good().headers, [EF.attempt]: '1'.repeat(30), [EF.retryFor]: 'worker.work' },
+    };
+    const disposition = await deliver(copy);
+    expect(disposition.kind).toBe('dead-letter');
+    expect(readDeadLetter({ body: copy.body, headers: (disposition as { headers: Headers }).headers })).toMatchObject({
+      reason: 'retries-exhausted',
+      attempts: 3,
+    });
+    expect(logger.lines.find((l) => l.message === 'ef-attempt header not taken as sent')?.fields).toMatchObject({
+      consumer: 'worker.work',
+      eventId: 'evt-1',
+      attempt: 3,
+    });
   });
 });
 

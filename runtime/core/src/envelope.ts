@@ -6,6 +6,7 @@
 import type { EventEnvelope } from './api.js';
 import { EnvelopeError, PublishOptionsError } from './errors.js';
 import { CE, EF } from './headers.js';
+import type { ConsumerIR } from './ir.js';
 import { decodeJsonBody } from './json-body.js';
 import type { BodyLimits } from './json-body.js';
 import type { Delivery, Headers, OutgoingMessage } from './transport.js';
@@ -138,10 +139,40 @@ export function decodeDelivery<TData = unknown>(
   return { ...attributes, data: parseJsonBody(delivery.body) as TData };
 }
 
-/** The 1-based attempt number carried in `ef-attempt` (1 when absent or malformed). */
-export function attemptOf(headers: Headers): number {
+/** The attempt of a delivery for one consumer, as {@link readAttempt} reads it. */
+export interface AttemptReading {
+  /** 1-based, within `1..retry.attempts` of the consumer. */
+  attempt: number;
+  /** Set when `ef-attempt` was not taken as sent: what it said and what was made of it. */
+  problem?: string;
+}
+
+// A positive integer as the runtime writes it: no sign, exponent, fraction or leading zero.
+const ATTEMPT = /^[1-9][0-9]*$/;
+
+/**
+ * The 1-based attempt of a delivery for `consumer`. `ef-attempt` is the runtime's own count and
+ * only means something on a retry copy made for this consumer (`ef-retry-for` names it, as every
+ * transport sets it): any other delivery is attempt 1 whatever the header says, so a forged header
+ * (or one a replayed dead letter still carries) cannot spend the retries the consumer is owed. On a
+ * retry copy a value that is not a positive integer counts as attempt 1 and one above the
+ * consumer's `attempts` as its last attempt (the topology may have lowered `attempts` since the
+ * copy was made); `problem` then says so.
+ */
+export function readAttempt(headers: Headers, consumer: Pick<ConsumerIR, 'id' | 'retry'>): AttemptReading {
   const raw = headers[EF.attempt];
-  if (raw === undefined) return 1;
-  const n = Number(raw);
-  return Number.isInteger(n) && n >= 1 ? n : 1;
+  if (raw === undefined || headers[EF.retryFor] !== consumer.id) return { attempt: 1 };
+  const max = Math.max(1, consumer.retry.attempts);
+  const shown = raw.length > 24 ? `${JSON.stringify(raw.slice(0, 24))}…` : JSON.stringify(raw);
+  if (!ATTEMPT.test(raw)) return { attempt: 1, problem: `${EF.attempt} ${shown} is not an attempt number; read as 1` };
+  // Compared as text first: a number of 16 digits or more is not exact as a double.
+  if (raw.length > 15 || Number(raw) > max) {
+    return { attempt: max, problem: `${EF.attempt} ${shown} is above the consumer's ${max} attempts; read as ${max}` };
+  }
+  return { attempt: Number(raw) };
+}
+
+/** {@link readAttempt}'s number alone. */
+export function attemptOf(headers: Headers, consumer: Pick<ConsumerIR, 'id' | 'retry'>): number {
+  return readAttempt(headers, consumer).attempt;
 }

@@ -43,9 +43,10 @@ export {
   encodeEnvelope,
   envelopeHeaders,
   parseJsonBody,
+  readAttempt,
   readEnvelopeAttributes,
 } from './envelope.js';
-export type { EnvelopeAttributes } from './envelope.js';
+export type { AttemptReading, EnvelopeAttributes } from './envelope.js';
 export { jsonDepth } from './json-body.js';
 export type { BodyLimits } from './json-body.js';
 

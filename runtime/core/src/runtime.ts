@@ -28,7 +28,7 @@ import type { CorrelationScope } from './context.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deadLetterHeaders } from './dead-letter.js';
 import { RUNTIME_DEFAULTS } from './defaults.js';
-import { assertExtraHeaders, attemptOf, encodeEnvelope, readEnvelopeAttributes } from './envelope.js';
+import { assertExtraHeaders, encodeEnvelope, readAttempt, readEnvelopeAttributes } from './envelope.js';
 import type { EnvelopeAttributes } from './envelope.js';
 import {
   BodyTooLargeError,
@@ -310,7 +310,8 @@ class EventformRuntime implements Runtime {
 
   private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
     const headers = delivery.headers;
-    const attempt = attemptOf(headers);
+    const reading = readAttempt(headers, consumer.ir);
+    const attempt = reading.attempt;
     if (delivery.undecodable !== undefined) {
       return this.poison(consumer, delivery, attempt, 'invalid-headers', new Error(delivery.undecodable));
     }
@@ -333,6 +334,17 @@ class EventformRuntime implements Runtime {
       attributes = readEnvelopeAttributes(headers, delivery.key);
     } catch (error) {
       return this.poison(consumer, delivery, attempt, 'invalid-envelope', error);
+    }
+    if (reading.problem !== undefined) {
+      // Only our own retry path writes ef-attempt; a value out of range was forged or is stale.
+      this.logger.warn('ef-attempt header not taken as sent', {
+        consumer: consumer.ir.id,
+        eventType: type,
+        eventId: attributes.id,
+        correlationId: attributes.correlationId,
+        attempt,
+        problem: reading.problem,
+      });
     }
     let data: unknown;
     try {

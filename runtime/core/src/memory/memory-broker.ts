@@ -7,6 +7,7 @@
 import type { ConsumerIR, TopologyIR } from '../ir.js';
 import type { Delivery, DeliveryHandler, Disposition, Headers } from '../transport.js';
 import { Deque } from '../deque.js';
+import { EF } from '../headers.js';
 
 /** A message held by the broker. Handed to handlers as the {@link Delivery} itself. */
 export interface StoredMessage extends Delivery {
@@ -108,9 +109,11 @@ export class ConsumerQueue {
       case 'retry': {
         this.inFlight--;
         this.freeKey(message);
+        // Marked for this consumer, as the broker bindings do: the runtime trusts `ef-attempt` only
+        // on a copy made for the consumer reading it.
         const copy: StoredMessage = {
           body: message.body,
-          headers: disposition.headers,
+          headers: { ...disposition.headers, [EF.retryFor]: this.consumer.id },
           origin: message.origin,
           redelivered: false,
           duplicates: 0,
