@@ -173,11 +173,16 @@ export function isSafeIdentifier(name: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Escaping
 
+// eslint-disable-next-line no-control-regex -- control characters are what needs escaping
+const NEEDS_ESCAPE_OR_QUOTE = /['"\\\u0000-\u001f\u007f\u2028\u2029]/;
+
 /**
  * A TS/JS string literal for `text`: single-quoted, or double-quoted when that needs fewer
  * escapes (prettier's rule, so generated code reads like formatted code).
  */
 export function quote(text: string): string {
+  // Most text needs no escape and no choice of quote; the loop below builds it a character at a time.
+  if (!NEEDS_ESCAPE_OR_QUOTE.test(text)) return `'${text}'`;
   const singles = text.split("'").length - 1;
   const doubles = text.split('"').length - 1;
   const q = singles > doubles ? '"' : "'";

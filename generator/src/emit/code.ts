@@ -15,24 +15,42 @@ const INDENT = '  ';
 
 /** Accumulates lines at an indentation level. */
 export class CodeWriter {
-  private readonly lines: string[] = [];
+  /**
+   * The output so far: single lines, and at indentation level 0 whole multi-line blocks (the
+   * validators' 2 MB of ajv code, a printed literal) kept as one string instead of split into
+   * lines and joined again.
+   */
+  private readonly chunks: string[] = [];
+  /** The last line written, for the no-two-blank-lines rule of `line()`. */
+  private lastLine: string | undefined;
   private level = 0;
 
   /** One line at the current indentation; an empty call adds a blank line (never two in a row). */
   line(text = ''): this {
     if (text === '') {
-      if (this.lines.length > 0 && this.lines[this.lines.length - 1] !== '') this.lines.push('');
+      if (this.lastLine !== undefined && this.lastLine !== '') this.push('', '');
       return this;
     }
-    for (const part of text.split('\n')) this.lines.push(part === '' ? '' : INDENT.repeat(this.level) + part);
-    return this;
+    return this.lines(text);
   }
 
   /** Lines already indented relative to the current level (e.g. the output of another printer). */
   raw(text: string): this {
-    for (const part of text.replace(/\n+$/, '').split('\n')) {
-      this.lines.push(part === '' ? '' : INDENT.repeat(this.level) + part);
-    }
+    return this.lines(text.slice(0, endWithoutNewlines(text)));
+  }
+
+  /** Each line of `text` at the current indentation (empty lines stay empty). */
+  private lines(text: string): this {
+    const newline = text.lastIndexOf('\n');
+    if (this.level === 0) return this.push(text, newline < 0 ? text : text.slice(newline + 1));
+    const indent = INDENT.repeat(this.level);
+    const indented = text.split('\n').map((part) => (part === '' ? '' : indent + part));
+    return this.push(indented.join('\n'), indented[indented.length - 1]!);
+  }
+
+  private push(chunk: string, lastLine: string): this {
+    this.chunks.push(chunk);
+    this.lastLine = lastLine;
     return this;
   }
 
@@ -81,11 +99,18 @@ export class CodeWriter {
     return INDENT.length * this.level;
   }
 
+  /** The lines written, trailing blank lines dropped, each ending in a newline. */
   toString(): string {
-    const out = [...this.lines];
-    while (out.length > 0 && out[out.length - 1] === '') out.pop();
-    return out.join('\n') + '\n';
+    const text = this.chunks.join('\n');
+    return text.slice(0, endWithoutNewlines(text)) + '\n';
   }
+}
+
+/** Length of `text` without its trailing newlines (a regex would scan the whole text). */
+function endWithoutNewlines(text: string): number {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 10) end--;
+  return end;
 }
 
 /**
@@ -120,39 +145,77 @@ export function wrap(text: string, width: number): string[] {
  * Key order is the value's own (callers sort when order is not meaningful).
  */
 export function printLiteral(value: unknown, indentWidth = 0, prefixWidth = 0): string {
-  return print(value, indentWidth, prefixWidth);
+  return print(value, indentWidth, prefixWidth).text;
 }
 
-function print(value: unknown, indent: number, prefix: number): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return quote(value);
+/**
+ * A printed value and whether it took several lines. Multi-line text is built by concatenation
+ * only (V8 keeps it as a rope), so an enclosing object neither searches nor copies it again: the
+ * topology literal is half a megabyte, nested a dozen levels deep.
+ */
+interface Printed {
+  text: string;
+  multiline: boolean;
+}
+
+function print(value: unknown, indent: number, prefix: number): Printed {
+  if (value === null) return { text: 'null', multiline: false };
+  if (typeof value === 'string') return { text: quote(value), multiline: false };
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`cannot print non-finite number ${value}`);
-    return Object.is(value, -0) ? '0' : String(value);
+    return { text: Object.is(value, -0) ? '0' : String(value), multiline: false };
   }
-  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'boolean') return { text: String(value), multiline: false };
   if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    const items = value.map((v) => print(v, indent + INDENT.length, 0));
-    const flat = `[${items.join(', ')}]`;
-    if (!items.some((i) => i.includes('\n')) && indent + prefix + flat.length + 1 <= PRINT_WIDTH) return flat;
-    const inner = ' '.repeat(indent + INDENT.length);
-    return `[\n${items.map((i) => `${inner}${i},`).join('\n')}\n${' '.repeat(indent)}]`;
+    if (value.length === 0) return { text: '[]', multiline: false };
+    const printed = value.map((v) => print(v, indent + INDENT.length, 0));
+    const multiline = printed.some((p) => p.multiline);
+    return enclose(
+      '[',
+      printed.map((p) => p.text),
+      ']',
+      indent,
+      prefix,
+      multiline,
+    );
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) return '{}';
+    if (entries.length === 0) return { text: '{}', multiline: false };
+    let multiline = false;
     const items = entries.map(([k, v]) => {
       // `{ '__proto__': x }` would set the prototype; a computed key makes an own property.
       const key = k === '__proto__' ? "['__proto__']" : propertyKey(k);
-      return `${key}: ${print(v, indent + INDENT.length, key.length + 2)}`;
+      const printed = print(v, indent + INDENT.length, key.length + 2);
+      multiline ||= printed.multiline;
+      return `${key}: ${printed.text}`;
     });
-    const flat = `{ ${items.join(', ')} }`;
-    if (!items.some((i) => i.includes('\n')) && indent + prefix + flat.length + 1 <= PRINT_WIDTH) return flat;
-    const inner = ' '.repeat(indent + INDENT.length);
-    return `{\n${items.map((i) => `${inner}${i},`).join('\n')}\n${' '.repeat(indent)}}`;
+    return enclose('{ ', items, ' }', indent, prefix, multiline);
   }
   throw new Error(`cannot print a ${typeof value} as a literal`);
+}
+
+/**
+ * `open item, item close` on one line when no item took several lines and it fits, otherwise
+ * one item a line (trailing comma) and `close` trimmed, at `indent`.
+ */
+function enclose(
+  open: string,
+  items: readonly string[],
+  close: string,
+  indent: number,
+  prefix: number,
+  multiline: boolean,
+): Printed {
+  if (!multiline) {
+    const width = open.length + items.reduce((n, i) => n + i.length, 0) + 2 * (items.length - 1) + close.length;
+    if (indent + prefix + width + 1 <= PRINT_WIDTH)
+      return { text: `${open}${items.join(', ')}${close}`, multiline: false };
+  }
+  const inner = ' '.repeat(indent + INDENT.length);
+  let text = open.trim();
+  for (const item of items) text += `\n${inner}${item},`;
+  return { text: `${text}\n${' '.repeat(indent)}${close.trim()}`, multiline: true };
 }
 
 /**
