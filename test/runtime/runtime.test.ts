@@ -433,6 +433,39 @@ describe('hostile input in the pipeline', () => {
       attempt: 3,
     });
   });
+
+  it('a pipeline failure releases the message, but past maxDeliveries failures dead-letters it, also without a broker count', async () => {
+    // A logger that throws inside the pipeline stands for a bug there; FakeTransport sets no deliveryCount.
+    const transport = new FakeTransport();
+    const lines: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {
+        throw new Error('log shipper down');
+      },
+      error: (message: string) => void lines.push(message),
+    };
+    const runtime = createRuntime({ topology: topology(), transport, logger, maxDeliveries: 3 });
+    let calls = 0;
+    runtime.handle('worker.work', async () => {
+      calls++;
+      throw new Error('flaky');
+    });
+    await runtime.start();
+    const kinds: string[] = [];
+    let last: Disposition | undefined;
+    for (let i = 0; i < 3; i++) kinds.push((last = await transport.handler!(good())).kind);
+    expect(kinds).toEqual(['release', 'release', 'dead-letter']);
+    const record = readDeadLetter({ body: good().body, headers: (last as { headers: Headers }).headers });
+    expect(record).toMatchObject({ reason: 'redelivery-limit', attempts: 1 });
+    expect(record.error).toBe(
+      'The delivery pipeline failed on this message 3 times (maxDeliveries 3): log shipper down',
+    );
+    expect(calls).toBe(3);
+    // Another message is counted apart.
+    expect((await transport.handler!(good('evt-2'))).kind).toBe('release');
+  });
 });
 
 describe('publishing', () => {

@@ -143,9 +143,12 @@ export interface RuntimeOptions {
   /** How long `stop()` waits for in-flight handlers. @default 10_000 */
   shutdownTimeoutMs?: number;
   /**
-   * A message the broker has delivered this many times without an outcome (its consumer crashed or
-   * lost the connection each time) is dead-lettered with reason `redelivery-limit` instead of being
-   * handled again. Needs a broker that counts deliveries (RabbitMQ quorum queues, memory).
+   * A message delivered this many times without an outcome (its consumer crashed or lost the
+   * connection each time) is dead-lettered with reason `redelivery-limit` instead of being handled
+   * again. The count is the broker's where it keeps one (RabbitMQ quorum queues, memory) and the
+   * consumer process's on Kafka. The same limit applies to a message on which the delivery
+   * pipeline itself failed (a bug): the runtime counts those failures per message and dead-letters
+   * instead of releasing it once more.
    * @default 20
    */
   maxDeliveries?: number;

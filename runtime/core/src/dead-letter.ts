@@ -24,7 +24,7 @@ import type { Headers } from './transport.js';
  * - `non-retryable`: the handler threw `NonRetryableError`.
  * - `retries-exhausted`: the handler failed on every attempt.
  * - `redelivery-limit`: delivered more often than `maxDeliveries` without an outcome (the consumer
- *   crashed or lost its connection each time).
+ *   crashed or lost its connection each time, or the delivery pipeline failed on it each time).
  */
 export type DeadLetterReason =
   | 'invalid-headers'

@@ -26,6 +26,12 @@ export const RUNTIME_DEFAULTS = {
    * serialising a value overflows the stack.
    */
   maxJsonDepth: 128,
+  /**
+   * Messages on which the delivery pipeline itself failed that the runtime remembers, to count
+   * the failures of each (past `maxDeliveries` it dead-letters instead of releasing again); the
+   * oldest are forgotten first.
+   */
+  pipelineFailureMemory: 10_000,
 } as const;
 
 export const DEAD_LETTER_DEFAULTS = {

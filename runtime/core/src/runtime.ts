@@ -47,6 +47,7 @@ import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
 import { decodeJsonBody } from './json-body.js';
 import type { BodyLimits } from './json-body.js';
+import { PipelineFailures } from './pipeline-failures.js';
 import { decideRetry } from './retry-policy.js';
 import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
 import { resolveValidators, validatePayload } from './validation.js';
@@ -98,6 +99,7 @@ class EventformRuntime implements Runtime {
   private readonly store: IdempotencyStore;
   private readonly shutdownTimeoutMs: number;
   private readonly maxDeliveries: number;
+  private readonly pipelineFailures = new PipelineFailures(RUNTIME_DEFAULTS.pipelineFailureMemory);
   private readonly events = new Map<string, EventIR>();
   private readonly produces = new Map<string, ReadonlySet<string>>();
   private readonly consumers = new Map<string, ConsumerState>();
@@ -302,10 +304,32 @@ class EventformRuntime implements Runtime {
     try {
       return await this.process(consumer, delivery);
     } catch (error) {
-      // Only a bug in the pipeline itself gets here; keep the message rather than lose it.
-      this.logger.error('delivery pipeline failed; message released', { consumer: consumer.ir.id, error });
-      return RELEASE;
+      return this.pipelineFailed(consumer, delivery, error);
     }
+  }
+
+  /**
+   * Only a bug in the pipeline itself gets here. The message is kept (released for redelivery)
+   * rather than lost, but not forever: past `maxDeliveries` failures on the same message it is
+   * dead-lettered, also where the broker does not count deliveries.
+   */
+  private pipelineFailed(consumer: ConsumerState, delivery: Delivery, error: unknown): Disposition {
+    const id = consumer.ir.id;
+    const failures = Math.max(this.pipelineFailures.record(id, delivery), (delivery.deliveryCount ?? 0) + 1);
+    if (failures >= this.maxDeliveries) {
+      try {
+        const why = `The delivery pipeline failed on this message ${failures} times (maxDeliveries ${this.maxDeliveries}): ${messageOf(error)}`;
+        const attempt = readAttempt(delivery.headers, consumer.ir).attempt;
+        return this.poison(consumer, delivery, attempt, 'redelivery-limit', new Error(why));
+      } catch (again) {
+        this.logger.error('delivery pipeline failed to dead-letter a message it keeps failing on', {
+          consumer: id,
+          error: again,
+        });
+      }
+    }
+    this.logger.error('delivery pipeline failed; message released', { consumer: id, failures, error });
+    return RELEASE;
   }
 
   private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
