@@ -7,7 +7,13 @@ import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '../../runtime/kafka/src/key-scheduler.js';
 import { BatchingPublisher, KafkaPublishError } from '../../runtime/kafka/src/publisher.js';
-import { ConsumerLoop, dueAtOf, type PartitionMessage } from '../../runtime/kafka/src/consumer-loop.js';
+import {
+  ConsumerLoop,
+  MAX_TIMER_MS,
+  dueAtOf,
+  type ConsumerLoopOptions,
+  type PartitionMessage,
+} from '../../runtime/kafka/src/consumer-loop.js';
 import { sleep } from './helpers.js';
 
 describe('KeyScheduler', () => {
@@ -189,6 +195,9 @@ describe('dueAtOf', () => {
     [{ 'ef-due-at': Buffer.from('1700000000000') }, 1_700_000_000_000],
     [{ 'ef-due-at': '42' }, 42],
     [{ 'ef-due-at': Buffer.from('soon') }, 0],
+    [{ 'ef-due-at': Buffer.from('-5') }, 0],
+    [{ 'ef-due-at': Buffer.from('1e400') }, 0],
+    [{ 'ef-due-at': Buffer.from('1e20') }, 1e20], // bounded by the loop, not here
     [{}, 0],
     [undefined, 0],
   ])('%j → %d', (headers, expected) => {
@@ -266,5 +275,102 @@ describe('ConsumerLoop on a rebalance', () => {
     expect(started).toContain(1);
     expect([...started].sort((a, b) => a - b)).toEqual(Array.from({ length: last + 1 }, (_, i) => i));
     expect(resolved).toEqual([String(last)]);
+  });
+});
+
+describe('ConsumerLoop on untrusted input', () => {
+  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const loopOf = (options: Partial<ConsumerLoopOptions> & Pick<ConsumerLoopOptions, 'handle'>) =>
+    new ConsumerLoop({
+      kafka: {
+        consumer: () => ({
+          on: () => undefined,
+          events: { CRASH: 'crash', GROUP_JOIN: 'join' },
+          resume: () => undefined,
+          disconnect: async () => undefined,
+        }),
+      } as unknown as Kafka,
+      groupId: 'g',
+      topics: ['t'],
+      mode: 'main',
+      scheduler: new KeyScheduler(1),
+      partitionsConcurrently: 1,
+      logger: quiet,
+      settings: {
+        sessionTimeout: 6_000,
+        heartbeatInterval: 1_000,
+        rebalanceTimeout: 2_000,
+        maxWaitTimeInMs: 100,
+        retry: {},
+        fromBeginning: true,
+        releaseBackoffMs: 1,
+        crashRestartDelayMs: 100,
+        revokeTimeoutMs: 1_000,
+      },
+      ...options,
+    });
+  /** One eachBatch call over `messages`; returns the offsets resolved and how often it paused. */
+  const batch = async (loop: ConsumerLoop, messages: KafkaMessage[]) => {
+    const resolved: string[] = [];
+    let pauses = 0;
+    const payload = {
+      batch: { topic: 't', partition: 0, messages },
+      isRunning: () => true,
+      isStale: () => false,
+      heartbeat: async () => undefined,
+      resolveOffset: (offset: string) => void resolved.push(offset),
+      uncommittedOffsets: () => ({ topics: [] }),
+      commitOffsetsIfNecessary: async () => undefined,
+      pause: () => {
+        pauses++;
+        return () => undefined;
+      },
+    } as unknown as EachBatchPayload;
+    await (loop as unknown as { eachBatch(p: EachBatchPayload): Promise<void> }).eachBatch(payload);
+    return { resolved, pauses };
+  };
+  const retryCopy = (offset: number, dueAt: string): KafkaMessage =>
+    ({ ...message(offset, 'k'), headers: { 'ef-due-at': Buffer.from(dueAt) } }) as KafkaMessage;
+
+  it('clamps a far-future ef-due-at to maxDueAheadMs, remembers it across fetches, and sets no overflowing timer', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const timers: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = ((fn: () => void, ms?: number) => {
+      timers.push(ms ?? 0);
+      return realSetTimeout(fn, ms);
+    }) as typeof setTimeout;
+    const handled: string[] = [];
+    const loop = loopOf({
+      mode: 'retry',
+      maxDueAheadMs: 60,
+      handle: async (m) => {
+        handled.push(m.message.offset);
+        return 'done';
+      },
+    });
+    const forged = [retryCopy(0, '999999999999999'), retryCopy(1, '0')];
+    try {
+      globalThis.setTimeout = spy;
+      const first = await batch(loop, forged);
+      globalThis.setTimeout = realSetTimeout;
+      expect(first).toEqual({ resolved: [], pauses: 1 });
+      expect(handled).toEqual([]);
+      expect(Math.max(...timers)).toBeLessThanOrEqual(MAX_TIMER_MS);
+      // Fetched again before it is due: the clamped due time holds, it is not pushed out again.
+      await batch(loop, forged);
+      expect(handled).toEqual([]);
+      await sleep(80);
+      const later = await batch(loop, forged);
+      expect(handled).toEqual(['0', '1']);
+      expect(later.resolved).toEqual(['1']);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      process.off('warning', onWarning);
+      await loop.stop(0);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 });

@@ -14,7 +14,9 @@
  *   fetched again from that offset;
  * - in `retry` mode a message is not handled before its `ef-due-at`: the partition is paused
  *   until then (the other partitions, and the main topic, keep flowing) and re-fetched from the
- *   first unhandled offset when it resumes;
+ *   first unhandled offset when it resumes. The header is untrusted: a due time further ahead than
+ *   `maxDueAheadMs` is clamped to that (remembered, so a re-fetch does not push it out again), an
+ *   unreadable one means due now, and no timer is longer than Node allows;
  * - on a rebalance (seen on a heartbeat) or on stop, nothing new starts, in-flight handlers get a
  *   bounded time to finish, what finished is committed, and the rest is left to whoever owns the
  *   partition next. On a rebalance, messages before the last one started still run within that
@@ -60,6 +62,11 @@ export interface ConsumerLoopOptions {
   /** kafkajs `partitionsConsumedConcurrently`. */
   partitionsConcurrently: number;
   /**
+   * `retry` mode: the furthest ahead of now an `ef-due-at` is believed (the consumer's longest
+   * retry delay plus a margin for clock skew). @default Infinity
+   */
+  maxDueAheadMs?: number;
+  /**
    * Hand one message to the runtime and carry out its disposition. Rejects when the disposition
    * could not be made durable (the message is then treated like `release`).
    */
@@ -67,6 +74,20 @@ export interface ConsumerLoopOptions {
   logger: Logger;
   settings: ConsumerLoopSettings;
 }
+
+/** What the loop remembers about one partition it has consumed. */
+interface PartitionState {
+  /**
+   * Highest offset handed out, to flag redeliveries. A number: offsets stay far below 2^53 (a
+   * million messages a second for 285 years).
+   */
+  max: number;
+  /** `retry` mode: the message the partition is paused for, with its (clamped) due time. */
+  waiting: { offset: string; dueAt: number } | null;
+}
+
+/** Node's longest timer (setTimeout fires after 1 ms when given more, with a warning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Per-batch stop state, shared with the loop so a rebalance or stop reaches every batch. */
 interface BatchRun {
@@ -84,11 +105,8 @@ export class ConsumerLoop {
   private stopped: Promise<void> | null = null;
   private readonly active = new Set<BatchRun>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /**
-   * Highest offset handed out per `topic|partition`, to flag redeliveries. A number: offsets stay
-   * far below 2^53 (a million messages a second for 285 years).
-   */
-  private readonly seen = new Map<string, { max: number }>();
+  /** Per `topic|partition`. */
+  private readonly partitions = new Map<string, PartitionState>();
   private readonly log: Logger;
 
   constructor(private readonly options: ConsumerLoopOptions) {
@@ -191,12 +209,16 @@ export class ConsumerLoop {
     }
   }
 
+  /** Run `fn` after `ms`, at most {@link MAX_TIMER_MS} (a pause that long is simply renewed). */
   private later(ms: number, fn: () => void): void {
     if (this.stopping) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopping) fn();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (!this.stopping) fn();
+      },
+      Math.min(Math.max(0, ms), MAX_TIMER_MS),
+    );
     this.timers.add(timer);
   }
 
@@ -214,7 +236,7 @@ export class ConsumerLoop {
     const finished: boolean[] = new Array<boolean>(messages.length).fill(false);
     // Handlers that wait for a slot run in this batch's async context (tracing, AsyncLocalStorage).
     const context = new AsyncResource('eventform.kafka.batch');
-    const seen = this.seenOf(topic, partition);
+    const state = this.stateOf(topic, partition);
     let lastStarted = -1;
     let halted = false;
     let notDue: { offset: string; dueAt: number } | null = null;
@@ -250,15 +272,17 @@ export class ConsumerLoop {
         const message = messages[i] as KafkaMessage;
         if (shouldStop()) break;
         if (this.options.mode === 'retry') {
-          const dueAt = dueAtOf(message);
+          const dueAt = this.dueAt(state, topic, partition, message);
           if (dueAt > Date.now()) {
             notDue = { offset: message.offset, dueAt };
+            state.waiting = notDue;
             break;
           }
+          if (state.waiting?.offset === message.offset) state.waiting = null;
         }
         const offset = Number(message.offset);
-        const redelivered = offset <= seen.max;
-        if (!redelivered) seen.max = offset;
+        const redelivered = offset <= state.max;
+        if (!redelivered) state.max = offset;
         const key = message.key ? message.key.toString('utf8') : undefined;
         const task = this.options.scheduler
           .run(
@@ -372,11 +396,32 @@ export class ConsumerLoop {
     }
   }
 
-  private seenOf(topic: string, partition: number): { max: number } {
+  private stateOf(topic: string, partition: number): PartitionState {
     const key = `${topic}|${partition}`;
-    let seen = this.seen.get(key);
-    if (!seen) this.seen.set(key, (seen = { max: -1 }));
-    return seen;
+    let state = this.partitions.get(key);
+    if (!state) this.partitions.set(key, (state = { max: -1, waiting: null }));
+    return state;
+  }
+
+  /**
+   * When a retry-topic message is due: its `ef-due-at`, but never further ahead than
+   * `maxDueAheadMs` from when this process first met it (a forged or skewed far-future time would
+   * otherwise hold every later retry of the partition back for good).
+   */
+  private dueAt(state: PartitionState, topic: string, partition: number, message: KafkaMessage): number {
+    if (state.waiting?.offset === message.offset) return state.waiting.dueAt;
+    const raw = dueAtOf(message);
+    const limit = Date.now() + (this.options.maxDueAheadMs ?? Infinity);
+    if (raw <= limit) return raw;
+    this.log.warn("kafka: ef-due-at beyond the consumer's longest retry delay; clamped", {
+      group: this.options.groupId,
+      topic,
+      partition,
+      offset: message.offset,
+      dueAt: raw,
+      clampedTo: limit,
+    });
+    return limit;
   }
 }
 
@@ -393,13 +438,16 @@ function isRevocation(error: unknown): boolean {
   return isRebalancing(error) || (error as { type?: unknown } | null)?.type === 'UNKNOWN_MEMBER_ID';
 }
 
-/** `ef-due-at` of a retry-topic message, epoch ms; `0` (due now) when absent or unreadable. */
+/**
+ * `ef-due-at` of a retry-topic message, epoch ms, as sent; `0` (due now) when absent, unreadable,
+ * negative or not finite. Not bounded here: see `ConsumerLoopOptions.maxDueAheadMs`.
+ */
 export function dueAtOf(message: KafkaMessage): number {
   const raw = message.headers?.[EF.dueAt];
   const first = Array.isArray(raw) ? raw[0] : raw;
   if (first === undefined) return 0;
   const value = Number(Buffer.isBuffer(first) ? first.toString('utf8') : first);
-  return Number.isFinite(value) ? value : 0;
+  return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 /** Resolves `true` if `promise` settled within `ms`, else `false` (the promise keeps running). */

@@ -47,6 +47,12 @@ export const KAFKA_DEFAULTS = {
   /** Pause of a partition after a `release` or a failed disposition before it is fetched again. */
   releaseBackoffMs: 1_000,
   /**
+   * How much further ahead than the consumer's longest retry delay a retry copy's `ef-due-at` may
+   * lie (room for clock skew between the instance that scheduled the retry and the one that reads
+   * it); a later due time is clamped to now + longest delay + this.
+   */
+  retryDueMarginMs: 30_000,
+  /**
    * kafkajs' connection failures (broker unreachable; kafkajs reconnects) are logged as at most one
    * warning per this interval per client, with a count of the ones in between (logged at debug).
    */

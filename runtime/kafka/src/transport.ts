@@ -8,8 +8,9 @@
  *   events, plus a second group (`<groupId>.retry`) on its retry topic. Offsets are committed
  *   manually and only up to the highest contiguous offset whose disposition is durable.
  * - retry: the message is produced to the consumer's retry topic with `ef-due-at` and
- *   `ef-retry-for`; the retry group pauses a partition until its head message is due, so delays
- *   never block the event topics (see README.md).
+ *   `ef-retry-for`; the retry group pauses a partition until its head message is due (at most the
+ *   consumer's longest delay plus `retryDueMarginMs` ahead), so delays never block the event
+ *   topics (see README.md).
  * - dead letter: produced to the consumer's dead-letter topic, original body and key, the
  *   runtime's headers (original ones plus the `ef-dl-*` record).
  */
@@ -88,6 +89,12 @@ export interface KafkaTransportOptions {
   maxBatchBytes?: number;
   /** Pause after a `release` or a failed disposition before the partition is fetched again. @default 1_000 */
   releaseBackoffMs?: number;
+  /**
+   * How much further ahead than the consumer's longest retry delay a retry copy's `ef-due-at` may
+   * lie (clock skew between instances); a later one, forged or skewed, is clamped to now + that
+   * delay + this margin. @default 30_000
+   */
+  retryDueMarginMs?: number;
 }
 
 /** `start()` found topics it must not change; `conflicts` lists them. */
@@ -219,6 +226,7 @@ export class KafkaTransport implements Transport {
       logger: this.logger,
       settings: this.loopSettings(),
       retryMaxWaitTimeInMs: this.options.retryMaxWaitTimeInMs ?? KAFKA_DEFAULTS.retryMaxWaitTimeMs,
+      retryDueMarginMs: this.options.retryDueMarginMs ?? KAFKA_DEFAULTS.retryDueMarginMs,
       onStopped: (s) => this.subscriptions.delete(s),
     });
     this.subscriptions.add(subscription);
@@ -274,6 +282,7 @@ interface KafkaSubscriptionOptions {
   logger: Logger;
   settings: ConsumerLoopSettings;
   retryMaxWaitTimeInMs: number;
+  retryDueMarginMs: number;
   onStopped: (subscription: KafkaSubscription) => void;
 }
 
@@ -302,6 +311,7 @@ class KafkaSubscription implements Subscription {
           topics: [consumer.kafka.retryTopic],
           mode: 'retry',
           settings: { ...o.settings, maxWaitTimeInMs: o.retryMaxWaitTimeInMs },
+          maxDueAheadMs: Math.max(consumer.retry.maxDelayMs, ...consumer.retry.delaysMs) + o.retryDueMarginMs,
         }),
       );
     }
