@@ -12,6 +12,7 @@ import {
   MAX_TIMER_MS,
   dueAtOf,
   type ConsumerLoopOptions,
+  type MessageOutcome,
   type PartitionMessage,
 } from '../../runtime/kafka/src/consumer-loop.js';
 import { sleep } from './helpers.js';
@@ -372,5 +373,28 @@ describe('ConsumerLoop on untrusted input', () => {
       await loop.stop(0);
     }
     expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  it('counts deliveries of an offset that end without an outcome and hands the count out', async () => {
+    const seen: number[] = [];
+    const outcomes: MessageOutcome[] = ['release', 'release', 'done'];
+    const loop = loopOf({
+      handle: async (m) => {
+        seen.push(m.deliveryCount);
+        const outcome = outcomes.shift()!;
+        if (outcome === 'release' && seen.length === 2) throw new Error('disposition not durable');
+        return outcome;
+      },
+    });
+    try {
+      for (let i = 0; i < 3; i++) await batch(loop, [message(7, 'k')]);
+      expect(seen).toEqual([0, 1, 2]);
+      // Finished: a redelivery of the offset (after a rebalance) starts from 0 again.
+      outcomes.push('done');
+      await batch(loop, [message(7, 'k')]);
+      expect(seen).toEqual([0, 1, 2, 0]);
+    } finally {
+      await loop.stop(0);
+    }
   });
 });

@@ -17,6 +17,11 @@
  *   first unhandled offset when it resumes. The header is untrusted: a due time further ahead than
  *   `maxDueAheadMs` is clamped to that (remembered, so a re-fetch does not push it out again), an
  *   unreadable one means due now, and no timer is longer than Node allows;
+ * - each delivery of an offset that ends without an outcome (`release`, or a disposition that
+ *   could not be carried out) is counted in this process, and the count is handed out with the
+ *   next delivery of that offset (`PartitionMessage.deliveryCount`), so the runtime can
+ *   dead-letter a message the pipeline never gets through. Kafka keeps no such count; a restart
+ *   or a partition moving to another member starts it again from 0;
  * - on a rebalance (seen on a heartbeat) or on stop, nothing new starts, in-flight handlers get a
  *   bounded time to finish, what finished is committed, and the rest is left to whoever owns the
  *   partition next. On a rebalance, messages before the last one started still run within that
@@ -38,6 +43,8 @@ export interface PartitionMessage {
   message: KafkaMessage;
   /** This process already handed out this offset (or a later one) of the partition before. */
   redelivered: boolean;
+  /** Earlier deliveries of this offset in this process that ended without an outcome. */
+  deliveryCount: number;
 }
 
 export interface ConsumerLoopSettings {
@@ -82,6 +89,8 @@ interface PartitionState {
    * million messages a second for 285 years).
    */
   max: number;
+  /** Offset → deliveries that ended without an outcome; dropped once the offset is finished. */
+  unfinished: Map<number, number>;
   /** `retry` mode: the message the partition is paused for, with its (clamped) due time. */
   waiting: { offset: string; dueAt: number } | null;
 }
@@ -237,6 +246,9 @@ export class ConsumerLoop {
     // Handlers that wait for a slot run in this batch's async context (tracing, AsyncLocalStorage).
     const context = new AsyncResource('eventform.kafka.batch');
     const state = this.stateOf(topic, partition);
+    // Offsets before this batch are finished (fetching resumes after the last resolved one).
+    const first = messages.length > 0 ? Number((messages[0] as KafkaMessage).offset) : 0;
+    for (const offset of state.unfinished.keys()) if (offset < first) state.unfinished.delete(offset);
     let lastStarted = -1;
     let halted = false;
     let notDue: { offset: string; dueAt: number } | null = null;
@@ -291,7 +303,14 @@ export class ConsumerLoop {
               // Its turn may come after a stop or a halt: then leave it for redelivery.
               if (shouldStop() && !closesGap(i)) return;
               lastStarted = Math.max(lastStarted, i);
-              const outcome = await this.options.handle({ topic, partition, message, redelivered });
+              const deliveryCount = state.unfinished.get(offset) ?? 0;
+              let outcome: MessageOutcome = 'release';
+              try {
+                outcome = await this.options.handle({ topic, partition, message, redelivered, deliveryCount });
+              } finally {
+                if (outcome === 'done') state.unfinished.delete(offset);
+                else state.unfinished.set(offset, deliveryCount + 1);
+              }
               if (outcome === 'done') finished[i] = true;
               else halted = true;
             },
@@ -399,7 +418,7 @@ export class ConsumerLoop {
   private stateOf(topic: string, partition: number): PartitionState {
     const key = `${topic}|${partition}`;
     let state = this.partitions.get(key);
-    if (!state) this.partitions.set(key, (state = { max: -1, waiting: null }));
+    if (!state) this.partitions.set(key, (state = { max: -1, unfinished: new Map(), waiting: null }));
     return state;
   }
 

@@ -11,6 +11,9 @@
  *   `ef-retry-for`; the retry group pauses a partition until its head message is due (at most the
  *   consumer's longest delay plus `retryDueMarginMs` ahead), so delays never block the event
  *   topics (see README.md).
+ * - delivery count: Kafka keeps none, so each consumer loop counts the deliveries of an offset
+ *   that ended without an outcome and hands the count to the runtime as `deliveryCount`
+ *   (in this process only; see README.md).
  * - dead letter: produced to the consumer's dead-letter topic, original body and key, the
  *   runtime's headers (original ones plus the `ef-dl-*` record).
  */
@@ -384,6 +387,7 @@ function toDelivery(m: PartitionMessage): Delivery {
     headers,
     origin: headers[EF.origin] ?? m.topic,
     redelivered: m.redelivered,
+    deliveryCount: m.deliveryCount,
   };
   if (m.message.key) delivery.key = m.message.key.toString('utf8');
   return delivery;
