@@ -72,12 +72,12 @@ export async function generate(input: TopologyIR, options: GenerateOptions = {})
 
   const outputs: GeneratedFile[] = [
     await emitTypes(ctx),
-    ...emitValidators(ctx),
+    ...(await emitValidators(ctx)),
     emitTopology(ctx, ir),
     emitProducers(ctx),
     emitHandlers(ctx),
     emitIndex(ctx),
-    ...emitProvisioning(ctx),
+    ...(await emitProvisioning(ctx)),
     marker(ctx),
   ];
 

@@ -7,13 +7,15 @@
  * and what `eventform provision` creates. JSON cannot carry a comment, so the banner is the
  * `$comment` member.
  */
-import { kafkaResources, type KafkaResources } from '@eventform/kafka';
-import { rabbitmqResources, type RabbitResources } from '@eventform/rabbitmq';
+import type { KafkaResources } from '@eventform/kafka';
+import type { RabbitResources } from '@eventform/rabbitmq';
 import { formatDuration } from '../spec/duration.js';
 import { escapeMarkdownCell } from '../naming.js';
 import { bannerLine, type EmitContext, type GeneratedFile } from './context.js';
+import { transportResources } from './runtime-modules.js';
 
-export function emitProvisioning(ctx: EmitContext): GeneratedFile[] {
+export async function emitProvisioning(ctx: EmitContext): Promise<GeneratedFile[]> {
+  const { rabbitmqResources, kafkaResources } = await transportResources();
   const rabbit = rabbitmqResources(ctx.ir);
   const kafka = kafkaResources(ctx.ir);
   const comment = bannerLine(ctx);

@@ -21,10 +21,11 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import addFormatsModule from 'ajv-formats';
-import { AJV_RUNTIME_MODULE, type JsonSchema } from '@eventform/runtime';
+import type { JsonSchema } from '@eventform/runtime';
 import { GENERATE_CODES, GenerateError, propertyKey, quote } from '../naming.js';
 import { CodeWriter } from './code.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
+import { ajvRuntimeModules } from './runtime-modules.js';
 import { mapSchema } from './schema-walk.js';
 
 type StandaloneCode = (ajv: Ajv2020, refsOrFunctions: Record<string, string>) => string;
@@ -40,8 +41,9 @@ const META_SCHEMA_ID = 'https://json-schema.org/draft/2020-12/schema';
 /** Body of every validator function ajv would evaluate while generating; never called. */
 const NOT_EVALUATED = 'return function notEvaluated() { throw new Error("generation-time stand-in"); };';
 
-export function emitValidators(ctx: EmitContext): GeneratedFile[] {
+export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]> {
   const { ir, names } = ctx;
+  const servedByRuntime = await ajvRuntimeModules();
   const documentId = `urn:eventform:${ir.name}`;
   const shared: Record<string, JsonSchema> = {};
   for (const schema of ir.schemas) shared[schema.name] = withoutIdentity(schema.schema);
@@ -141,7 +143,7 @@ export function emitValidators(ctx: EmitContext): GeneratedFile[] {
         return '';
       })
       .replace(/\brequire\("([^"]*)"\)/g, (_call, id: string) => {
-        if (!AJV_RUNTIME_MODULE.test(id)) {
+        if (!servedByRuntime.test(id)) {
           throw new GenerateError(GENERATE_CODES.schema, `ajv's standalone code loads an unexpected module "${id}"`, {
             file: ctx.source,
             line: 1,
