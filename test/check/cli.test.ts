@@ -269,7 +269,7 @@ describe('eventform check: drift of committed generated code (real CLI)', () => 
     expect(drift.summary).toMatch(/^generated\/ is in sync with topology\.yaml \(\d+ files\)$/);
   }, 60_000);
 
-  it('fails (exit 1) when generated/ is stale, naming each file', async () => {
+  it('fails (exit 1) when generated/ is stale: one finding that names each file', async () => {
     const changed = shop();
     changed.events.OrderCreated.payload.properties.note = { type: 'string' };
     writeFileSync(path.join(dir, 'topology.yaml'), toYaml(changed));
@@ -277,11 +277,19 @@ describe('eventform check: drift of committed generated code (real CLI)', () => 
     const [text, json] = await Promise.all([cli(['check'], dir), cli(['check', '--format', 'json'], dir)]);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^✗ drift +generated\/ is out of date/m);
-    expect(text.stdout).toMatch(/error EFC401 generated-stale {2}generated\/types\.ts:\d+ {2}types\.ts is stale/);
+    expect(text.stdout).toMatch(
+      /error EFC401 generated-stale {2}generated {2}\d+ of \d+ generated files differ; run `eventform generate`/,
+    );
+    expect(text.stdout).toMatch(/^ {6}generated\/types\.ts:\d+ {2}stale$/m);
+    expect(text.stdout).toMatch(/^ {6}generated\/leftover\.ts {2}not generated any more/m);
     const drift = (JSON.parse(json.stdout) as CheckResult).steps.find((s) => s.name === 'drift')!;
     expect(drift.status).toBe('fail');
-    expect(drift.findings).toContainEqual(expect.objectContaining({ rule: 'EFC401', file: 'generated/types.ts' }));
-    expect(drift.findings).toContainEqual(expect.objectContaining({ rule: 'EFC403', file: 'generated/leftover.ts' }));
+    expect(drift.findings).toHaveLength(1);
+    expect(drift.findings[0]).toMatchObject({ rule: 'EFC401', file: 'generated' });
+    expect(drift.findings[0]!.files).toContainEqual(
+      expect.objectContaining({ file: 'generated/types.ts', state: 'stale' }),
+    );
+    expect(drift.findings[0]!.files).toContainEqual({ file: 'generated/leftover.ts', state: 'extra' });
     rmSync(path.join(dir, 'generated', 'leftover.ts'));
   }, 90_000);
 

@@ -12,14 +12,25 @@ import path from 'node:path';
 import type { TopologyIR } from '@eventform/runtime';
 import { RULES, type RuleId } from './rules.js';
 
+/** One file of the output that is not what the topology generates. */
+export interface DriftedFile {
+  /** Relative to the working directory. */
+  file: string;
+  state: 'stale' | 'missing' | 'extra';
+  /** For a stale file: its first line that differs. */
+  line?: number;
+}
+
 export interface DriftFinding {
   rule: RuleId;
   name: string;
   severity: 'error';
   message: string;
-  /** The generated file, relative to the working directory. */
+  /** The generated file or directory, relative to the working directory. */
   file?: string;
   line?: number;
+  /** Every file that differs: drift is ONE finding, so the findings of other steps stay in view. */
+  files?: DriftedFile[];
 }
 
 export interface DriftOutcome {
@@ -103,35 +114,35 @@ export async function checkDrift(opts: DriftOptions): Promise<DriftOutcome> {
     return { status: 'fail', summary: message, findings: [finding('EFC404', message, rel(dir))], dir: rel(dir) };
   }
 
-  const findings: DriftFinding[] = [];
-  for (const f of diff.stale) {
-    const onDisk = fs.readFileSync(path.join(dir, f), 'utf8');
-    const line = firstDifferentLine(onDisk, files.get(f) ?? '');
-    findings.push(finding('EFC401', `${f} is stale (first difference at line ${line})`, rel(path.join(dir, f)), line));
-  }
-  for (const f of diff.missing) findings.push(finding('EFC402', `${f} is missing`, rel(path.join(dir, f))));
-  for (const f of diff.orphaned) {
-    findings.push(
-      finding(
-        'EFC403',
-        `${f} is not generated from this topology any more (generate deletes it)`,
-        rel(path.join(dir, f)),
-      ),
-    );
-  }
-  findings.sort((a, b) => ((a.file ?? '') < (b.file ?? '') ? -1 : (a.file ?? '') > (b.file ?? '') ? 1 : 0));
-  if (findings.length === 0) {
+  const drifted: DriftedFile[] = [
+    ...diff.stale.map((f): DriftedFile => {
+      const onDisk = fs.readFileSync(path.join(dir, f), 'utf8');
+      return { file: rel(path.join(dir, f)), state: 'stale', line: firstDifferentLine(onDisk, files.get(f) ?? '') };
+    }),
+    ...diff.missing.map((f): DriftedFile => ({ file: rel(path.join(dir, f)), state: 'missing' })),
+    ...diff.orphaned.map((f): DriftedFile => ({ file: rel(path.join(dir, f)), state: 'extra' })),
+  ].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  if (drifted.length === 0) {
     return {
       status: 'pass',
       summary: `${rel(dir)}/ is in sync with ${opts.topologyFile} (${files.size} files)`,
-      findings,
+      findings: [],
       dir: rel(dir),
     };
   }
+  const regenerate = `eventform generate${opts.out === undefined ? '' : ` --out ${opts.out}`}`;
+  // The rule of the most telling difference: stale, else missing, else extra files.
+  const rule: RuleId = diff.stale.length > 0 ? 'EFC401' : diff.missing.length > 0 ? 'EFC402' : 'EFC403';
+  const drift = finding(
+    rule,
+    `${drifted.length} of ${files.size} generated files differ; run \`${regenerate}\``,
+    rel(dir),
+  );
+  drift.files = drifted;
   return {
     status: 'fail',
-    summary: `${rel(dir)}/ is out of date: ${findings.length} of ${files.size} files differ; run \`eventform generate${opts.out === undefined ? '' : ` --out ${opts.out}`}\` and commit the result`,
-    findings,
+    summary: `${rel(dir)}/ is out of date: ${drifted.length} of ${files.size} files differ; run \`${regenerate}\` and commit the result`,
+    findings: [drift],
     dir: rel(dir),
   };
 }

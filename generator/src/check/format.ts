@@ -103,10 +103,16 @@ function stepBody(s: StepResult, opts: CheckFormatOptions, paint: (c: keyof type
       // Findings about a file (drift) or the whole topology read best on one line.
       lines.push(`${rule}  ${where ? `${paint('bold', where)}  ` : ''}${f.message}`);
     }
+    for (const d of f.files ?? [])
+      lines.push(`  ${d.line !== undefined ? `${d.file}:${d.line}` : d.file}  ${driftState(d.state)}`);
     if (f.hint) lines.push(`  ${paint('cyan', 'hint:')} ${f.hint}`);
     blocks.push(indent(lines.join('\n'), 4));
   }
   return blocks.join('\n');
+}
+
+function driftState(state: 'stale' | 'missing' | 'extra'): string {
+  return state === 'extra' ? 'not generated any more (generate deletes it)' : state;
 }
 
 function toDiagnostic(f: CheckFinding): Diagnostic {
@@ -145,7 +151,10 @@ export function formatGithub(result: CheckResult, opts: CheckFormatOptions = {})
       if (f.file && f.line !== undefined && f.col !== undefined) props.push(`col=${f.col}`);
       props.push(`title=${escapeProperty(f.rule)}`);
       const subject = [f.event ?? f.consumer, f.pointer].filter((x) => x !== undefined && x !== '').join(' ');
-      const text = `${f.name ? `${f.name}: ` : ''}${subject ? `${subject}: ` : ''}${f.message}${f.hint ? ` (hint: ${f.hint})` : ''}`;
+      const files = (f.files ?? []).map(
+        (d) => `\n${d.line !== undefined ? `${d.file}:${d.line}` : d.file} ${driftState(d.state)}`,
+      );
+      const text = `${f.name ? `${f.name}: ` : ''}${subject ? `${subject}: ` : ''}${f.message}${f.hint ? ` (hint: ${f.hint})` : ''}${files.join('')}`;
       out.push(`::${level} ${props.join(',')}::${escapeData(text)}`);
     }
   }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { Compatibility, SourceLocation, TopologyIR } from '@eventform/runtime';
 import { loadTopology, type Diagnostic } from '../spec/index.js';
 import { CheckUsageError, loadAgainst, type OldTopology } from './against.js';
-import { checkDrift } from './drift.js';
+import { checkDrift, type DriftedFile } from './drift.js';
 import { checkGraph } from './graph.js';
 import { createLocator, NO_LOCATOR, type Locator } from './locate.js';
 import { comparePayloads, type Direction } from './schema-compat.js';
@@ -54,6 +54,8 @@ export interface CheckFinding {
   file?: string;
   line?: number;
   col?: number;
+  /** Drift: every generated file that differs, in one finding. */
+  files?: DriftedFile[];
 }
 
 export interface StepResult {
@@ -162,6 +164,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       const f: CheckFinding = { rule: x.rule, name: x.name, severity: x.severity, message: x.message };
       if (x.file !== undefined) f.file = x.file;
       if (x.line !== undefined) f.line = x.line;
+      if (x.files !== undefined) f.files = x.files;
       return f;
     });
     steps.push(d.status === 'skip' ? skip('drift', d.summary) : step('drift', findings, strict, d.summary));
