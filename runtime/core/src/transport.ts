@@ -37,10 +37,12 @@ export interface Delivery {
   redelivered: boolean;
   /**
    * How many earlier deliveries of this very message ended without an outcome (the consumer crashed,
-   * lost its connection or released it), as counted by the broker across processes: RabbitMQ quorum
-   * queues' `x-delivery-count`, the memory broker's own count. Absent when the broker does not count
-   * (Kafka). The runtime dead-letters a message past `maxDeliveries` so one that crashes its consumer
-   * every time cannot loop forever.
+   * lost its connection or released it), from a count the sender cannot forge: RabbitMQ quorum
+   * queues' `x-delivery-count` (on redeliveries only, across processes), the memory broker's own
+   * count, the Kafka consumer loop's count per partition and offset (in this process: a restart or a
+   * rebalance starts it again). Absent where nothing counts (RabbitMQ classic queues). The runtime
+   * dead-letters a message past `maxDeliveries` so one that crashes its consumer every time cannot
+   * loop forever.
    */
   deliveryCount?: number;
   /**
