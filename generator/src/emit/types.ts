@@ -184,20 +184,22 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
 
 /** The payload or shared schema, prepared for json-schema-to-typescript. */
 function forTypes(schema: JsonSchema, title: string, docs: (string | null)[]): JsonSchema {
+  const text = docs.filter((d): d is string => typeof d === 'string' && d.trim() !== '').join('\n\n');
+  const named = (root: { [keyword: string]: unknown }): { [keyword: string]: unknown } => {
+    root['title'] = title;
+    if (text) root['description'] = text;
+    else delete root['description'];
+    return root;
+  };
   // Boolean schemas: `true` accepts any JSON value, `false` none. (Our own `tsType`; the
   // author's are dropped below.)
-  const prepared =
-    typeof schema === 'boolean'
-      ? { tsType: schema ? 'unknown' : 'never' }
-      : (mapSchema(schema, (node) => {
-          for (const keyword of DROPPED_KEYWORDS) delete node[keyword];
-          return node;
-        }) as { [keyword: string]: unknown });
-  const text = docs.filter((d): d is string => typeof d === 'string' && d.trim() !== '').join('\n\n');
-  const out: { [keyword: string]: unknown } = { ...prepared, title };
-  if (text) out['description'] = text;
-  else delete out['description'];
-  return mapSchema(out, refWithSiblingsToAllOf);
+  if (typeof schema === 'boolean') return named({ tsType: schema ? 'unknown' : 'never' });
+  // One pass: every node loses the dropped keywords, the root gets its name and docs, then a ref
+  // with siblings becomes an allOf.
+  return mapSchema(schema, (node, depth) => {
+    for (const keyword of DROPPED_KEYWORDS) delete node[keyword];
+    return refWithSiblingsToAllOf(depth === 0 ? named(node) : node);
+  });
 }
 
 /**
