@@ -18,8 +18,8 @@ import { formatSummary, summaryOfComparison, type SummaryRow } from './support.j
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** Target of the generation bench: a cold `eventform generate` of the synthetic topology. */
-const GENERATE_GOAL_MS = 2_000;
+/** Goal of the generation bench: median wall time of a cold `eventform generate` of the synthetic topology. */
+const GENERATE_GOAL_MS = 500;
 
 /**
  * What `bench/generate.ts` may export for the summary: `run()` resolving to the median wall time of
@@ -68,12 +68,12 @@ async function runGenerate(): Promise<SummaryRow> {
   }
   const goalMs = outcome.goalMs ?? GENERATE_GOAL_MS;
   return {
-    name: 'generate (cold)',
+    name: 'generate (cold, median)',
     baseline: '—',
     eventform: `${Math.round(outcome.medianMs)} ms`,
     ratio: '—',
-    goal: `< ${goalMs} ms`,
-    met: outcome.medianMs < goalMs,
+    goal: `≤ ${goalMs} ms`,
+    met: outcome.medianMs <= goalMs,
   };
 }
 
