@@ -96,34 +96,32 @@ export function layoutDeclarations(source: string): Declaration[] {
 
 /**
  * Track brackets in one code line (updating `open`) and turn double-quoted string literals into
- * single-quoted ones where that needs no new escapes.
+ * single-quoted ones where that needs no new escapes. Code between literals is copied in slices.
  */
 function rewriteLine(line: string, open: string[]): string {
-  const segments: { code: boolean; text: string }[] = [];
-  const push = (code: boolean, text: string): void => {
-    const last = segments[segments.length - 1];
-    if (last && last.code === code && code) last.text += text;
-    else segments.push({ code, text });
-  };
-  let i = 0;
-  while (i < line.length) {
+  let out = '';
+  let code = 0; // where the current run of code (outside literals) starts
+  for (let i = 0; i < line.length; i++) {
     const ch = line[i] as string;
     if (ch === '"' || ch === "'" || ch === '`') {
       let j = i + 1;
       while (j < line.length && line[j] !== ch) j += line[j] === '\\' ? 2 : 1;
       const literal = line.slice(i, j + 1);
-      push(false, ch === '"' ? requote(literal) : literal);
-      i = j + 1;
-      continue;
+      out += unparenthesizeArrays(line.slice(code, i)) + (ch === '"' ? requote(literal) : literal);
+      i = j;
+      code = j + 1;
+    } else if (OPENERS.includes(ch)) {
+      open.push(ch);
+    } else if (CLOSERS.includes(ch)) {
+      open.pop();
     }
-    if (OPENERS.includes(ch)) open.push(ch);
-    else if (CLOSERS.includes(ch)) open.pop();
-    push(true, ch);
-    i++;
   }
-  // `(Foo)[]` → `Foo[]`: json-schema-to-typescript parenthesises every array element type.
-  for (const s of segments) if (s.code) s.text = s.text.replace(/\(([A-Za-z_$][\w$]*)\)\[\]/g, '$1[]');
-  return segments.map((s) => s.text).join('');
+  return out + unparenthesizeArrays(line.slice(code));
+}
+
+/** `(Foo)[]` → `Foo[]`: json-schema-to-typescript parenthesises every array element type. */
+function unparenthesizeArrays(code: string): string {
+  return code.includes(')[]') ? code.replace(/\(([A-Za-z_$][\w$]*)\)\[\]/g, '$1[]') : code;
 }
 
 /**
@@ -136,15 +134,18 @@ function unwrapWholeTypes(text: string): string {
   const drop = new Set<number>();
   const stack: { at: number; whole: boolean }[] = [];
   const lineStart = (i: number): number => text.lastIndexOf('\n', i - 1) + 1;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
+  // Jump from one character that matters to the next instead of stepping through the text.
+  const next = /["'`()]|\/\*/g;
+  for (let found = next.exec(text); found; found = next.exec(text)) {
+    const i = found.index;
+    const ch = found[0];
     if (ch === '"' || ch === "'" || ch === '`') {
       let j = i + 1;
       while (j < text.length && text[j] !== ch) j += text[j] === '\\' ? 2 : 1;
-      i = j;
-    } else if (ch === '/' && text[i + 1] === '*') {
+      next.lastIndex = j + 1;
+    } else if (ch === '/*') {
       const end = text.indexOf('*/', i + 2);
-      i = end < 0 ? text.length : end + 1;
+      next.lastIndex = end < 0 ? text.length : end + 2;
     } else if (ch === '(') {
       const before = text.slice(lineStart(i), i);
       const whole =
@@ -160,8 +161,12 @@ function unwrapWholeTypes(text: string): string {
   }
   if (drop.size === 0) return text;
   let out = '';
-  for (let i = 0; i < text.length; i++) if (!drop.has(i)) out += text[i];
-  return out;
+  let from = 0;
+  for (const at of [...drop].sort((a, b) => a - b)) {
+    out += text.slice(from, at);
+    from = at + 1;
+  }
+  return out + text.slice(from);
 }
 
 /** A double-quoted (JSON-style) literal in the house quote style; left alone if it is not JSON. */
