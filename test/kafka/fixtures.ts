@@ -3,10 +3,11 @@
  * produce them) with a random topology name, so parallel test files never share topics.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerIR, EventIR, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
+import type { ConsumerIR, ContentMode, EventIR, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
 
 export interface EventSpec {
   name: string;
+  contentMode?: ContentMode;
   key?: string | null;
   partitions?: number;
   replicationFactor?: number;
@@ -85,6 +86,7 @@ export function makeTopology(spec: TopologySpec): TopologyIR {
     refs: [],
     examples: [],
     compatibility: 'backward',
+    contentMode: e.contentMode ?? 'binary',
     producers: ['producer'],
     consumers: consumers.filter((c) => c.events.includes(e.name)).map((c) => c.id),
     rabbitmq: { exchange: `${name}.events`, routingKey: e.name },

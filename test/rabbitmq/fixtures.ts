@@ -3,7 +3,14 @@
  * Follows the broker mapping of docs/topology-format.md.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerIR, EventIR, QueueType, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
+import type {
+  ConsumerIR,
+  ContentMode,
+  EventIR,
+  QueueType,
+  RetryPolicyIR,
+  TopologyIR,
+} from '../../runtime/core/src/ir.js';
 
 export interface ConsumerSpec {
   service: string;
@@ -21,7 +28,7 @@ export interface ConsumerSpec {
 export interface TopologySpec {
   /** Prefix; a random suffix is appended so parallel tests never share resources. */
   name: string;
-  events: { name: string; key?: string; producers?: string[] }[];
+  events: { name: string; key?: string; producers?: string[]; contentMode?: ContentMode }[];
   consumers: ConsumerSpec[];
   queueType?: QueueType;
 }
@@ -90,6 +97,7 @@ export function buildTopology(spec: TopologySpec, options: { unique?: boolean } 
       refs: [],
       examples: [],
       compatibility: 'backward' as const,
+      contentMode: e.contentMode ?? ('binary' as const),
       producers: [...(e.producers ?? ['producer'])].sort(),
       consumers: consumers.filter((c) => c.events.includes(e.name)).map((c) => c.id),
       rabbitmq: { exchange, routingKey: e.name },

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../generator/src/spec/defaults.js';
 import { loadTopology } from '../../generator/src/spec/index.js';
+import { TOPOLOGY_BUILDER_DEFAULTS } from '../../runtime/core/src/defaults.js';
+import { buildTopology } from '../../runtime/core/src/testing/topology-builder.js';
 import type { TopologyIR } from '../../runtime/core/src/ir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -86,6 +89,7 @@ describe('IR of the root topology.yaml', () => {
     const e = event('PaymentCompleted');
     expect(e.version).toBe(1);
     expect(e.compatibility).toBe('backward');
+    expect(e.contentMode).toBe('binary');
     expect(e.key).toBe('orderId');
     expect(e.examples).toEqual([]);
     expect(e.rabbitmq).toEqual({ exchange: 'shop.events', routingKey: 'PaymentCompleted' });
@@ -291,6 +295,56 @@ describe('IR with external schema files', () => {
       'test/fixtures/valid/external/shared/postal-address.schema.yaml',
       'test/fixtures/valid/external/shared/region.yaml',
     ]);
+  });
+});
+
+describe('content mode', () => {
+  const modes = (defaults: string, event: string) =>
+    loadTopology('t.yaml', {
+      text: `topology: t\n${defaults}events:\n  ThingHappened: { payload: true${event} }\n  ThingDone: { payload: true }\n`,
+    }).ir!.events.map((e) => [e.name, e.contentMode]);
+
+  it.each([
+    [
+      '',
+      '',
+      [
+        ['ThingDone', 'binary'],
+        ['ThingHappened', 'binary'],
+      ],
+    ],
+    [
+      'defaults: { contentMode: structured }\n',
+      '',
+      [
+        ['ThingDone', 'structured'],
+        ['ThingHappened', 'structured'],
+      ],
+    ],
+    [
+      '',
+      ', contentMode: structured',
+      [
+        ['ThingDone', 'binary'],
+        ['ThingHappened', 'structured'],
+      ],
+    ],
+    [
+      'defaults: { contentMode: structured }\n',
+      ', contentMode: binary',
+      [
+        ['ThingDone', 'structured'],
+        ['ThingHappened', 'binary'],
+      ],
+    ],
+  ])('defaults %j, event %j', (defaults, event, expected) => {
+    expect(modes(defaults, event)).toEqual(expected);
+  });
+
+  it('is the same default in the topology builder of @eventform/runtime/testing', () => {
+    expect(TOPOLOGY_BUILDER_DEFAULTS.contentMode).toBe(DEFAULTS.contentMode);
+    const built = buildTopology({ name: 't', events: { ThingHappened: { payload: true } }, services: {} });
+    expect(built.events[0]!.contentMode).toBe(DEFAULTS.contentMode);
   });
 });
 

@@ -253,6 +253,24 @@ events:
     hints: ["did you mean 'backward'?"],
   },
   {
+    name: 'contentMode enum on an event',
+    yaml: BASE.replace('    key: orderId', '    key: orderId\n    contentMode: structure'),
+    expect: ["EF2004 5:18 'contentMode' of event 'OrderCreated' must be one of binary, structured; got 'structure'"],
+    hints: ["did you mean 'structured'?"],
+  },
+  {
+    name: 'contentMode enum in defaults',
+    yaml: 'defaults: { contentMode: json }\n' + BASE,
+    expect: ["EF2004 1:26 'defaults.contentMode' must be one of binary, structured; got 'json'"],
+  },
+  {
+    name: 'contentMode in defaults and on an event',
+    yaml:
+      'defaults: { contentMode: structured }\n' +
+      BASE.replace('    key: orderId', '    key: orderId\n    contentMode: binary'),
+    expect: [],
+  },
+  {
     name: 'queueType enum',
     yaml: 'rabbitmq: { queueType: lazy }\n' + BASE,
     expect: ["EF2004 1:24 'rabbitmq.queueType' must be one of quorum, classic; got 'lazy'"],

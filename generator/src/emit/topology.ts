@@ -44,6 +44,7 @@ const TOPOLOGY_SHAPE: Shape = {
         'refs',
         'examples',
         'compatibility',
+        'contentMode',
         'producers',
         'consumers',
         'rabbitmq',

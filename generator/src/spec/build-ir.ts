@@ -82,6 +82,7 @@ export function buildIR(input: BuildInput): TopologyIR {
         refs: payload.refs,
         examples: e.examples.map(toPlain),
         compatibility: e.compatibility?.value ?? raw.defaults.compatibility?.value ?? DEFAULTS.compatibility,
+        contentMode: e.contentMode?.value ?? raw.defaults.contentMode?.value ?? DEFAULTS.contentMode,
         producers: unique(
           raw.services.filter((s) => s.produces.some((p) => p.value === e.name)).map((s) => s.name),
         ).sort(cmp),

@@ -2,7 +2,7 @@
  * Every default and limit of the topology format, in one place. docs/topology-format.md quotes
  * these values; change both together.
  */
-import type { BackoffKind, Compatibility, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
 
 export const DEFAULTS = {
   version: 1,
@@ -20,6 +20,8 @@ export const DEFAULTS = {
   /** A service's idempotency store. */
   store: 'memory' as IdempotencyStoreKind,
   compatibility: 'backward' as Compatibility,
+  /** How events travel as CloudEvents; `defaults.contentMode`, then per event. */
+  contentMode: 'binary' as ContentMode,
   rabbitmq: { queueType: 'quorum' as QueueType },
   kafka: { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 },
 } as const;

@@ -3,7 +3,7 @@
  * defaults applied yet. `read-topology.ts` produces it; the semantic checks and the IR builder
  * consume it.
  */
-import type { BackoffKind, Compatibility, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
 import type { Span } from './diagnostics.js';
 import type { YNode } from './yaml-tree.js';
 
@@ -41,6 +41,7 @@ export interface RawPolicies {
 
 export interface RawDefaults extends RawPolicies {
   compatibility?: Located<Compatibility>;
+  contentMode?: Located<ContentMode>;
 }
 
 export interface RawSchemaDecl {
@@ -58,6 +59,7 @@ export interface RawEvent {
   payload?: YNode;
   examples: YNode[];
   compatibility?: Located<Compatibility>;
+  contentMode?: Located<ContentMode>;
   kafka: { partitions?: Located<number>; topic?: Located<string>; configs: Record<string, string> };
 }
 

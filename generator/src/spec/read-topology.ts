@@ -3,7 +3,7 @@
  * "did you mean"), wrong types, missing required fields, out-of-range numbers, bad durations and
  * names in the wrong case. It keeps going after a problem so every diagnostic appears at once.
  */
-import type { BackoffKind, Compatibility, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
 import { LIMITS } from './defaults.js';
 import type { DiagnosticSink, Span } from './diagnostics.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -25,10 +25,10 @@ import { describeNode, type YMap, type YMapEntry, type YNode } from './yaml-tree
 /** Allowed fields per object, exported for the format-schema consistency test. */
 export const FIELDS = {
   root: ['topology', 'version', 'description', 'defaults', 'schemas', 'events', 'services', 'rabbitmq', 'kafka'],
-  defaults: ['retry', 'deadLetter', 'idempotency', 'concurrency', 'compatibility'],
+  defaults: ['retry', 'deadLetter', 'idempotency', 'concurrency', 'compatibility', 'contentMode'],
   retry: ['attempts', 'backoff', 'delay', 'maxDelay', 'jitter'],
   idempotency: ['enabled', 'key', 'window'],
-  event: ['description', 'version', 'key', 'payload', 'examples', 'compatibility', 'kafka'],
+  event: ['description', 'version', 'key', 'payload', 'examples', 'compatibility', 'contentMode', 'kafka'],
   eventKafka: ['partitions', 'topic', 'configs'],
   service: ['description', 'store', 'produces', 'consumes'],
   consumer: ['event', 'retry', 'deadLetter', 'idempotency', 'concurrency', 'rabbitmq', 'kafka'],
@@ -40,6 +40,7 @@ export const FIELDS = {
 
 export const BACKOFFS: readonly BackoffKind[] = ['fixed', 'exponential'];
 export const COMPATIBILITIES: readonly Compatibility[] = ['backward', 'forward', 'full', 'none'];
+export const CONTENT_MODES: readonly ContentMode[] = ['binary', 'structured'];
 export const QUEUE_TYPES: readonly QueueType[] = ['quorum', 'classic'];
 export const STORES: readonly IdempotencyStoreKind[] = ['memory', 'postgres'];
 
@@ -141,6 +142,7 @@ class Reader {
     const d: RawDefaults = this.policies(f, (field) => `'defaults.${field}'`);
     if (f.compatibility)
       d.compatibility = this.oneOf(f.compatibility.value, `'defaults.compatibility'`, COMPATIBILITIES);
+    if (f.contentMode) d.contentMode = this.oneOf(f.contentMode.value, `'defaults.contentMode'`, CONTENT_MODES);
     return d;
   }
 
@@ -206,6 +208,7 @@ class Reader {
       }
       if (f.compatibility)
         ev.compatibility = this.oneOf(f.compatibility.value, `'compatibility' of ${what}`, COMPATIBILITIES);
+      if (f.contentMode) ev.contentMode = this.oneOf(f.contentMode.value, `'contentMode' of ${what}`, CONTENT_MODES);
       if (f.kafka) {
         const km = this.map(f.kafka.value, `'kafka' of ${what}`);
         if (km) {

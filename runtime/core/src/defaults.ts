@@ -32,6 +32,10 @@ export const RUNTIME_DEFAULTS = {
    * oldest are forgotten first.
    */
   pipelineFailureMemory: 10_000,
+  /** Handlers publish into the outbox in their transaction, when the idempotency store has an outbox. */
+  outbox: true,
+  /** With an outbox, `start()` runs a relay in this process. */
+  outboxRelay: true,
 } as const;
 
 export const DEAD_LETTER_DEFAULTS = {
@@ -55,7 +59,9 @@ export const MEMORY_TRANSPORT_DEFAULTS = {
 
 /**
  * Defaults used by the programmatic topology builder (runtime/testing/topology-builder.ts). They
- * mirror the documented topology defaults, except jitter, which is 0 so tests are deterministic.
+ * mirror the topology format's defaults (generator/src/spec/defaults.ts; test/spec/ir.test.ts checks
+ * that they agree), except jitter, which is 0 so tests are deterministic, and the Kafka replication,
+ * 1 so a single test broker can hold the topics.
  */
 export const TOPOLOGY_BUILDER_DEFAULTS = {
   version: 1,
@@ -66,4 +72,5 @@ export const TOPOLOGY_BUILDER_DEFAULTS = {
   concurrency: 1,
   kafka: { partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 },
   rabbitmq: { queueType: 'quorum' },
+  contentMode: 'binary',
 } as const;

@@ -22,6 +22,14 @@ export type Compatibility = 'backward' | 'forward' | 'full' | 'none';
 
 export type BackoffKind = 'fixed' | 'exponential';
 
+/**
+ * How an event travels as a CloudEvent (the CloudEvents protocol bindings' content modes):
+ * `binary` — the payload is the message body and the attributes are headers (`content-type` for
+ * `datacontenttype`); `structured` — the whole event as JSON (`application/cloudevents+json`) in
+ * the body, with one header. Receivers accept both, whatever the event declares.
+ */
+export type ContentMode = 'binary' | 'structured';
+
 export interface RetryPolicyIR {
   /** Total attempts, the first delivery included. `1` means no retry. */
   attempts: number;
@@ -86,6 +94,8 @@ export interface EventIR {
   refs: string[];
   examples: unknown[];
   compatibility: Compatibility;
+  /** How producers send it (receivers accept either mode). */
+  contentMode: ContentMode;
   /** Services that declare this event in `produces`, sorted. */
   producers: string[];
   /** Consumer ids (`service.handler`) that consume it, sorted. */

@@ -20,6 +20,7 @@ import type {
   BackoffKind,
   Compatibility,
   ConsumerIR,
+  ContentMode,
   EventIR,
   IdempotencyIR,
   JsonSchema,
@@ -74,6 +75,8 @@ export interface EventSpec {
   description?: string;
   examples?: unknown[];
   compatibility?: Compatibility;
+  /** @default `defaults.contentMode`, else 'binary' */
+  contentMode?: ContentMode;
 }
 
 export interface TopologySpec {
@@ -84,6 +87,7 @@ export interface TopologySpec {
     deadLetter?: boolean;
     idempotency?: IdempotencySpec | false;
     concurrency?: number;
+    contentMode?: ContentMode;
   };
   schemas?: Record<string, JsonSchema>;
   events: Record<string, EventSpec>;
@@ -285,6 +289,7 @@ export function buildTopology(spec: TopologySpec): TopologyIR {
       refs: closure(found, `Event ${eventName}`),
       examples: e.examples ?? [],
       compatibility: e.compatibility ?? 'backward',
+      contentMode: e.contentMode ?? spec.defaults?.contentMode ?? D.contentMode,
       producers: services.filter((s) => s.produces.includes(eventName)).map((s) => s.name),
       consumers: consumers.filter((c) => c.events.includes(eventName)).map((c) => c.id),
       rabbitmq: { exchange, routingKey: eventName },
