@@ -5,6 +5,7 @@
  */
 import type { IdempotencyStore } from './idempotency.js';
 import type { TopologyIR } from './ir.js';
+import type { OutboxHealth } from './outbox.js';
 import type { Transport } from './transport.js';
 
 /** An ajv-compatible validation function (ajv `ValidateFunction` or ajv standalone output). */
@@ -58,6 +59,19 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * What `ctx.tx` is, registered by the store package a program imports: `@eventform/postgres`
+ * declares `postgres: PoolClient` here, so with it `ctx.tx` is a `pg` client without a cast. Empty
+ * (and `ctx.tx` typed `unknown`) when no transactional store is imported.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface HandlerTransactions {}
+
+/** The registered transaction type (see {@link HandlerTransactions}), else `unknown`. */
+export type HandlerTransaction = [keyof HandlerTransactions] extends [never]
+  ? unknown
+  : HandlerTransactions[keyof HandlerTransactions];
+
 /** Given to every handler invocation. */
 export interface HandlerContext {
   /** `service.handler`. */
@@ -68,14 +82,18 @@ export interface HandlerContext {
   /** Aborted when shutdown's grace period runs out; long handlers should honour it. */
   signal: AbortSignal;
   /**
-   * The idempotency store's transaction for this event, when the store has one (the PostgreSQL
-   * store passes its `pg` client): side effects written through it commit atomically with the
-   * "processed" mark, so they happen once even if the broker redelivers.
+   * The idempotency store's transaction for this event (the PostgreSQL store's `pg` client; typed
+   * so once `@eventform/postgres` is imported, see {@link HandlerTransactions}): side effects
+   * written through it commit atomically with the "processed" mark, so they happen once even if the
+   * broker redelivers. With the outbox on, events published during the handler are written in it
+   * too. The test harness gives an in-memory stand-in. Reading it when the store has no transaction
+   * (the memory store) throws `TransactionUnavailableError` naming the consumer and the store.
    */
-  tx: unknown;
+  readonly tx: HandlerTransaction;
   /**
    * Publish as this consumer's service. The new event inherits the handled event's correlation
-   * id and takes its id as causation id.
+   * id and takes its id as causation id. With the outbox on (see {@link RuntimeOptions.outbox}) it
+   * is written in `ctx.tx` and published by the relay after the commit; otherwise it is sent now.
    */
   publish(event: string, payload: unknown, options?: PublishOptions): Promise<EventEnvelope>;
 }
@@ -101,6 +119,8 @@ export interface HealthState {
     duplicates: number;
     dropped: number;
   }[];
+  /** The in-process outbox relay's view (see `OutboxHealth`), when one runs. */
+  outbox?: OutboxHealth;
 }
 
 export interface Runtime {
@@ -164,6 +184,32 @@ export interface RuntimeOptions {
    * @example { 'media-service.onUpload': { maxBodyBytes: 8 * 1024 * 1024 } }
    */
   consumerLimits?: Readonly<Record<string, InputLimits>>;
+  /**
+   * The transactional outbox, when the idempotency store has one (`@eventform/postgres`): events a
+   * handler publishes are written in its transaction (`ctx.tx`) and published by a relay after the
+   * commit, so its writes, the processed-event record and its events commit or roll back together.
+   * `false` publishes directly everywhere; an object sets it per service and places the relay.
+   * Without such a store this option changes nothing: handlers publish directly.
+   * @default true (every service; a relay in this process)
+   */
+  outbox?: boolean | OutboxOptions;
+}
+
+/** Per-service outbox settings (see {@link RuntimeOptions.outbox}). */
+export interface OutboxOptions {
+  /**
+   * Services whose handlers publish directly (dual write) set to `false`, by name; a name the
+   * topology does not declare makes `createRuntime` throw `ConsumerRegistrationError`.
+   * @default every service on
+   * @example { 'notification-service': false }
+   */
+  services?: Readonly<Record<string, boolean>>;
+  /**
+   * Run a relay in this process between `start()` and `stop()`. Turn it off when `eventform relay`
+   * (or `createOutboxRelay`) runs elsewhere; several relays at once are safe.
+   * @default true
+   */
+  relay?: boolean;
 }
 
 /**

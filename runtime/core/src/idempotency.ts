@@ -6,6 +6,7 @@
  * instance of a service, with side effects committed in the same transaction as the mark).
  */
 import type { IdempotencyIR } from './ir.js';
+import type { TransactionalOutbox } from './outbox.js';
 
 export type IdempotencyResult<T> = { duplicate: true } | { duplicate: false; value: T };
 
@@ -33,6 +34,17 @@ export interface IdempotencyStore {
     windowMs: number,
     fn: (tx: unknown) => Promise<T>,
   ): Promise<IdempotencyResult<T>>;
+  /**
+   * A transaction without a processed-event record, for consumers with idempotency off, so their
+   * handlers get `ctx.tx` (and the outbox) too. Absent on stores without transactions.
+   */
+  transaction?<T>(fn: (tx: unknown) => Promise<T>): Promise<T>;
+  /**
+   * The transactional outbox that writes through this store's transactions (see
+   * `TransactionalOutbox`); absent on stores without one. The runtime uses it unless
+   * `RuntimeOptions.outbox` is `false`.
+   */
+  readonly outbox?: TransactionalOutbox | undefined;
   /** Delete expired entries now; returns how many. */
   purgeExpired(): Promise<number>;
   /** Stop timers and release resources the store owns (not a pool that was passed in). */

@@ -9,10 +9,13 @@ export type {
   EventEnvelope,
   Handler,
   HandlerContext,
+  HandlerTransaction,
+  HandlerTransactions,
   HealthState,
   HealthStatus,
   InputLimits,
   Logger,
+  OutboxOptions,
   PublishOptions,
   Runtime,
   RuntimeOptions,
@@ -79,6 +82,15 @@ export type { DeadLetterInput, DeadLetterReason, DeadLetterRecord } from './dead
 
 export { dedupeKey, idempotencyNamespace } from './idempotency.js';
 export type { IdempotencyResult, IdempotencyStore } from './idempotency.js';
+
+export {
+  OutboxTransaction,
+  OutboxTransactionClosedError,
+  TransactionUnavailableError,
+  currentOutboxTransaction,
+  runInOutboxTransaction,
+} from './outbox.js';
+export type { OutboxHealth, OutboxRelayHandle, OutboxRelayTarget, TransactionalOutbox } from './outbox.js';
 
 export { childLogger, createJsonLogger, isLevelEnabled, levelFromEnv, prettyLogger, silentLogger } from './logger.js';
 export type { JsonLoggerOptions, LeveledLogger, LogLevel, PrettyLoggerOptions } from './logger.js';

@@ -18,6 +18,7 @@ import type {
   HealthStatus,
   InputLimits,
   Logger,
+  OutboxOptions,
   PublishOptions,
   Runtime,
   RuntimeOptions,
@@ -46,6 +47,13 @@ import type { IdempotencyStore } from './idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
 import { decodeJsonBody } from './json-body.js';
+import {
+  OutboxTransaction,
+  TransactionUnavailableError,
+  currentOutboxTransaction,
+  runInOutboxTransaction,
+} from './outbox.js';
+import type { OutboxRelayHandle, TransactionalOutbox } from './outbox.js';
 import type { BodyLimits } from './json-body.js';
 import { PipelineFailures } from './pipeline-failures.js';
 import { decideRetry } from './retry-policy.js';
@@ -76,6 +84,8 @@ interface ConsumerState {
   handler: Handler | undefined;
   subscription: Subscription | undefined;
   stats: ConsumerStats;
+  /** Where its handler's publishes go while its transaction is open; undefined: sent directly. */
+  outbox: TransactionalOutbox | undefined;
 }
 
 /**
@@ -97,6 +107,10 @@ class EventformRuntime implements Runtime {
   readonly logger: Logger;
   private readonly validators: ValidatorMap;
   private readonly store: IdempotencyStore;
+  /** The store's outbox, when any service uses it. */
+  private readonly outbox: TransactionalOutbox | undefined;
+  private readonly outboxRelay: boolean;
+  private relay: OutboxRelayHandle | undefined;
   private readonly shutdownTimeoutMs: number;
   private readonly maxDeliveries: number;
   private readonly pipelineFailures = new PipelineFailures(RUNTIME_DEFAULTS.pipelineFailureMemory);
@@ -124,6 +138,9 @@ class EventformRuntime implements Runtime {
     for (const event of this.topology.events) this.events.set(event.name, event);
     for (const service of this.topology.services) this.produces.set(service.name, new Set(service.produces));
     const limits = resolveLimits(this.topology, options);
+    const outbox = resolveOutbox(this.topology, this.store, options.outbox);
+    this.outbox = outbox.services.size > 0 || outbox.relay ? this.store.outbox : undefined;
+    this.outboxRelay = outbox.relay;
     for (const consumer of this.topology.consumers) {
       this.consumers.set(consumer.id, {
         ir: consumer,
@@ -133,12 +150,17 @@ class EventformRuntime implements Runtime {
         handler: undefined,
         subscription: undefined,
         stats: { inFlight: 0, handled: 0, retried: 0, deadLettered: 0, duplicates: 0, dropped: 0 },
+        outbox: outbox.services.has(consumer.service) ? this.store.outbox : undefined,
       });
     }
   }
 
   get signal(): AbortSignal {
     return this.shutdown.signal;
+  }
+
+  get storeName(): string {
+    return this.store.name;
   }
 
   // ---- publishing --------------------------------------------------------------------------
@@ -186,8 +208,15 @@ class EventformRuntime implements Runtime {
         : undefined);
     if (key !== undefined) envelope.key = key;
 
+    const message = encodeEnvelope(envelope, options?.headers);
+    // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
+    const outboxTx = currentOutboxTransaction();
+    if (outboxTx) {
+      await outboxTx.write(event, message);
+      return envelope;
+    }
     if (!this.transportReady) await this.ensureTransport();
-    await this.transport.publish(event, encodeEnvelope(envelope, options?.headers));
+    await this.transport.publish(event, message);
     return envelope;
   }
 
@@ -234,6 +263,11 @@ class EventformRuntime implements Runtime {
       await this.ensureTransport();
       await this.store.init();
       this.storeStarted = true;
+      if (this.outbox && this.outboxRelay) {
+        const target = { topology: this.topology, transport: this.transport, logger: this.logger };
+        // Outside any outbox transaction the caller may be in: the relay publishes, it never writes.
+        this.relay = await runInOutboxTransaction(null, () => this.outbox!.startRelay(target));
+      }
       const subscribed: string[] = [];
       for (const consumer of this.consumers.values()) {
         if (!consumer.handler || (services && !services.includes(consumer.ir.service))) continue;
@@ -276,6 +310,7 @@ class EventformRuntime implements Runtime {
     for (const r of results)
       if (r.status === 'rejected') this.logger.error('subscription failed to stop', { error: r.reason });
     for (const consumer of this.consumers.values()) consumer.subscription = undefined;
+    if (this.relay) await this.stopRelay(this.relay, timeoutMs);
     if (this.transportStarted) {
       await this.transport
         .close({ timeoutMs })
@@ -290,12 +325,26 @@ class EventformRuntime implements Runtime {
     this.logger.info('runtime stopped', { topology: this.topology.name });
   }
 
+  /** Publish what the handlers committed (within the grace period), then stop the relay. */
+  private async stopRelay(relay: OutboxRelayHandle, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      relay.flush().then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]).catch(() => false);
+    clearTimeout(timer);
+    if (!flushed) this.logger.warn('outbox relay stopped with rows left to publish; the next relay publishes them');
+    await relay.stop().catch((error: unknown) => this.logger.error('outbox relay failed to stop', { error }));
+  }
+
   health(): HealthState {
     const consumers: HealthState['consumers'] = [];
     for (const c of this.consumers.values()) {
       if (c.handler) consumers.push({ id: c.ir.id, ...c.stats });
     }
-    return { status: this.status, transport: this.transport.name, consumers };
+    const health: HealthState = { status: this.status, transport: this.transport.name, consumers };
+    if (this.relay) health.outbox = this.relay.health();
+    return health;
   }
 
   // ---- the delivery pipeline ---------------------------------------------------------------
@@ -429,6 +478,10 @@ class EventformRuntime implements Runtime {
             this.logger.debug('duplicate skipped', { ...deliveryFields(consumer, envelope, attempt), dedupeKey: key });
           return ACK;
         }
+        if (result.value) result.value.outbox.committed();
+      } else if (this.store.transaction) {
+        const written = await this.store.transaction((tx) => this.invoke(consumer, envelope, scope, attempt, tx));
+        if (written) written.outbox.committed();
       } else {
         await this.invoke(consumer, envelope, scope, attempt, undefined);
       }
@@ -447,18 +500,26 @@ class EventformRuntime implements Runtime {
     }
   }
 
-  /** The handler, in the handling scope (correlation for what it publishes), with its `ctx`. */
+  /**
+   * The handler, in the handling scope (correlation for what it publishes), with its `ctx`. With
+   * the outbox on, its publishes are written through `tx`; resolves to that outbox transaction
+   * when it wrote something, so the caller can announce the commit.
+   */
   private invoke(
     consumer: ConsumerState,
     envelope: EventEnvelope,
     scope: CorrelationScope,
     attempt: number,
     tx: unknown,
-  ): Promise<void> {
+  ): Promise<OutboxTransaction | undefined | void> {
     const handler = consumer.handler!;
-    return runInScope(scope, () =>
-      handler(envelope, new DeliveryContext(this, consumer, envelope, scope, attempt, tx)),
-    );
+    const ctx = new DeliveryContext(this, consumer, envelope, scope, attempt, tx);
+    if (consumer.outbox && tx !== undefined)
+      return invokeWithOutbox(consumer.outbox, tx, scope, () => handler(envelope, ctx));
+    // An outbox transaction of whoever delivered this in-process does not extend into the handler.
+    if (currentOutboxTransaction())
+      return runInOutboxTransaction(null, () => runInScope(scope, () => handler(envelope, ctx)));
+    return runInScope(scope, () => handler(envelope, ctx));
   }
 
   private failed(
@@ -556,9 +617,20 @@ class DeliveryContext implements HandlerContext {
     private readonly envelope: EventEnvelope,
     private readonly scope: CorrelationScope,
     readonly attempt: number,
-    readonly tx: unknown,
+    private readonly transaction: unknown,
   ) {
     this.consumer = state.ir.id;
+  }
+
+  get tx(): HandlerContext['tx'] {
+    if (this.transaction === undefined) {
+      throw new TransactionUnavailableError(
+        `ctx.tx is missing: ${this.consumer} runs without a transaction, because the runtime's idempotency store ` +
+          `("${this.runtime.storeName}") has none. Use createPostgresStore from @eventform/postgres ` +
+          '(createTestHarness gives handlers an in-memory stand-in).',
+      );
+    }
+    return this.transaction as HandlerContext['tx'];
   }
 
   get signal(): AbortSignal {
@@ -615,6 +687,42 @@ function messageOf(error: unknown): string {
 /** `RangeError: Maximum call stack size exceeded`: the kind of error matters when it is not ours. */
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Runs a handler with its publishes written through `tx`; resolves to the outbox transaction if it wrote. */
+async function invokeWithOutbox(
+  outbox: TransactionalOutbox,
+  tx: unknown,
+  scope: CorrelationScope,
+  run: () => Promise<void>,
+): Promise<OutboxTransaction | undefined> {
+  const outboxTx = new OutboxTransaction(outbox, tx);
+  try {
+    await runInOutboxTransaction(outboxTx, () => runInScope(scope, run));
+  } finally {
+    await outboxTx.close();
+  }
+  return outboxTx.written > 0 ? outboxTx : undefined;
+}
+
+/** Which services publish into the store's outbox from their handlers, and whether a relay runs here. */
+function resolveOutbox(
+  topology: TopologyIR,
+  store: IdempotencyStore,
+  option: boolean | OutboxOptions | undefined,
+): { services: Set<string>; relay: boolean } {
+  const settings: OutboxOptions = typeof option === 'object' ? option : {};
+  const names = new Set(topology.services.map((s) => s.name));
+  const unknown = Object.keys(settings.services ?? {}).filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    throw new ConsumerRegistrationError(
+      `outbox.services names service(s) topology ${topology.name} does not declare: ${unknown.join(', ')}`,
+    );
+  }
+  const on = store.outbox !== undefined && (option ?? RUNTIME_DEFAULTS.outbox) !== false;
+  const services = new Set<string>();
+  if (on) for (const name of names) if (settings.services?.[name] ?? true) services.add(name);
+  return { services, relay: on && (settings.relay ?? RUNTIME_DEFAULTS.outboxRelay) };
 }
 
 /** Each consumer's body limits: defaults, then `limits`, then its own `consumerLimits` entry. */
