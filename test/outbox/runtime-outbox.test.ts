@@ -18,6 +18,7 @@ import type {
   EventIR,
   IdempotencyStore,
   OutboxHealth,
+  OutboxRecord,
   OutboxRelayHandle,
   OutboxRelayTarget,
   OutgoingMessage,
@@ -97,8 +98,8 @@ class FakeOutbox implements TransactionalOutbox {
   readonly table: Row[] = [];
   commits = 0;
   relays: FakeRelay[] = [];
-  async write(tx: unknown, event: EventIR, message: OutgoingMessage): Promise<void> {
-    (tx as FakeTx).rows.push({ event: event.name, message });
+  async write(tx: unknown, record: OutboxRecord): Promise<void> {
+    (tx as FakeTx).rows.push({ event: record.event.name, message: record.message });
   }
   committed(): void {
     this.commits++;
@@ -171,7 +172,7 @@ describe('runtime with a transactional outbox', () => {
     let rowsDuringHandler = -1;
     runtime.handle('confirmer.confirm', async (event, ctx) => {
       await ctx.publish('Confirmed', { id: (event.data as { id: string }).id });
-      rowsDuringHandler = (ctx.tx as FakeTx).rows.length;
+      rowsDuringHandler = (ctx.tx as unknown as FakeTx).rows.length;
       expect(sentTypes(transport)).toEqual(['Placed']); // written, not sent
     });
     await runtime.start();
@@ -258,7 +259,7 @@ describe('runtime with a transactional outbox', () => {
     const { store, transport, runtime } = setup();
     runtime.handle('confirmer.confirm', async (_e, ctx) => void (await ctx.publish('Confirmed', { id: 'c1' })));
     runtime.handle('notes.note', async (_e, ctx) => {
-      expect((ctx.tx as FakeTx).rows).toEqual([]);
+      expect((ctx.tx as unknown as FakeTx).rows).toEqual([]);
       await ctx.publish('Noted', {});
     });
     await runtime.start();

@@ -90,7 +90,13 @@ export {
   currentOutboxTransaction,
   runInOutboxTransaction,
 } from './outbox.js';
-export type { OutboxHealth, OutboxRelayHandle, OutboxRelayTarget, TransactionalOutbox } from './outbox.js';
+export type {
+  OutboxHealth,
+  OutboxRecord,
+  OutboxRelayHandle,
+  OutboxRelayTarget,
+  TransactionalOutbox,
+} from './outbox.js';
 
 export { childLogger, createJsonLogger, isLevelEnabled, levelFromEnv, prettyLogger, silentLogger } from './logger.js';
 export type { JsonLoggerOptions, LeveledLogger, LogLevel, PrettyLoggerOptions } from './logger.js';

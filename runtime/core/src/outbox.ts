@@ -27,6 +27,15 @@ export interface OutboxRelayTarget {
   logger: Logger;
 }
 
+/** One event as the outbox stores it. */
+export interface OutboxRecord {
+  /** The topology's name: relays publish only rows of their own topology. */
+  topology: string;
+  event: EventIR;
+  /** Exactly what `Transport.publish` would have been given. */
+  message: OutgoingMessage;
+}
+
 /** A relay's view of the outbox, refreshed in the background (see each implementation for how often). */
 export interface OutboxHealth {
   /** `running`: publishing or waiting for work; `failing`: its last batch failed, retrying; `stopped`. */
@@ -61,7 +70,7 @@ export interface OutboxRelayHandle {
 
 /**
  * Implemented by a store package (`@eventform/postgres`). Contract:
- * - {@link write} stores `message` through `tx`, the store's own transaction, so it commits or
+ * - {@link write} stores the record through `tx`, the store's own transaction, so it commits or
  *   rolls back with it. It must not touch the broker.
  * - After a transaction that wrote rows committed, {@link committed} is called (by the runtime for
  *   handler transactions, by the store package for its own): a hint to publish soon, never
@@ -72,7 +81,7 @@ export interface OutboxRelayHandle {
 export interface TransactionalOutbox {
   /** `postgres`, ... (for logs). */
   readonly name: string;
-  write(tx: unknown, event: EventIR, message: OutgoingMessage): Promise<void>;
+  write(tx: unknown, record: OutboxRecord): Promise<void>;
   committed(): void;
   /** Start a relay in this process for `target`'s topology; the runtime does on `start()`. */
   startRelay(target: OutboxRelayTarget): Promise<OutboxRelayHandle>;
@@ -111,15 +120,15 @@ export class OutboxTransaction {
     readonly tx: unknown,
   ) {}
 
-  write(event: EventIR, message: OutgoingMessage): Promise<void> {
+  write(record: OutboxRecord): Promise<void> {
     if (this.closed) {
       return Promise.reject(
         new OutboxTransactionClosedError(
-          `Cannot publish ${event.name}: the transaction it belongs to has ended. Await every publish before the handler (or the withOutbox callback) returns.`,
+          `Cannot publish ${record.event.name}: the transaction it belongs to has ended. Await every publish before the handler (or the withOutbox callback) returns.`,
         ),
       );
     }
-    const write = this.outbox.write(this.tx, event, message).then(
+    const write = this.outbox.write(this.tx, record).then(
       () => {
         this.written++;
         this.inFlight.delete(write);

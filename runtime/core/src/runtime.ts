@@ -212,7 +212,7 @@ class EventformRuntime implements Runtime {
     // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
     const outboxTx = currentOutboxTransaction();
     if (outboxTx) {
-      await outboxTx.write(event, message);
+      await outboxTx.write({ topology: this.topology.name, event, message });
       return envelope;
     }
     if (!this.transportReady) await this.ensureTransport();
