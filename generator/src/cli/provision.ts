@@ -75,6 +75,14 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
     }
   } catch (err) {
     io.stderr(`eventform provision: ${err instanceof Error ? err.message : String(err)}\n`);
+    const completed = (err as { completed?: unknown }).completed;
+    if (Array.isArray(completed)) {
+      io.stderr(
+        completed.length > 0
+          ? `created before the failure (left in place; run again once the cause is fixed):\n${completed.map((c) => `  ${String(c)}\n`).join('')}`
+          : 'nothing was created before the failure\n',
+      );
+    }
     if (options.debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
     return EXIT.usage;
   }

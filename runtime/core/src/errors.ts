@@ -113,3 +113,18 @@ export function formatIssues(errors: readonly ValidationIssue[]): string {
   if (errors.length === 0) return 'schema validation failed';
   return errors.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
 }
+
+/**
+ * Provisioning failed part-way (e.g. the broker refused a declaration after others succeeded):
+ * `completed` names what was created before the failure, so nobody has to guess what is left over.
+ */
+export class ProvisioningIncompleteError extends EventformError {
+  readonly code = 'EF_PROVISIONING_INCOMPLETE';
+  constructor(
+    message: string,
+    readonly completed: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -66,6 +66,7 @@ export {
   NonRetryableError,
   NotADeadLetterError,
   PublishOptionsError,
+  ProvisioningIncompleteError,
   PublishValidationError,
   RuntimeStateError,
   UndeclaredEventError,

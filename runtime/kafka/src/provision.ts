@@ -11,7 +11,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, ConfigEntries, RetryOptions } from 'kafkajs';
 import type { Logger, TopologyIR } from '@eventform/runtime';
-import { EventformError } from '@eventform/runtime';
+import { EventformError, ProvisioningIncompleteError } from '@eventform/runtime';
 import { createKafkaClient, describeKafkaError, parseBrokers } from './client.js';
 import { KAFKA_DEFAULTS } from './defaults.js';
 import { kafkaResources, type KafkaTopicDescriptor } from './resources.js';
@@ -102,7 +102,18 @@ export async function provisionKafka(ir: TopologyIR, options: ProvisionKafkaOpti
       logger?.warn('kafka provision: conflicts found, nothing changed');
       return plan.map((i) => withNote(i, 'not applied: conflicts'));
     }
-    await apply(admin, plan, desired.topics);
+    try {
+      await apply(admin, plan, desired.topics);
+    } catch (err) {
+      // Report what exists now of what was to be created: a refusal part-way leaves those behind.
+      const existing = new Set(await admin.listTopics().catch(() => [] as string[]));
+      const completed = plan.filter((i) => i.action === 'create' && existing.has(i.name)).map((i) => `topic ${i.name}`);
+      throw new ProvisioningIncompleteError(
+        `kafka provisioning failed after creating ${completed.length} of ${plan.filter((i) => i.action === 'create').length} topics: ${err instanceof Error ? err.message : String(err)}`,
+        completed,
+        { cause: err },
+      );
+    }
     return plan;
   } finally {
     if (ownAdmin) await admin.disconnect().catch(() => undefined);

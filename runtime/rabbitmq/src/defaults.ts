@@ -51,21 +51,55 @@ export async function openConnection(
       timeout: options.timeoutMs ?? RABBITMQ_DEFAULTS.connectTimeoutMs,
     });
   } catch (err) {
-    throw new BrokerUnavailableError(`cannot connect to RabbitMQ at ${redactUrl(url)}: ${errorMessage(err)}`, {
-      cause: err,
-    });
+    throw new BrokerUnavailableError(
+      `cannot connect to RabbitMQ at ${redactUrl(url)}: ${redactSecretIn(errorMessage(err), url)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
-/** The URL without its password, for messages and logs. */
+/**
+ * The URL without its password, for messages and logs. Split by hand rather than by `new URL`,
+ * which refuses (or misreads) passwords holding `/`, `?`, `#` or an unencoded `@`: the user
+ * information runs from `://` to the LAST `@`, so everything that could be a password is hidden,
+ * at worst with a little more.
+ */
 export function redactUrl(url: string): string {
+  const { password, start, end } = passwordSpan(url) ?? {};
+  return password === undefined ? url : `${url.slice(0, start)}***${url.slice(end)}`;
+}
+
+/**
+ * `text` with `url`'s password replaced by `***` wherever it shows: whole (as written and
+ * percent-decoded) and in the pieces a client that splits the URL at the FIRST `@` (or at `/`,
+ * `?`, `#`) puts into host names and paths of its error messages.
+ */
+export function redactSecretIn(text: string, url: string): string {
+  const password = passwordSpan(url)?.password;
+  if (!password) return text;
+  let decoded = password;
   try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
+    decoded = decodeURIComponent(password);
   } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+    // not percent-encoded
   }
+  const pieces = [password, decoded, ...`${password}@${decoded}`.split(/[@/?#:]/).filter((p) => p.length >= 2)];
+  let out = text;
+  for (const secret of [...new Set(pieces)].sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
+  return out;
+}
+
+function passwordSpan(url: string): { password: string; start: number; end: number } | undefined {
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return undefined;
+  const from = scheme + 3;
+  const at = url.lastIndexOf('@');
+  if (at < from) return undefined;
+  const colon = url.indexOf(':', from);
+  if (colon < 0 || colon > at) return undefined;
+  return { password: url.slice(colon + 1, at), start: colon + 1, end: at };
 }
 
 function withHeartbeat(url: string, heartbeatSeconds: number): string {

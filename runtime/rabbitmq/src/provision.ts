@@ -13,7 +13,7 @@
  *   idempotent), so a binding removed by hand is restored.
  */
 import type { Channel, ChannelModel } from 'amqplib';
-import type { Logger, TopologyIR } from '@eventform/runtime';
+import { ProvisioningIncompleteError, type Logger, type TopologyIR } from '@eventform/runtime';
 import { defaultRabbitmqUrl, openConnection } from './defaults.js';
 import { NOT_FOUND, PRECONDITION_FAILED, amqpErrorCode, errorMessage } from './errors.js';
 import { rabbitmqResources, type RabbitBinding, type RabbitExchange, type RabbitQueue } from './resources.js';
@@ -87,12 +87,29 @@ export async function provisionRabbitmq(
     }
     if (options.dryRun) return plan;
 
+    // What was declared before a failure is reported with it (a refusal part-way leaves those behind).
+    const completed: string[] = [];
+    const newBindings = new Set(plan.filter((p) => p.kind === 'binding' && p.action === 'create').map((p) => p.name));
     const channel = await connection.createChannel();
     try {
-      for (const exchange of resources.exchanges) await declareExchange(channel, exchange);
-      for (const queue of resources.queues) await declareQueue(channel, queue);
-      for (const binding of resources.bindings)
+      for (const exchange of resources.exchanges) {
+        await declareExchange(channel, exchange);
+        if (exchangeState.get(exchange.name) === 'create') completed.push(`exchange ${exchange.name}`);
+      }
+      for (const queue of resources.queues) {
+        await declareQueue(channel, queue);
+        if (queueState.get(queue.name) === 'create') completed.push(`queue ${queue.name}`);
+      }
+      for (const binding of resources.bindings) {
         await channel.bindQueue(binding.queue, binding.exchange, binding.routingKey);
+        if (newBindings.has(bindingName(binding))) completed.push(`binding ${bindingName(binding)}`);
+      }
+    } catch (err) {
+      throw new ProvisioningIncompleteError(
+        `rabbitmq provisioning failed after ${completed.length} of the planned changes: ${errorMessage(err)}`,
+        completed,
+        { cause: err },
+      );
     } finally {
       await closeQuietly(channel);
     }
