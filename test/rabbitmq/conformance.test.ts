@@ -1,9 +1,10 @@
 /** The shared transport conformance suite, run against RabbitMQTransport on the real broker. */
 import { describe, it } from 'vitest';
-import { fromWireHeaders, toWireHeaders } from '@eventform/runtime';
+import { CONTENT_TYPE_HEADER, fromWireHeaders } from '@eventform/runtime';
 import type { Transport } from '@eventform/runtime';
 import { describeTransportConformance } from '@eventform/runtime/testing';
 import { RabbitMQTransport } from '@eventform/rabbitmq';
+import { publishProperties } from '../../runtime/rabbitmq/src/wire.js';
 import { adminConnection, deleteTopology, drainQueue } from './broker-admin.js';
 import { uniqueName } from './fixtures.js';
 import { collectingLogger } from './helpers.js';
@@ -28,9 +29,9 @@ describeTransportConformance(
       const conn = await adminConnection(rabbit.url);
       try {
         const ch = await conn.createConfirmChannel();
-        const headers: Record<string, string> = toWireHeaders(message.headers, 'amqp');
-        if (message.key !== undefined) headers['ef-key'] = message.key;
-        ch.publish(event.rabbitmq.exchange, event.rabbitmq.routingKey, message.body, { persistent: true, headers });
+        // The binding's own mapping (content type as the property, cloudEvents_ headers, the key as partitionkey).
+        const properties = publishProperties(message.headers, message.key);
+        ch.publish(event.rabbitmq.exchange, event.rabbitmq.routingKey, message.body, properties);
         await ch.waitForConfirms();
         await ch.close();
       } finally {
@@ -41,10 +42,11 @@ describeTransportConformance(
       const queue = consumer.rabbitmq.deadLetterQueue;
       if (queue === null) return [];
       const messages = await drainQueue(rabbit.url, queue);
-      return messages.map((m) => ({
-        body: m.content,
-        headers: fromWireHeaders(m.properties.headers as Record<string, unknown> | undefined, 'amqp'),
-      }));
+      return messages.map((m) => {
+        const headers = fromWireHeaders(m.properties.headers as Record<string, unknown> | undefined, 'amqp');
+        if (typeof m.properties.contentType === 'string') headers[CONTENT_TYPE_HEADER] = m.properties.contentType;
+        return { body: m.content, headers };
+      });
     },
     cleanup: (topology) => deleteTopology(rabbit.url, topology),
   },

@@ -1,7 +1,7 @@
 /** Small helpers shared by the RabbitMQ tests. */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../runtime/core/src/api.js';
-import { CE, EF } from '../../runtime/core/src/headers.js';
+import { CE, CONTENT_TYPE_HEADER, EF } from '../../runtime/core/src/headers.js';
 import type { TopologyIR } from '../../runtime/core/src/ir.js';
 import type { Headers, OutgoingMessage } from '../../runtime/core/src/transport.js';
 import { RabbitMQTransport, type RabbitMQTransportOptions } from '@eventform/rabbitmq';
@@ -37,9 +37,8 @@ export function eventHeaders(type: string, id: string = randomUUID(), extra: Hea
     [CE.source]: 'producer',
     [CE.specversion]: '1.0',
     [CE.time]: new Date().toISOString(),
-    [CE.datacontenttype]: 'application/json',
+    [CONTENT_TYPE_HEADER]: 'application/json',
     [CE.correlationid]: id,
-    [CE.eventversion]: '1',
     [EF.attempt]: '1',
     ...extra,
   };

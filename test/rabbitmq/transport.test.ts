@@ -40,7 +40,8 @@ describe.skipIf(!rabbit.available)('RabbitMQTransport (real broker)', () => {
     expect(msg!.properties.messageId).toBe('id-1');
     expect(msg!.properties.headers!['cloudEvents_id']).toBe('id-1');
     expect(msg!.properties.headers!['cloudEvents_type']).toBe('OrderCreated');
-    expect(msg!.properties.headers!['ef-key']).toBe('order-1');
+    expect(msg!.properties.headers!['cloudEvents_partitionkey']).toBe('order-1');
+    expect(msg!.properties.headers!).not.toHaveProperty('ef-key');
     expect(JSON.parse(msg!.content.toString())).toEqual({ n: 1 });
 
     // An event nobody consumes is routed nowhere, and that is fine in pub/sub.
@@ -155,7 +156,7 @@ describe.skipIf(!rabbit.available)('RabbitMQTransport (real broker)', () => {
     expect(headers['cloudEvents_id']).toBe('evt-7');
     expect(headers[EF.dlReason]).toBe('attempts-exhausted');
     expect(headers[EF.origin]).toBe(`${ir.rabbitmq.exchange}/OrderCreated`);
-    expect(headers['ef-key']).toBe('k7');
+    expect(headers['cloudEvents_partitionkey']).toBe('k7');
     // Nothing left anywhere.
     expect(await queueDepth(rabbit.url, reserve!.rabbitmq.queue)).toBe(0);
     for (const tier of reserve!.rabbitmq.retryQueues) expect(await queueDepth(rabbit.url, tier.name)).toBe(0);

@@ -28,8 +28,11 @@ function message(headers: Record<string, unknown>, fields: Partial<ConsumeMessag
 }
 
 describe('publishProperties', () => {
-  it('makes a persistent JSON message with CloudEvents AMQP headers, id, type and timestamp', () => {
-    const headers = eventHeaders('OrderCreated', 'evt-1', { time: '2024-05-01T10:00:00.500Z' });
+  it('maps binary mode per the CloudEvents AMQP binding: content-type property, cloudEvents_ headers', () => {
+    const headers = eventHeaders('OrderCreated', 'evt-1', {
+      time: '2024-05-01T10:00:00.500Z',
+      partitionkey: 'order-9',
+    });
     const props = publishProperties(headers, 'order-9');
     expect(props).toMatchObject({
       persistent: true,
@@ -39,14 +42,28 @@ describe('publishProperties', () => {
       appId: 'producer',
       timestamp: Date.parse('2024-05-01T10:00:00Z') / 1000,
     });
-    expect(props.headers).toMatchObject({
+    expect(props.headers).toEqual({
       cloudEvents_id: 'evt-1',
       cloudEvents_type: 'OrderCreated',
+      cloudEvents_source: 'producer',
       cloudEvents_specversion: '1.0',
+      cloudEvents_time: '2024-05-01T10:00:00.500Z',
+      cloudEvents_correlationid: 'evt-1',
+      cloudEvents_partitionkey: 'order-9',
       [EF.attempt]: '1',
-      [KEY_HEADER]: 'order-9',
     });
-    expect(props.headers).not.toHaveProperty('id');
+  });
+
+  it('carries a key given apart from the headers as cloudEvents_partitionkey, in binary mode only', () => {
+    expect(publishProperties({ id: 'x' }, 'k').headers).toEqual({ cloudEvents_id: 'x', cloudEvents_partitionkey: 'k' });
+    const structured = publishProperties({ 'content-type': 'application/cloudevents+json; charset=utf-8' }, 'k');
+    expect(structured).toMatchObject({ contentType: 'application/cloudevents+json; charset=utf-8', headers: {} });
+    expect(structured.headers).toEqual({});
+    expect(structured).not.toHaveProperty('messageId');
+  });
+
+  it('sets no content type a message did not have', () => {
+    expect(publishProperties({ id: 'x' })).not.toHaveProperty('contentType');
   });
 
   it('never re-publishes broker bookkeeping headers', () => {
@@ -59,20 +76,26 @@ describe('publishProperties', () => {
 });
 
 describe('toDelivery', () => {
-  it('maps wire headers back to logical names, takes the key off and drops x-death', () => {
-    const delivery = toDelivery(
-      message({
-        cloudEvents_id: 'evt-1',
-        cloudEvents_type: 'OrderCreated',
-        [EF.attempt]: '2',
-        [KEY_HEADER]: 'order-9',
-        'x-death': [{ count: 1, queue: 'q.retry' }],
-        'x-first-death-reason': 'expired',
-        'x-custom': 'kept',
-      }),
-      'quorum',
-    );
-    expect(delivery.headers).toEqual({ id: 'evt-1', type: 'OrderCreated', [EF.attempt]: '2', 'x-custom': 'kept' });
+  it('maps wire headers back to logical names, the content-type property to the header, and drops x-death', () => {
+    const msg = message({
+      cloudEvents_id: 'evt-1',
+      cloudEvents_type: 'OrderCreated',
+      cloudEvents_partitionkey: 'order-9',
+      [EF.attempt]: '2',
+      'x-death': [{ count: 1, queue: 'q.retry' }],
+      'x-first-death-reason': 'expired',
+      'x-custom': 'kept',
+    });
+    msg.properties.contentType = 'application/json';
+    const delivery = toDelivery(msg, 'quorum');
+    expect(delivery.headers).toEqual({
+      id: 'evt-1',
+      type: 'OrderCreated',
+      partitionkey: 'order-9',
+      'content-type': 'application/json',
+      [EF.attempt]: '2',
+      'x-custom': 'kept',
+    });
     expect(delivery.key).toBe('order-9');
     expect(delivery.origin).toBe('shop.events/OrderCreated');
     expect(delivery.redelivered).toBe(false);
@@ -138,5 +161,45 @@ describe('toDelivery', () => {
     const raw = toDelivery(message({}, { exchange: '', routingKey: 'shop.a.b' }), 'classic');
     expect(raw.origin).toBe('/shop.a.b');
     expect(raw.key).toBeUndefined();
+  });
+});
+
+describe('toDelivery: what other AMQP producers send', () => {
+  it('reads the cloudEvents: prefix too', () => {
+    const delivery = toDelivery(
+      message({ 'cloudEvents:id': 'e', 'cloudEvents:type': 'T', 'cloudEvents:specversion': '1.0' }),
+      'classic',
+    );
+    expect(delivery.headers).toEqual({ id: 'e', type: 'T', specversion: '1.0' });
+  });
+
+  it('reads native AMQP values as CloudEvents canonical strings: timestamp, long, boolean', () => {
+    const delivery = toDelivery(
+      message({
+        cloudEvents_time: { '!': 'timestamp', value: 1714557600 },
+        cloudEvents_eventversion: 3,
+        cloudEvents_sampled: true,
+      }),
+      'classic',
+    );
+    expect(delivery.headers).toEqual({ time: '2024-05-01T10:00:00Z', eventversion: '3', cloudEvents_sampled: 'true' });
+  });
+
+  it('takes the ef-key of older eventform versions as the partitionkey, so copies carry it on', () => {
+    const delivery = toDelivery(message({ cloudEvents_id: 'e', [KEY_HEADER]: 'k-old' }), 'quorum');
+    expect(delivery.key).toBe('k-old');
+    expect(delivery.headers).toEqual({ id: 'e', partitionkey: 'k-old' });
+    expect(publishProperties(delivery.headers).headers).toEqual({
+      cloudEvents_id: 'e',
+      cloudEvents_partitionkey: 'k-old',
+    });
+  });
+
+  it('keeps a structured message as it came: the content type, no attributes', () => {
+    const msg = message({});
+    msg.properties.contentType = 'application/cloudevents+json; charset=utf-8';
+    const delivery = toDelivery(msg, 'quorum');
+    expect(delivery.headers).toEqual({ 'content-type': 'application/cloudevents+json; charset=utf-8' });
+    expect(delivery.key).toBeUndefined();
   });
 });

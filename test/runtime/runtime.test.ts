@@ -69,6 +69,13 @@ class FakeTransport implements Transport {
   async close(): Promise<void> {}
 }
 
+/** `good()` as another CloudEvents producer would send it: no time, correlationid or partitionkey. */
+const withoutExtensions = (): Delivery => {
+  const delivery = good('e-bare');
+  const { time: _t, correlationid: _c, partitionkey: _p, ...headers } = delivery.headers;
+  return { ...delivery, headers };
+};
+
 const good = (id = 'evt-1') =>
   ({
     ...encodeEnvelope({
@@ -107,6 +114,16 @@ async function pipeline(
   return { runtime, transport, logger, deliver: (d: Delivery) => transport.handler!(d) };
 }
 
+/** A structured-mode delivery of `body` (the whole event). */
+const structured = (body: string): Delivery => ({
+  body: Buffer.from(body),
+  headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+  origin: 'fake://Created',
+  redelivered: false,
+});
+/** What CloudEvents requires, and a payload. */
+const minimal = { specversion: '1.0', id: 'e-min', source: 'another-team', type: 'Created', data: { id: 'x' } };
+
 describe('delivery pipeline', () => {
   const withHeaders = (headers: Record<string, string>, body?: string): Delivery => ({
     ...good(),
@@ -134,6 +151,20 @@ describe('delivery pipeline', () => {
       { ...good(), body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) },
     ],
     ['schema-invalid', 'schema-invalid', withHeaders(base, '{"id": 5}')],
+    ['structured: not JSON', 'invalid-json', structured('{"specversion":')],
+    ['structured: not UTF-8', 'invalid-encoding', { ...structured('{}'), body: Buffer.from([0x7b, 0xff, 0x7d]) }],
+    ['structured: over 1 MiB', 'too-large', structured(JSON.stringify({ ...minimal, data: 'x'.repeat(1_048_576) }))],
+    [
+      'structured: data nested deeper than 128 levels',
+      'invalid-json',
+      structured(
+        JSON.stringify({ ...minimal, data: JSON.parse(`{"id":"x","n":${'['.repeat(128)}${']'.repeat(128)}}`) }),
+      ),
+    ],
+    ['structured: an array, not an event', 'invalid-envelope', structured('[]')],
+    ['structured: no id', 'invalid-envelope', structured(JSON.stringify({ ...minimal, id: undefined }))],
+    ['structured: unknown type', 'unknown-type', structured(JSON.stringify({ ...minimal, type: 'Nope' }))],
+    ['structured: schema-invalid', 'schema-invalid', structured(JSON.stringify({ ...minimal, data: { id: 5 } }))],
   ])('%s → dead letter %s, handler not called', async (_name, reason, delivery) => {
     let called = false;
     const { deliver, runtime } = await pipeline(async () => void (called = true));
@@ -157,6 +188,42 @@ describe('delivery pipeline', () => {
       eventId: 'evt-1',
     });
     expect(runtime.health().consumers[0]).toMatchObject({ dropped: 1, deadLettered: 0 });
+  });
+
+  it.each([
+    ['binary, required attributes only', withoutExtensions()],
+    ['structured, required attributes only', structured(JSON.stringify(minimal))],
+  ])('%s: reaches the handler with a fresh correlation id and the declared version', async (_name, delivery) => {
+    const seen: EventEnvelope[] = [];
+    const { deliver } = await pipeline(async (event) => void seen.push(event));
+    expect(await deliver(delivery)).toEqual({ kind: 'ack' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ type: 'Created', source: expect.any(String), eventVersion: 1, causationId: null });
+    expect(seen[0]!.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[0]!.time).toBeUndefined();
+  });
+
+  it('a structured event keeps its correlation, causation, eventversion and partitionkey', async () => {
+    const seen: EventEnvelope[] = [];
+    const { deliver } = await pipeline(async (event) => void seen.push(event));
+    const event = {
+      ...minimal,
+      correlationid: 'flow-9',
+      causationid: 'e-0',
+      eventversion: 2,
+      partitionkey: 'x',
+      time: '2025-01-01T00:00:00Z',
+    };
+    expect(await deliver(structured(JSON.stringify(event)))).toEqual({ kind: 'ack' });
+    expect(seen[0]).toMatchObject({
+      id: 'e-min',
+      correlationId: 'flow-9',
+      causationId: 'e-0',
+      eventVersion: 2,
+      key: 'x',
+      time: event.time,
+      data: { id: 'x' },
+    });
   });
 
   it('success → ack; the same event again → ack without running the handler', async () => {
@@ -481,16 +548,18 @@ describe('publishing', () => {
     expect(transport.published).toHaveLength(1);
     const sent = transport.published[0]!;
     expect(sent.key).toBe('k1');
-    expect(sent.headers).toMatchObject({
+    expect(sent.headers).toEqual({
       id: env.id,
       type: 'Created',
       source: 'producer',
+      specversion: '1.0',
+      'content-type': 'application/json',
+      time: env.time,
       correlationid: env.correlationId,
-      eventversion: '1',
+      partitionkey: 'k1',
       'x-tenant': 't',
       traceparent: 'tp',
     });
-    expect(sent.headers).not.toHaveProperty('causationid');
     expect(JSON.parse(sent.body.toString())).toEqual({ id: 'k1', n: 1 });
     expect(env.id).toMatch(/^[0-9a-f-]{36}$/);
 
@@ -503,6 +572,38 @@ describe('publishing', () => {
     expect(overridden).toMatchObject({ id: 'my-id', key: 'custom', correlationId: 'c', causationId: 'cause' });
     const unkeyed = await runtime.publish('producer', 'Other', {});
     expect(unkeyed.key).toBeUndefined();
+  });
+
+  it("sends in the event's content mode from the IR", async () => {
+    const transport = new FakeTransport();
+    const ir = topology();
+    const other = ir.events.find((e) => e.name === 'Other')!;
+    const runtime = createRuntime({
+      topology: {
+        ...ir,
+        events: ir.events.map((e) => (e === other ? { ...e, contentMode: 'structured' as const } : e)),
+      },
+      transport,
+      logger: captureLogger(),
+    });
+    const env = await runtime.publish('producer', 'Other', { any: 1 }, { headers: { 'x-tenant': 't' } });
+    await runtime.publish('producer', 'Created', { id: 'k1' });
+    const [sentOther, sentCreated] = transport.published;
+    expect(sentOther!.headers).toEqual({
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'x-tenant': 't',
+    });
+    expect(JSON.parse(sentOther!.body.toString())).toEqual({
+      specversion: '1.0',
+      id: env.id,
+      source: 'producer',
+      type: 'Other',
+      datacontenttype: 'application/json',
+      time: env.time,
+      correlationid: env.correlationId,
+      data: { any: 1 },
+    });
+    expect(sentCreated!.headers['content-type']).toBe('application/json');
   });
 
   it.each([

@@ -24,17 +24,29 @@ export interface EventEnvelope<TType extends string = string, TData = unknown> {
   /** The producing service. */
   source: string;
   specversion: '1.0';
-  /** ISO 8601 time of publication. */
-  time: string;
+  /**
+   * RFC 3339 time of publication. Always set on what eventform publishes; CloudEvents makes it
+   * optional, so an event from another producer may arrive without it.
+   */
+  time?: string;
   datacontenttype: 'application/json';
-  /** Shared by every event of one business flow. */
+  /**
+   * Shared by every event of one business flow (the `correlationid` extension). An event received
+   * without one starts a new flow: it gets a fresh id.
+   */
   correlationId: string;
   /** Id of the event whose handling published this one; `null` at the start of a flow. */
   causationId: string | null;
-  /** The event's schema version from the topology. */
+  /**
+   * The event's schema version: on publish the topology's; on receipt the `eventversion` attribute
+   * when the producer sent one (eventform does not), else the version the consuming topology declares.
+   */
   eventVersion: number;
   traceparent?: string;
-  /** Ordering key (value of the event's `key` field, or the override). */
+  /**
+   * Ordering key (value of the event's `key` field, or the override); on the wire the CloudEvents
+   * `partitionkey` extension, and on Kafka the message key.
+   */
   key?: string;
   data: TData;
 }

@@ -1,13 +1,26 @@
 /**
- * CloudEvents 1.0 envelopes in binary mode: the JSON payload is the message body and every
- * attribute is a *logical* header (see headers.ts). Transports map logical headers to their wire
- * names with `toWireHeaders`/`fromWireHeaders`; the memory transport keeps them as they are.
+ * CloudEvents 1.0 envelopes, in both content modes of the CloudEvents protocol bindings.
+ *
+ * - **binary**: the JSON payload is the message body, `datacontenttype` is the logical
+ *   `content-type` header and every other attribute that is set is a *logical* header (see
+ *   headers.ts). Transports map logical headers to their wire names with
+ *   `toWireHeaders`/`fromWireHeaders`; the memory transport keeps them as they are.
+ * - **structured**: the whole event in the JSON event format (attributes and `data`) is the body,
+ *   and `content-type: application/cloudevents+json; charset=utf-8` is the only header.
+ *
+ * A consumer reads either mode whatever the topology says (the content type tells them apart), and
+ * needs no more than CloudEvents requires: `id`, `source`, `type`, `specversion`. Without
+ * `correlationid` an event starts a new correlation; without `eventversion` it is of the version
+ * the consumer declares; `time` is optional. Everything is untrusted: a structured body goes
+ * through the same bounds as a binary one ({@link decodeJsonBody}).
  */
+import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from './api.js';
-import { EnvelopeError, PublishOptionsError } from './errors.js';
-import { CE, EF } from './headers.js';
-import type { ConsumerIR } from './ir.js';
-import { decodeJsonBody } from './json-body.js';
+import type { DeadLetterReason } from './dead-letter.js';
+import { BodyTooLargeError, EnvelopeError, InvalidEncodingError, PublishOptionsError } from './errors.js';
+import { CE, CONTENT_TYPE_HEADER, EF } from './headers.js';
+import type { ConsumerIR, ContentMode } from './ir.js';
+import { DEFAULT_BODY_LIMITS, decodeJsonBody } from './json-body.js';
 import type { BodyLimits } from './json-body.js';
 import type { Delivery, Headers, OutgoingMessage } from './transport.js';
 
@@ -16,14 +29,20 @@ import type { Delivery, Headers, OutgoingMessage } from './transport.js';
 export { fromWireHeaders, toWireHeaders } from './headers.js';
 
 export const SPEC_VERSION = '1.0';
+/** The `datacontenttype` of every event eventform sends: the payload is JSON. */
 export const CONTENT_TYPE = 'application/json';
+/** The content type of a structured-mode message: the CloudEvents JSON event format. */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 
 /** The envelope attributes, everything but the payload. */
 export type EnvelopeAttributes = Omit<EventEnvelope, 'data'>;
 
-const RESERVED_HEADERS = new Set<string>(Object.values(CE));
+const RESERVED_HEADERS = new Set<string>([...Object.values(CE), CONTENT_TYPE_HEADER]);
 
-/** Throws `PublishOptionsError` when an extra header would overwrite an attribute or an `ef-*` header. */
+/**
+ * Throws `PublishOptionsError` when an extra header would overwrite an attribute, the content type
+ * or an `ef-*` header.
+ */
 export function assertExtraHeaders(headers: Record<string, string>): void {
   for (const name of Object.keys(headers)) {
     if (RESERVED_HEADERS.has(name) || name.startsWith('ef-')) {
@@ -35,87 +54,193 @@ export function assertExtraHeaders(headers: Record<string, string>): void {
   }
 }
 
-/** The logical headers of an envelope (plus `extra`, which must not clash; see {@link assertExtraHeaders}). */
+/**
+ * The logical headers of an envelope in binary mode (plus `extra`, which must not clash; see
+ * {@link assertExtraHeaders}): the attributes that are set, `datacontenttype` as `content-type`, and
+ * the key as the `partitionkey` extension. `eventversion` is not sent (a consumer reads an event as
+ * the version it declares).
+ */
 export function envelopeHeaders(envelope: EnvelopeAttributes, extra?: Record<string, string>): Headers {
   const headers: Headers = {
     [CE.id]: envelope.id,
     [CE.source]: envelope.source,
     [CE.type]: envelope.type,
     [CE.specversion]: SPEC_VERSION,
-    [CE.time]: envelope.time,
-    [CE.datacontenttype]: CONTENT_TYPE,
-    [CE.correlationid]: envelope.correlationId,
-    [CE.eventversion]: String(envelope.eventVersion),
+    [CONTENT_TYPE_HEADER]: CONTENT_TYPE,
   };
+  if (envelope.time !== undefined) headers[CE.time] = envelope.time;
+  headers[CE.correlationid] = envelope.correlationId;
   if (envelope.causationId !== null) headers[CE.causationid] = envelope.causationId;
   if (envelope.traceparent !== undefined) headers[CE.traceparent] = envelope.traceparent;
+  if (envelope.key !== undefined) headers[CE.partitionkey] = envelope.key;
   if (extra) {
     for (const name in extra) headers[name] = extra[name]!;
   }
   return headers;
 }
 
-/** An envelope as a message: JSON body, logical headers, ordering key. */
-export function encodeEnvelope(envelope: EventEnvelope, extra?: Record<string, string>): OutgoingMessage {
-  const message: OutgoingMessage = {
-    // `undefined` has no JSON form; send it as null rather than fail.
-    body: Buffer.from(JSON.stringify(envelope.data) ?? 'null'),
-    headers: envelopeHeaders(envelope, extra),
+/**
+ * An envelope in the CloudEvents JSON event format: the same attributes as
+ * {@link envelopeHeaders} sends, and the payload as `data`.
+ */
+export function structuredEvent(envelope: EventEnvelope): Record<string, unknown> {
+  const event: Record<string, unknown> = {
+    [CE.specversion]: SPEC_VERSION,
+    [CE.id]: envelope.id,
+    [CE.source]: envelope.source,
+    [CE.type]: envelope.type,
+    [CE.datacontenttype]: CONTENT_TYPE,
   };
+  if (envelope.time !== undefined) event[CE.time] = envelope.time;
+  event[CE.correlationid] = envelope.correlationId;
+  if (envelope.causationId !== null) event[CE.causationid] = envelope.causationId;
+  if (envelope.traceparent !== undefined) event[CE.traceparent] = envelope.traceparent;
+  if (envelope.key !== undefined) event[CE.partitionkey] = envelope.key;
+  // `undefined` has no JSON form; send it as null rather than drop the member.
+  event.data = envelope.data === undefined ? null : envelope.data;
+  return event;
+}
+
+/**
+ * An envelope as a message in `mode` (the event's `contentMode` from the IR; binary when not
+ * given): body, logical headers (`extra` included) and ordering key.
+ */
+export function encodeEnvelope(
+  envelope: EventEnvelope,
+  extra?: Record<string, string>,
+  mode?: ContentMode,
+): OutgoingMessage {
+  let message: OutgoingMessage;
+  if (mode === 'structured') {
+    const headers: Headers = { [CONTENT_TYPE_HEADER]: STRUCTURED_CONTENT_TYPE };
+    if (extra) {
+      for (const name in extra) headers[name] = extra[name]!;
+    }
+    message = { body: Buffer.from(JSON.stringify(structuredEvent(envelope))), headers };
+  } else {
+    message = {
+      // `undefined` has no JSON form; send it as null rather than fail.
+      body: Buffer.from(JSON.stringify(envelope.data) ?? 'null'),
+      headers: envelopeHeaders(envelope, extra),
+    };
+  }
   if (envelope.key !== undefined) message.key = envelope.key;
   return message;
 }
 
 // RFC 3339 as CloudEvents requires; cheaper and stricter than Date.parse alone.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// A positive integer as text: no sign, exponent, fraction or leading zero.
+const POSITIVE_INTEGER = /^[1-9][0-9]{0,14}$/;
 
-function required(headers: Headers, name: string): string {
-  const value = headers[name];
-  if (value === undefined || value === '') throw new EnvelopeError(name, 'missing');
+/** Where the attributes of one event are read from: headers (binary) or the JSON event (structured). */
+type AttributeSource = (name: string) => unknown;
+
+function stringAttribute(get: AttributeSource, name: string, required: boolean): string | undefined {
+  const value = get(name);
+  if (value === undefined || value === null || value === '') {
+    if (required) throw new EnvelopeError(name, 'missing');
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new EnvelopeError(name, 'invalid', `expected a string, got ${typeof value}`);
   return value;
 }
 
+/** `application/json`, or any `+json` type, with or without parameters; case-insensitive. */
+function isJsonMediaType(value: string): boolean {
+  const type = mediaType(value);
+  return type === CONTENT_TYPE || type.endsWith('+json');
+}
+
+/** The media type of a content type, without parameters, lower case. */
+function mediaType(value: string): string {
+  const semicolon = value.indexOf(';');
+  return (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+}
+
 /**
- * Read the CloudEvents attributes from logical headers. Throws {@link EnvelopeError} naming the
- * first missing or invalid attribute. Required: `id`, `source`, `type`, `specversion` (= 1.0),
- * `time` (RFC 3339), `correlationid`, `eventversion` (positive integer). `datacontenttype` may be
- * absent (JSON is assumed) but must be JSON when present.
+ * The attributes of one event. Throws {@link EnvelopeError} naming the first missing or invalid
+ * attribute. Required: `id`, `source`, `type`, `specversion` (= 1.0). Optional: `time` (RFC 3339),
+ * `datacontenttype` (JSON when present), `correlationid` (a fresh one when absent), `causationid`,
+ * `eventversion` (a positive integer; `declaredVersion` when absent), `traceparent`, `partitionkey`
+ * (else `key`, the transport's key).
  */
-export function readEnvelopeAttributes(headers: Headers, key?: string): EnvelopeAttributes {
-  const type = required(headers, CE.type);
-  const id = required(headers, CE.id);
-  const source = required(headers, CE.source);
-  const specversion = required(headers, CE.specversion);
+function readAttributes(
+  get: AttributeSource,
+  contentType: unknown,
+  declaredVersion: number,
+  key: string | undefined,
+): EnvelopeAttributes {
+  const type = stringAttribute(get, CE.type, true)!;
+  const id = stringAttribute(get, CE.id, true)!;
+  const source = stringAttribute(get, CE.source, true)!;
+  const specversion = stringAttribute(get, CE.specversion, true)!;
   if (specversion !== SPEC_VERSION)
     throw new EnvelopeError(CE.specversion, 'invalid', `expected "1.0", got "${specversion}"`);
-  const time = required(headers, CE.time);
-  if (!RFC3339.test(time) || Number.isNaN(Date.parse(time)))
+  const time = stringAttribute(get, CE.time, false);
+  if (time !== undefined && (!RFC3339.test(time) || Number.isNaN(Date.parse(time))))
     throw new EnvelopeError(CE.time, 'invalid', `not an RFC 3339 time: "${time}"`);
-  const contentType = headers[CE.datacontenttype];
-  if (contentType !== undefined && contentType !== CONTENT_TYPE && !contentType.startsWith(`${CONTENT_TYPE};`)) {
-    throw new EnvelopeError(CE.datacontenttype, 'invalid', `expected "${CONTENT_TYPE}", got "${contentType}"`);
+  if (contentType !== undefined && contentType !== null && contentType !== '') {
+    if (typeof contentType !== 'string' || !isJsonMediaType(contentType)) {
+      throw new EnvelopeError(
+        CE.datacontenttype,
+        'invalid',
+        `expected "${CONTENT_TYPE}" (or a +json type), got ${JSON.stringify(contentType)}`,
+      );
+    }
   }
-  const correlationId = required(headers, CE.correlationid);
-  const versionText = required(headers, CE.eventversion);
-  const eventVersion = Number(versionText);
-  if (!Number.isInteger(eventVersion) || eventVersion < 1) {
-    throw new EnvelopeError(CE.eventversion, 'invalid', `expected a positive integer, got "${versionText}"`);
+  let eventVersion = declaredVersion;
+  const version = get(CE.eventversion);
+  if (version !== undefined && version !== null && version !== '') {
+    const text = typeof version === 'number' ? String(version) : version;
+    if (typeof text !== 'string' || !POSITIVE_INTEGER.test(text)) {
+      throw new EnvelopeError(
+        CE.eventversion,
+        'invalid',
+        `expected a positive integer, got ${JSON.stringify(version)}`,
+      );
+    }
+    eventVersion = Number(text);
   }
   const attributes: EnvelopeAttributes = {
     id,
     type,
     source,
     specversion: SPEC_VERSION,
-    time,
     datacontenttype: CONTENT_TYPE,
-    correlationId,
-    causationId: headers[CE.causationid] || null,
+    correlationId: stringAttribute(get, CE.correlationid, false) ?? randomUUID(),
+    causationId: stringAttribute(get, CE.causationid, false) ?? null,
     eventVersion,
   };
-  const traceparent = headers[CE.traceparent];
+  if (time !== undefined) attributes.time = time;
+  const traceparent = stringAttribute(get, CE.traceparent, false);
   if (traceparent !== undefined) attributes.traceparent = traceparent;
-  if (key !== undefined) attributes.key = key;
+  const partitionKey = stringAttribute(get, CE.partitionkey, false) ?? key;
+  if (partitionKey !== undefined) attributes.key = partitionKey;
   return attributes;
+}
+
+/**
+ * Read the CloudEvents attributes of a binary-mode message from its logical headers (see
+ * {@link decodeEvent} for the whole delivery). `datacontenttype` is the `content-type` header (or,
+ * as older eventform versions and some SDKs also send it, a `datacontenttype` header). Throws
+ * {@link EnvelopeError} naming the first missing or invalid attribute.
+ */
+export function readEnvelopeAttributes(headers: Headers, key?: string, declaredVersion = 1): EnvelopeAttributes {
+  return readAttributes(
+    (name) => headers[name],
+    headers[CONTENT_TYPE_HEADER] ?? headers[CE.datacontenttype],
+    declaredVersion,
+    key,
+  );
+}
+
+/** The content mode a message was sent in, from its content type (the CloudEvents bindings' rule). */
+export function contentModeOf(headers: Headers): ContentMode {
+  const contentType = headers[CONTENT_TYPE_HEADER];
+  return contentType !== undefined && mediaType(contentType).startsWith('application/cloudevents')
+    ? 'structured'
+    : 'binary';
 }
 
 /**
@@ -127,16 +252,144 @@ export function parseJsonBody(body: Buffer, limits?: BodyLimits): unknown {
   return decodeJsonBody(body, limits);
 }
 
+/** What {@link decodeEvent} needs to know about the consumer. */
+export interface DecodeOptions {
+  /** Bounds on the body, in either mode. @default 1 MiB, 128 levels (the runtime's defaults) */
+  limits?: BodyLimits;
+  /**
+   * Checks the event type as soon as it is known (binary: before the body is parsed) and returns
+   * the version the consumer declares for it, or an `Error` saying why the consumer does not take
+   * it (the delivery is then `unknown-type`). @default every type is taken, as version 1
+   */
+  resolveType?: (type: string | undefined) => number | Error;
+}
+
+/** A delivery read as an event, or why it could not be (a poison message and its dead-letter reason). */
+export type DecodedEvent =
+  | { ok: true; mode: ContentMode; envelope: EventEnvelope }
+  | { ok: false; mode: ContentMode; reason: DeadLetterReason; error: Error };
+
+/**
+ * Decode a delivery in either content mode, within bounds. Binary: the type is checked first, then
+ * the attributes, then the body. Structured: the body first (the same size, UTF-8 and depth bounds,
+ * one more level for the envelope around `data`), then the type and the attributes. Never throws
+ * for what came over the wire: the result names the dead-letter reason. The payload is not
+ * schema-checked here.
+ */
+export function decodeEvent(
+  delivery: Pick<Delivery, 'body' | 'headers' | 'key'>,
+  options: DecodeOptions = {},
+): DecodedEvent {
+  const headers = delivery.headers;
+  const limits = options.limits ?? DEFAULT_BODY_LIMITS;
+  const resolveType = options.resolveType ?? (() => 1);
+  if (contentModeOf(headers) === 'binary') {
+    const type = headers[CE.type];
+    const version = resolveType(type || undefined);
+    if (version instanceof Error) return { ok: false, mode: 'binary', reason: 'unknown-type', error: version };
+    let attributes: EnvelopeAttributes;
+    try {
+      attributes = readEnvelopeAttributes(headers, delivery.key, version);
+    } catch (error) {
+      return { ok: false, mode: 'binary', reason: 'invalid-envelope', error: error as Error };
+    }
+    let data: unknown;
+    try {
+      data = decodeJsonBody(delivery.body, limits);
+    } catch (error) {
+      return { ok: false, mode: 'binary', reason: bodyReason(error), error: error as Error };
+    }
+    const envelope = attributes as EventEnvelope;
+    envelope.data = data;
+    return { ok: true, mode: 'binary', envelope };
+  }
+  return decodeStructured(delivery, headers[CONTENT_TYPE_HEADER]!, limits, resolveType);
+}
+
+function decodeStructured(
+  delivery: Pick<Delivery, 'body' | 'key'>,
+  contentType: string,
+  limits: BodyLimits,
+  resolveType: (type: string | undefined) => number | Error,
+): DecodedEvent {
+  const fail = (reason: DeadLetterReason, error: Error): DecodedEvent => ({
+    ok: false,
+    mode: 'structured',
+    reason,
+    error,
+  });
+  const format = mediaType(contentType);
+  if (format !== 'application/cloudevents+json') {
+    const why =
+      format === 'application/cloudevents-batch+json'
+        ? 'the batched content mode is not supported; send one event per message'
+        : `event format "${format}" is not supported; eventform reads application/cloudevents+json`;
+    return fail('invalid-envelope', new EnvelopeError('content-type', 'invalid', why));
+  }
+  let event: unknown;
+  try {
+    event = decodeJsonBody(delivery.body, structuredLimits(limits));
+  } catch (error) {
+    return fail(bodyReason(error), error as Error);
+  }
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    const what = event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event;
+    return fail(
+      'invalid-envelope',
+      new EnvelopeError('event', 'invalid', `a structured-mode body must be a JSON object, got ${what}`),
+    );
+  }
+  const members = event as Record<string, unknown>;
+  const get = (name: string): unknown => (Object.hasOwn(members, name) ? members[name] : undefined);
+  const type = get(CE.type);
+  const version = resolveType(typeof type === 'string' && type !== '' ? type : undefined);
+  if (version instanceof Error) return fail('unknown-type', version);
+  let attributes: EnvelopeAttributes;
+  try {
+    attributes = readAttributes(get, get(CE.datacontenttype), version, delivery.key);
+    if (get('data_base64') !== undefined) {
+      throw new EnvelopeError('data_base64', 'invalid', 'eventform payloads are JSON; send them as "data"');
+    }
+  } catch (error) {
+    return fail('invalid-envelope', error as Error);
+  }
+  const envelope = attributes as EventEnvelope;
+  // No `data` member is an event without data: its payload is checked as `undefined`.
+  envelope.data = get('data');
+  return { ok: true, mode: 'structured', envelope };
+}
+
+/** The envelope around `data` is one level more than the payload itself may nest. */
+const STRUCTURED_LIMITS = new WeakMap<BodyLimits, BodyLimits>();
+function structuredLimits(limits: BodyLimits): BodyLimits {
+  let out = STRUCTURED_LIMITS.get(limits);
+  if (!out) {
+    out = Object.freeze({ maxBodyBytes: limits.maxBodyBytes, maxJsonDepth: limits.maxJsonDepth + 1 });
+    STRUCTURED_LIMITS.set(limits, out);
+  }
+  return out;
+}
+
+function bodyReason(error: unknown): DeadLetterReason {
+  return error instanceof BodyTooLargeError
+    ? 'too-large'
+    : error instanceof InvalidEncodingError
+      ? 'invalid-encoding'
+      : 'invalid-json';
+}
+
 /**
  * Decode a delivery into an envelope (attributes + parsed payload, within the default body
- * limits). Throws {@link EnvelopeError} or one of {@link parseJsonBody}'s errors; the payload is
- * not schema-checked here.
+ * limits), in either content mode. Throws the error {@link decodeEvent} reports ({@link EnvelopeError},
+ * `BodyTooLargeError`, `InvalidEncodingError`, `InvalidJsonError`); the payload is not
+ * schema-checked here.
  */
 export function decodeDelivery<TData = unknown>(
   delivery: Pick<Delivery, 'body' | 'headers' | 'key'>,
 ): EventEnvelope<string, TData> {
-  const attributes = readEnvelopeAttributes(delivery.headers, delivery.key);
-  return { ...attributes, data: parseJsonBody(delivery.body) as TData };
+  const decoded = decodeEvent(delivery);
+  if (!decoded.ok) throw decoded.error;
+  return decoded.envelope as EventEnvelope<string, TData>;
 }
 
 /** The attempt of a delivery for one consumer, as {@link readAttempt} reads it. */

@@ -2,11 +2,20 @@
  * Header names, in one place. The runtime and transports speak *logical* header names; each
  * binding maps them to its wire names here and nowhere else.
  *
- * CloudEvents 1.0 attributes travel in binary mode: the payload is the message body and each
- * attribute is a header with the binding's prefix (`ce_` in the Kafka binding, `cloudEvents_` in
- * the AMQP binding). The runtime's own bookkeeping (attempts, dead-letter record) uses `ef-*`
- * headers, which are never prefixed.
+ * CloudEvents 1.0 attributes travel as the CloudEvents protocol bindings say. In binary mode the
+ * payload is the message body, `datacontenttype` is the message's content type (the logical
+ * `content-type` header: the Kafka `content-type` header, the AMQP `content-type` property) and
+ * every other attribute is a header with the binding's prefix (`ce_` in the Kafka binding,
+ * `cloudEvents_` in the AMQP binding). In structured mode the whole event is the body and
+ * `content-type` is the only header (see envelope.ts). The runtime's own bookkeeping (attempts,
+ * dead-letter record) uses `ef-*` headers, which are never prefixed.
  */
+
+/**
+ * The message's content type, as a logical header: in binary mode the event's `datacontenttype`,
+ * in structured mode the event format (`application/cloudevents+json`). Never prefixed.
+ */
+export const CONTENT_TYPE_HEADER = 'content-type';
 
 /** CloudEvents attributes and the extensions eventform sets, by logical name. */
 export const CE = {
@@ -20,6 +29,8 @@ export const CE = {
   causationid: 'causationid',
   eventversion: 'eventversion',
   traceparent: 'traceparent',
+  /** The Partitioning extension: the event's ordering key (on Kafka also the record key). */
+  partitionkey: 'partitionkey',
 } as const;
 
 export type CloudEventAttribute = (typeof CE)[keyof typeof CE];
@@ -58,13 +69,26 @@ export const CE_PREFIX: Record<Binding, string> = {
   memory: '',
 };
 
+/**
+ * Prefixes a binding also reads (never writes): the AMQP binding allows `cloudEvents:` as well and
+ * asks consumers to understand both separators.
+ */
+const CE_PREFIX_READ_ALSO: Partial<Record<Binding, string>> = { amqp: 'cloudEvents:' };
+
 // Logical ↔ wire names of the CloudEvents attributes per binding, built once: the conversions run
 // for every message sent and received.
 const TO_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
 const FROM_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
 for (const [binding, prefix] of Object.entries(CE_PREFIX) as [Binding, string][]) {
   TO_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [name, prefix + name])));
-  FROM_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [prefix + name, name])));
+  const also = CE_PREFIX_READ_ALSO[binding];
+  FROM_WIRE.set(
+    binding,
+    new Map([
+      ...[...CE_ATTRIBUTES].map((name): [string, string] => [prefix + name, name]),
+      ...(also === undefined ? [] : [...CE_ATTRIBUTES].map((name): [string, string] => [also + name, name])),
+    ]),
+  );
 }
 
 /**
@@ -75,7 +99,7 @@ export function wireNames(binding: Binding): ReadonlyMap<string, string> {
   return TO_WIRE.get(binding)!;
 }
 
-/** The reverse of {@link wireNames} (`ce_id` → `id`). */
+/** The reverse of {@link wireNames} (`ce_id` → `id`), plus the names a binding also reads (`cloudEvents:id`). */
 export function logicalNames(binding: Binding): ReadonlyMap<string, string> {
   return FROM_WIRE.get(binding)!;
 }
@@ -107,11 +131,23 @@ export function fromWireHeaders(
   return out;
 }
 
-function headerValueToString(raw: unknown): string | undefined {
+/**
+ * A wire header value as a string. An AMQP timestamp (amqplib's `{ '!': 'timestamp', value }`,
+ * seconds) becomes RFC 3339, the canonical string of a CloudEvents Timestamp, since the AMQP
+ * binding lets senders use native AMQP types; numbers and booleans become their canonical strings.
+ */
+export function headerValueToString(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return raw;
   if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   if (Array.isArray(raw)) return raw.map((v) => headerValueToString(v) ?? '').join(',');
-  if (typeof raw === 'object') return JSON.stringify(raw);
+  if (typeof raw === 'object') {
+    const tagged = raw as { '!'?: unknown; value?: unknown };
+    if (tagged['!'] === 'timestamp' && typeof tagged.value === 'number') {
+      const date = new Date(tagged.value * 1000);
+      if (!Number.isNaN(date.getTime())) return date.toISOString().replace('.000Z', 'Z');
+    }
+    return JSON.stringify(raw);
+  }
   return String(raw);
 }

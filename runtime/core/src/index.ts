@@ -34,22 +34,26 @@ export type {
   Transport,
   TransportCapabilities,
 } from './transport.js';
-export { CE, CE_PREFIX, EF, fromWireHeaders, toWireHeaders } from './headers.js';
+export { CE, CE_PREFIX, CONTENT_TYPE_HEADER, EF, fromWireHeaders, toWireHeaders } from './headers.js';
 export type { Binding, CloudEventAttribute } from './headers.js';
 
 export {
   CONTENT_TYPE,
   SPEC_VERSION,
+  STRUCTURED_CONTENT_TYPE,
   assertExtraHeaders,
   attemptOf,
+  contentModeOf,
   decodeDelivery,
+  decodeEvent,
   encodeEnvelope,
   envelopeHeaders,
   parseJsonBody,
   readAttempt,
   readEnvelopeAttributes,
+  structuredEvent,
 } from './envelope.js';
-export type { AttemptReading, EnvelopeAttributes } from './envelope.js';
+export type { AttemptReading, DecodeOptions, DecodedEvent, EnvelopeAttributes } from './envelope.js';
 export { jsonDepth } from './json-body.js';
 export type { BodyLimits } from './json-body.js';
 
@@ -126,5 +130,5 @@ export { MemoryIdempotencyStore, createMemoryStore } from './memory/memory-store
 export type { MemoryStoreOptions } from './memory/memory-store.js';
 
 // For broker bindings (@eventform/rabbitmq, @eventform/kafka, ...): wire-name maps and a queue.
-export { logicalNames, wireNames } from './headers.js';
+export { headerValueToString, logicalNames, wireNames } from './headers.js';
 export { Deque } from './deque.js';

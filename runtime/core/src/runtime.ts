@@ -29,12 +29,9 @@ import type { CorrelationScope } from './context.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deadLetterHeaders } from './dead-letter.js';
 import { RUNTIME_DEFAULTS } from './defaults.js';
-import { assertExtraHeaders, encodeEnvelope, readAttempt, readEnvelopeAttributes } from './envelope.js';
-import type { EnvelopeAttributes } from './envelope.js';
+import { assertExtraHeaders, decodeEvent, encodeEnvelope, readAttempt } from './envelope.js';
 import {
-  BodyTooLargeError,
   ConsumerRegistrationError,
-  InvalidEncodingError,
   NonRetryableError,
   PublishValidationError,
   RuntimeStateError,
@@ -46,7 +43,6 @@ import { dedupeKey, idempotencyNamespace } from './idempotency.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
-import { decodeJsonBody } from './json-body.js';
 import {
   OutboxTransaction,
   TransactionUnavailableError,
@@ -208,7 +204,7 @@ class EventformRuntime implements Runtime {
         : undefined);
     if (key !== undefined) envelope.key = key;
 
-    const message = encodeEnvelope(envelope, options?.headers);
+    const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
     // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
     const outboxTx = currentOutboxTransaction();
     if (outboxTx) {
@@ -393,43 +389,25 @@ class EventformRuntime implements Runtime {
       const why = `Delivered ${delivery.deliveryCount + 1} times without an outcome (maxDeliveries ${this.maxDeliveries}); the handler may crash its process`;
       return this.poison(consumer, delivery, attempt, 'redelivery-limit', new Error(why));
     }
-    const type = headers[CE.type];
-    if (!type || !consumer.events.has(type)) {
-      const why = !type
-        ? 'Missing "type" header'
-        : this.events.has(type)
-          ? `Consumer ${consumer.ir.id} does not consume "${type}"`
-          : `Unknown event type "${type}"`;
-      return this.poison(consumer, delivery, attempt, 'unknown-type', new Error(why));
-    }
-    let attributes: EnvelopeAttributes;
-    try {
-      attributes = readEnvelopeAttributes(headers, delivery.key);
-    } catch (error) {
-      return this.poison(consumer, delivery, attempt, 'invalid-envelope', error);
-    }
+    // Either content mode; the type is checked as soon as it is known, the body within bounds.
+    const decoded = decodeEvent(delivery, {
+      limits: consumer.limits,
+      resolveType: (type) => this.declaredVersion(consumer, type),
+    });
+    if (!decoded.ok) return this.poison(consumer, delivery, attempt, decoded.reason, decoded.error);
+    const envelope = decoded.envelope;
+    const type = envelope.type;
+    const data = envelope.data;
     if (reading.problem !== undefined) {
       // Only our own retry path writes ef-attempt; a value out of range was forged or is stale.
       this.logger.warn('ef-attempt header not taken as sent', {
         consumer: consumer.ir.id,
         eventType: type,
-        eventId: attributes.id,
-        correlationId: attributes.correlationId,
+        eventId: envelope.id,
+        correlationId: envelope.correlationId,
         attempt,
         problem: reading.problem,
       });
-    }
-    let data: unknown;
-    try {
-      data = decodeJsonBody(delivery.body, consumer.limits);
-    } catch (error) {
-      const reason: DeadLetterReason =
-        error instanceof BodyTooLargeError
-          ? 'too-large'
-          : error instanceof InvalidEncodingError
-            ? 'invalid-encoding'
-            : 'invalid-json';
-      return this.poison(consumer, delivery, attempt, reason, error);
     }
     let issues: ReturnType<typeof validatePayload>;
     try {
@@ -453,14 +431,12 @@ class EventformRuntime implements Runtime {
     let key: string | undefined;
     if (idempotency.enabled) {
       try {
-        key = dedupeKey(idempotency, attributes.id, data);
+        key = dedupeKey(idempotency, envelope.id, data);
       } catch (error) {
         const why = `No dedupe key from payload field "${idempotency.key}": ${errorText(error)}`;
         return this.poison(consumer, delivery, attempt, 'invalid-dedupe-key', new Error(why));
       }
     }
-    const envelope = attributes as EventEnvelope;
-    envelope.data = data;
 
     const stats = consumer.stats;
     stats.inFlight++;
@@ -552,6 +528,18 @@ class EventformRuntime implements Runtime {
     return { kind: 'retry', delayMs: decision.delayMs, headers: retryHeaders(delivery, decision.nextAttempt) };
   }
 
+  /** The version `consumer` declares for `type`, or why it does not take that type. */
+  private declaredVersion(consumer: ConsumerState, type: string | undefined): number | Error {
+    if (type !== undefined && consumer.events.has(type)) return this.events.get(type)!.version;
+    return new Error(
+      type === undefined
+        ? 'Missing "type" attribute'
+        : this.events.has(type)
+          ? `Consumer ${consumer.ir.id} does not consume "${type}"`
+          : `Unknown event type "${type}"`,
+    );
+  }
+
   private poison(
     consumer: ConsumerState,
     delivery: Delivery,
@@ -599,7 +587,9 @@ class EventformRuntime implements Runtime {
       consumer: consumer.ir.id,
       firstFailure: delivery.headers[EF.firstFailure] ?? now,
       lastFailure: now,
-      correlationId: delivery.headers[CE.correlationid] ?? null,
+      // A structured-mode event carries it in its body: the decoded envelope's, when there is one.
+      correlationId:
+        delivery.headers[CE.correlationid] ?? (typeof fields.correlationId === 'string' ? fields.correlationId : null),
     });
     return { kind: 'dead-letter', headers };
   }

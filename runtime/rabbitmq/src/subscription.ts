@@ -22,7 +22,7 @@ import { ConfirmPublisher } from './confirm-publisher.js';
 import { DEFAULT_EXCHANGE, retryTierFor } from './resources.js';
 import { errorMessage } from './errors.js';
 import { withTimeout } from './timing.js';
-import { keyOf, publishProperties, toDelivery } from './wire.js';
+import { publishProperties, toDelivery } from './wire.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionHost {
@@ -314,7 +314,8 @@ export class RabbitSubscription implements Subscription {
     headers: Record<string, string>,
     what: string,
   ): Promise<boolean> {
-    const props = publishProperties(headers, keyOf(msg));
+    // The key travels as the partitionkey attribute, among the headers (wire.ts).
+    const props = publishProperties(headers);
     // Keep the original publication time rather than the copy's.
     if (typeof msg.properties.timestamp === 'number') props.timestamp = msg.properties.timestamp;
     try {

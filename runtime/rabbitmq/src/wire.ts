@@ -1,21 +1,26 @@
 /**
- * Logical messages ⇄ AMQP messages: properties, CloudEvents headers (`cloudEvents_` prefix via
- * runtime/core/headers.ts), and the binding's private headers.
+ * Logical messages ⇄ AMQP messages, per the CloudEvents AMQP protocol binding: `datacontenttype`
+ * (the logical `content-type` header) is the AMQP `content-type` property, every other CloudEvents
+ * attribute a `cloudEvents_` header (runtime/core/headers.ts; `cloudEvents:` is read too), the key
+ * the `partitionkey` extension (`cloudEvents_partitionkey`; AMQP has no key field). In structured
+ * mode the content type is the event format and the attributes are in the body. The runtime's own
+ * headers (`ef-*`) pass through unprefixed.
  */
 import type { ConsumeMessage, Options } from 'amqplib';
-import { CE, EF, fromWireHeaders, logicalNames, wireNames } from '@eventform/runtime';
+import { CE, CONTENT_TYPE_HEADER, EF, headerValueToString, logicalNames, wireNames } from '@eventform/runtime';
 import type { Delivery, Headers, QueueType } from '@eventform/runtime';
 import { UNDECODABLE } from './header-frames.js';
 
 /**
- * Wire header carrying `OutgoingMessage.key` (AMQP has no key field). Private to this binding:
- * it is taken off before the runtime sees the headers and put back on retry/dead-letter copies.
+ * The header older eventform versions carried `OutgoingMessage.key` in. Still read (as the
+ * `partitionkey` attribute, for a mixed rollout); no longer written.
  */
 export const KEY_HEADER = 'ef-key';
 
 // Per message the binding maps names with one lookup and reuses these strings (runtime/core/headers.ts).
 const WIRE_NAME = wireNames('amqp');
 const LOGICAL_NAME = logicalNames('amqp');
+const PARTITION_KEY_HEADER = WIRE_NAME.get(CE.partitionkey)!;
 
 /**
  * Broker bookkeeping headers that never reach the runtime and are never re-published: the
@@ -32,31 +37,41 @@ function isBrokerHeader(name: string): boolean {
   );
 }
 
-/** Properties of a message published by this binding: persistent JSON, CloudEvents headers. */
-export function publishProperties(
-  headers: Headers,
-  key: string | undefined,
-  timestampMs = Date.now(),
-): Options.Publish {
-  // toWireHeaders in one pass, without the broker's headers.
+/**
+ * Properties of a message published by this binding: persistent, the logical `content-type` as the
+ * AMQP property, CloudEvents attributes as `cloudEvents_` headers. `key` (the transport's
+ * `OutgoingMessage.key`) becomes `cloudEvents_partitionkey` when the headers do not carry the
+ * attribute already and the message is in binary mode (a structured event holds it in its body).
+ * The AMQP `message-id`, `type`, `app-id` and `timestamp` properties repeat the event's id, type,
+ * source and time for RabbitMQ tooling, where the headers have them.
+ */
+export function publishProperties(headers: Headers, key?: string, timestampMs = Date.now()): Options.Publish {
+  // toWireHeaders in one pass, without the content type and the broker's headers.
   const wire: Record<string, string> = {};
   for (const name in headers) {
-    if (!isBrokerHeader(name)) wire[WIRE_NAME.get(name) ?? name] = headers[name]!;
+    if (name !== CONTENT_TYPE_HEADER && !isBrokerHeader(name)) wire[WIRE_NAME.get(name) ?? name] = headers[name]!;
   }
-  if (key !== undefined) wire[KEY_HEADER] = key;
+  const contentType = headers[CONTENT_TYPE_HEADER];
+  if (key !== undefined && wire[PARTITION_KEY_HEADER] === undefined && !isStructured(contentType)) {
+    wire[PARTITION_KEY_HEADER] = key;
+  }
   const declaredTime = headers[CE.time];
   const time = declaredTime ? Date.parse(declaredTime) : Number.NaN;
   const props: Options.Publish = {
     persistent: true,
-    contentType: headers[CE.datacontenttype] ?? 'application/json',
     headers: wire,
     // AMQP timestamps are whole seconds.
     timestamp: Math.floor((Number.isFinite(time) ? time : timestampMs) / 1000),
   };
+  if (contentType) props.contentType = contentType;
   if (headers[CE.id]) props.messageId = headers[CE.id];
   if (headers[CE.type]) props.type = headers[CE.type];
   if (headers[CE.source]) props.appId = headers[CE.source];
   return props;
+}
+
+function isStructured(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*application\/cloudevents/i.test(contentType);
 }
 
 /**
@@ -67,23 +82,33 @@ export function publishProperties(
 export function toDelivery(msg: ConsumeMessage, queueType: QueueType): Delivery {
   const properties = msg.properties as ConsumeMessage['properties'] & { [UNDECODABLE]?: string };
   const raw = (properties.headers ?? {}) as Record<string, unknown>;
-  // fromWireHeaders in one pass, taking the key and the broker's headers off.
+  // fromWireHeaders in one pass, taking the broker's headers off.
   const headers: Headers = {};
-  let key: string | undefined;
+  let legacyKey: string | undefined;
   let deliveryCount: unknown;
   let undecodable = properties[UNDECODABLE];
   try {
     for (const name in raw) {
       const value = raw[name];
-      if (name === KEY_HEADER) key = keyValue(value);
+      if (name === KEY_HEADER) legacyKey = keyValue(value);
       else if (name === 'x-delivery-count') deliveryCount = value;
       else if (isBrokerHeader(name)) continue;
-      else if (typeof value === 'string') headers[LOGICAL_NAME.get(name) ?? name] = value;
-      else Object.assign(headers, fromWireHeaders({ [name]: value }, 'amqp'));
+      else {
+        // Native AMQP values (a timestamp, a long, a boolean) as their CloudEvents canonical strings.
+        const text = typeof value === 'string' ? value : headerValueToString(value);
+        if (text !== undefined) headers[LOGICAL_NAME.get(name) ?? name] = text;
+      }
     }
   } catch (err) {
     undecodable ??= `headers could not be converted: ${err instanceof Error ? err.message : String(err)}`;
   }
+  if (typeof properties.contentType === 'string' && properties.contentType !== '') {
+    headers[CONTENT_TYPE_HEADER] = properties.contentType;
+  }
+  // A message from an older eventform version: its key is the partitionkey attribute, and retry or
+  // dead-letter copies carry it on as one.
+  if (legacyKey !== undefined && headers[CE.partitionkey] === undefined) headers[CE.partitionkey] = legacyKey;
+  const key = headers[CE.partitionkey];
   const delivery: Delivery = {
     body: msg.content,
     headers,
@@ -112,10 +137,6 @@ export function brokerDeliveryCount(queueType: QueueType, redelivered: boolean, 
   if (queueType !== 'quorum' || !redelivered) return undefined;
   if (typeof header !== 'number' || !Number.isSafeInteger(header) || header < 0) return undefined;
   return Math.min(header, MAX_DELIVERY_COUNT);
-}
-
-export function keyOf(msg: ConsumeMessage): string | undefined {
-  return keyValue((msg.properties.headers as Record<string, unknown> | undefined)?.[KEY_HEADER]);
 }
 
 function keyValue(value: unknown): string | undefined {

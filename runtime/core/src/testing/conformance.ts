@@ -29,9 +29,9 @@ import { inspect } from 'node:util';
 import type { EventEnvelope, Handler, HandlerContext, Runtime } from '../api.js';
 import { readDeadLetter } from '../dead-letter.js';
 import type { DeadLetterRecord } from '../dead-letter.js';
-import { envelopeHeaders } from '../envelope.js';
+import { STRUCTURED_CONTENT_TYPE, encodeEnvelope, envelopeHeaders } from '../envelope.js';
 import { NonRetryableError, PublishValidationError, UndeclaredEventError } from '../errors.js';
-import { EF } from '../headers.js';
+import { CONTENT_TYPE_HEADER, EF } from '../headers.js';
 import type { IdempotencyStore } from '../idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from '../ir.js';
 import { createRuntime } from '../runtime.js';
@@ -636,6 +636,56 @@ export function conformanceCases(
     { audit: { deadLetter: false, retry: { attempts: 2, delay: Math.round(50 * scale) } } },
   );
 
+  test('takes events in either content mode, also with only the attributes CloudEvents requires', async (world) => {
+    const handled: EventEnvelope[] = [];
+    await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
+    const transport = world.transports[0]!;
+    const full: EventEnvelope = {
+      id: `structured-${randomUUID()}`,
+      type: 'ItemCreated',
+      source: 'another-team',
+      specversion: '1.0',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      correlationId: 'flow-structured',
+      causationId: 'cause-1',
+      eventVersion: 1,
+      key: 'mode-a',
+      data: item('mode-a', 1),
+    };
+    // The whole event in the body: every attribute comes through.
+    await world.injectRaw(transport, 'ItemCreated', encodeEnvelope(full, undefined, 'structured'));
+    // What another CloudEvents producer may send: id, source, type, specversion, and the data.
+    const required = {
+      id: `bare-binary-${randomUUID()}`,
+      source: 'another-team',
+      type: 'ItemCreated',
+      specversion: '1.0',
+    };
+    await world.injectRaw(transport, 'ItemCreated', {
+      body: Buffer.from(JSON.stringify(item('mode-b', 2))),
+      headers: required,
+      key: 'mode-b',
+    });
+    const bare = { ...required, id: `bare-structured-${randomUUID()}`, data: item('mode-c', 3) };
+    await world.injectRaw(transport, 'ItemCreated', {
+      body: Buffer.from(JSON.stringify(bare)),
+      headers: { [CONTENT_TYPE_HEADER]: 'application/cloudevents+json' },
+      key: 'mode-c',
+    });
+    await waitUntil(() => handled.length >= 3, 'three events handled');
+    await sleep(grace);
+    equal(handled.length, 3, 'events handled');
+    const byId = new Map(handled.map((e) => [e.id, e]));
+    matchObject(byId.get(full.id), { ...full }, 'the structured event');
+    for (const id of [required.id, bare.id]) {
+      const event = byId.get(id);
+      matchObject(event, { source: 'another-team', eventVersion: 1, causationId: null }, `event ${id}`);
+      matches(event!.correlationId, /^[0-9a-f-]{36}$/, `the fresh correlation id of ${id}`);
+    }
+    notEqual(byId.get(required.id)!.correlationId, byId.get(bare.id)!.correlationId, 'one fresh flow per event');
+  });
+
   test('dead-letters poison messages without retrying, and keeps consuming', async (world) => {
     let handled: EventEnvelope[] = [];
     const runtime = await world.runtime({ [CONSUMERS.onCreated]: async (e) => void handled.push(e) });
@@ -681,6 +731,22 @@ export function conformanceCases(
         tag: 'invalid',
         reason: 'schema-invalid',
         message: { body: body({ itemId: 7, seq: -1 }), headers: good('invalid') },
+      },
+      {
+        tag: 'structured-bad-json',
+        reason: 'invalid-json',
+        message: {
+          body: Buffer.from('{"specversion":"1.0",'),
+          headers: { [CONTENT_TYPE_HEADER]: STRUCTURED_CONTENT_TYPE },
+        },
+      },
+      {
+        tag: 'structured-no-id',
+        reason: 'invalid-envelope',
+        message: {
+          body: body({ specversion: '1.0', source: 's', type: 'ItemCreated', data: item('p8', 8) }),
+          headers: { [CONTENT_TYPE_HEADER]: STRUCTURED_CONTENT_TYPE },
+        },
       },
     ];
     for (const p of poison) {
