@@ -1,14 +1,14 @@
 /**
- * The record encoder installed into kafkajs (runtime/transports/kafka/record-encoder.ts) must write
+ * The record encoder installed into kafkajs (runtime/kafka/src/record-encoder.ts) must write
  * exactly what kafkajs writes, and only for eventform's records.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { kafkajsFastPaths, recordEncoderStatus } from '../../runtime/kafka/src/kafkajs-internals.js';
 import {
   encodeRecord,
   EVENTFORM_RECORD,
-  installRecordEncoder,
   type EncodedRecord,
   type RecordInput,
 } from '../../runtime/kafka/src/record-encoder.js';
@@ -75,8 +75,9 @@ describe('eventform record encoder', () => {
   });
 
   it('is installed for eventform records only; other records still go through kafkajs', () => {
-    // The transport module installs it on import; in this process nothing has produced yet.
-    expect(installRecordEncoder()).toBe('installed');
+    // Importing installs nothing; the first transport (here: its call) does, before anything produced.
+    expect(recordEncoderStatus()).toBeUndefined();
+    expect(kafkajsFastPaths().recordEncoder).toBe('installed');
     const installed = require(RECORD_MODULE) as (record: RecordInput) => EncodedRecord;
     const kafkajs = kafkajsEncoder();
     const record: RecordInput = { key: 'k', value: Buffer.from('{}'), headers: { ce_id: '1' } };

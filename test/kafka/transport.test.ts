@@ -3,7 +3,7 @@ import { EF } from '../../runtime/core/src/headers.js';
 import type { TopologyIR } from '../../runtime/core/src/ir.js';
 import type { Delivery, Disposition, Transport } from '../../runtime/core/src/transport.js';
 import { KafkaPublishError, KafkaTransport } from '@eventform/kafka';
-import { recordEncoderStatus } from '../../runtime/kafka/src/record-encoder.js';
+import { recordDecoderStatus, recordEncoderStatus } from '../../runtime/kafka/src/kafkajs-internals.js';
 import { requireKafka } from '../support/kafka.js';
 import { makeTopology, type TopologySpec } from './fixtures.js';
 import { cleanupTopology, header, readTopic, sleep, testLogger, testTransport, waitFor } from './helpers.js';
@@ -82,21 +82,26 @@ describe.skipIf(!kafka.available)('KafkaTransport on a real broker', () => {
     expect(maxInFlight).toBeLessThanOrEqual(4);
   });
 
-  it('writes CloudEvents attributes as ce_ headers and the key as the message key', async () => {
+  it('writes CloudEvents attributes as ce_ headers, the content type as content-type, the key as the message key', async () => {
     const ir = topology({ events: [{ name: 'E' }] });
     const t = transport();
     await t.start(ir);
-    await t.publish(ir.events[0]!, msg('hello', 'k1', { correlationid: 'c-1', 'x-custom': 'yes' }));
+    const headers = { correlationid: 'c-1', partitionkey: 'k1', 'content-type': 'application/json', 'x-custom': 'yes' };
+    await t.publish(ir.events[0]!, msg('hello', 'k1', headers));
     const [raw] = await readTopic(brokers, ir.events[0]!.kafka.topic, 1);
     expect(raw?.key?.toString()).toBe('k1');
     expect(raw?.value?.toString()).toBe('hello');
     expect(header(raw!, 'ce_id')).toBe('hello');
     expect(header(raw!, 'ce_type')).toBe('E');
     expect(header(raw!, 'ce_correlationid')).toBe('c-1');
+    expect(header(raw!, 'ce_partitionkey')).toBe('k1');
+    expect(header(raw!, 'content-type')).toBe('application/json');
     expect(header(raw!, 'x-custom')).toBe('yes');
     expect(header(raw!, 'id')).toBeUndefined();
-    // Written by eventform's record encoder, read back by stock kafkajs.
+    // Written by eventform's record encoder, read back by kafkajs (with eventform's record decoder,
+    // installed by the first transport in this process).
     expect(recordEncoderStatus()).toBe('installed');
+    expect(recordDecoderStatus()).toBe('installed');
   });
 
   it('retries via the failing consumer’s retry topic only, after the delay, while the main topic keeps flowing', async () => {

@@ -9,6 +9,13 @@ export { KafkaPublishError } from './publisher.js';
 export { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
 export type { KafkaLogLevel } from './defaults.js';
 export { parseBrokers } from './client.js';
-export { recordEncoderStatus } from './record-encoder.js';
-export type { RecordEncoderStatus } from './record-encoder.js';
+export {
+  VERIFIED_KAFKAJS_VERSION,
+  kafkajsFastPaths,
+  recordDecoderStatus,
+  recordEncoderStatus,
+} from './kafkajs-internals.js';
+export type { InternalsStatus, KafkajsFastPaths } from './kafkajs-internals.js';
+/** @deprecated the status type of both paths is `InternalsStatus`. */
+export type { InternalsStatus as RecordEncoderStatus } from './kafkajs-internals.js';
 export { transportFromEnv } from './from-env.js';

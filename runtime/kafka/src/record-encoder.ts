@@ -1,22 +1,19 @@
 /**
- * A faster encoder for the records this transport sends, installed into kafkajs.
+ * A faster encoder for the records this transport sends, installed into kafkajs by the transport
+ * (see kafkajs-internals.ts for the rule every use of kafkajs' internals follows).
  *
  * kafkajs 2.2.4 (its last release) encodes every record header through an `Encoder` of its own: a
  * zero-filled 512-byte buffer, a copy of the key and one of the value, per header. With the eight
- * to ten CloudEvents headers of an event that is ~35 µs a record, more than everything else about
- * the record. The encoder here writes a whole record into one exactly sized buffer from Node's
- * pool instead, byte for byte what kafkajs writes (test/kafka/record-encoder.test.ts compares them).
+ * CloudEvents headers of an event that is ~35 µs a record, more than everything else about the
+ * record. The encoder here writes a whole record into one exactly sized buffer from Node's pool
+ * instead, byte for byte what kafkajs writes (test/kafka/record-encoder.test.ts compares them).
  *
  * Scope: only records marked with {@link EVENTFORM_RECORD} take this path; any other record (from
  * other kafkajs code in the same process) is encoded by kafkajs' own function. kafkajs has no hook
  * for this, so the encoder replaces the record module's exports in Node's module cache before
  * kafkajs' produce request module first loads it (the module is loaded on the first produce).
- * When that is no longer possible (something in the process produced with kafkajs before this
- * module was imported), when kafkajs is not 2.2.4, when a self-check against kafkajs' encoder
- * fails, or when `EVENTFORM_KAFKA_RECORD_ENCODER=kafkajs` is set, nothing is installed and every
- * record goes through kafkajs as usual. {@link recordEncoderStatus} says which happened.
  */
-import { createRequire } from 'node:module';
+import type { ModuleSwap } from './kafkajs-internals.js';
 
 /** Marks a message given to kafkajs `sendBatch` as eventform's, for the encoder below. */
 export const EVENTFORM_RECORD: unique symbol = Symbol.for('eventform.kafka.record');
@@ -37,50 +34,19 @@ export interface EncodedRecord {
   buffer: Buffer;
 }
 
-type RecordEncoder = (record: RecordInput) => EncodedRecord;
+export type RecordEncoder = (record: RecordInput) => EncodedRecord;
 
-export type RecordEncoderStatus =
-  'installed' | 'disabled' | 'unsupported-kafkajs-version' | 'too-late' | 'self-check-failed' | 'not-found';
-
-const SUPPORTED_KAFKAJS = '2.2.4';
-const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
-const PRODUCE_REQUEST_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
-
-let status: RecordEncoderStatus | undefined;
-
-/** Install the encoder once per process; returns what happened (see the module comment). */
-export function installRecordEncoder(): RecordEncoderStatus {
-  status ??= install();
-  return status;
-}
-
-/** What {@link installRecordEncoder} did, or `undefined` before it ran. */
-export function recordEncoderStatus(): RecordEncoderStatus | undefined {
-  return status;
-}
-
-function install(): RecordEncoderStatus {
-  if (process.env.EVENTFORM_KAFKA_RECORD_ENCODER === 'kafkajs') return 'disabled';
-  const require = createRequire(import.meta.url);
-  let recordPath: string;
-  let producePath: string;
-  try {
-    const { version } = require('kafkajs/package.json') as { version: string };
-    if (version !== SUPPORTED_KAFKAJS) return 'unsupported-kafkajs-version';
-    recordPath = require.resolve(RECORD_MODULE);
-    producePath = require.resolve(PRODUCE_REQUEST_MODULE);
-  } catch {
-    return 'not-found';
-  }
-  // The produce request captured the record encoder when it loaded; too late to swap it.
-  if (require.cache[producePath]) return 'too-late';
-  const original = require(recordPath) as RecordEncoder;
-  const cached = require.cache[recordPath];
-  if (!cached || !selfCheck(original)) return 'self-check-failed';
-  cached.exports = (record: RecordInput): EncodedRecord =>
-    record[EVENTFORM_RECORD] === true ? (encodeRecord(record) ?? original(record)) : original(record);
-  return 'installed';
-}
+/** kafkajs' record module, swapped before its produce request (v3, what Kafka 0.11+ gets) loads it. */
+export const RECORD_ENCODER_SWAP: ModuleSwap<RecordEncoder> = {
+  env: 'EVENTFORM_KAFKA_RECORD_ENCODER',
+  module: 'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+  capturedBy: 'kafkajs/src/protocol/requests/produce/v3/request.js',
+  make: (original) =>
+    selfCheck(original)
+      ? (record: RecordInput): EncodedRecord =>
+          record[EVENTFORM_RECORD] === true ? (encodeRecord(record) ?? original(record)) : original(record)
+      : undefined,
+};
 
 /** Both encoders agree on a few records shaped like eventform's. */
 function selfCheck(original: RecordEncoder): boolean {
@@ -91,7 +57,7 @@ function selfCheck(original: RecordEncoder): boolean {
       timestampDelta: 70_000,
       key: null,
       value: Buffer.alloc(200, 7),
-      headers: { é: 'ü'.repeat(70) },
+      headers: { é: 'ü'.repeat(70), 'content-type': 'application/cloudevents+json; charset=utf-8' },
     },
     { offsetDelta: 5, timestampDelta: 0, key: Buffer.from([0, 255]), value: null, headers: {} },
   ];

@@ -2,8 +2,9 @@
  * The Kafka binding of the {@link Transport} interface (kafkajs).
  *
  * - publish: one idempotent producer, acks from all in-sync replicas, micro-batched (see
- *   {@link BatchingPublisher}); message key = `OutgoingMessage.key`; CloudEvents attributes as
- *   `ce_` headers. Resolves once acknowledged, rejects with {@link KafkaPublishError}.
+ *   {@link BatchingPublisher}); message key = `OutgoingMessage.key`; the logical headers mapped by
+ *   runtime/core/headers.ts (CloudEvents attributes as `ce_` headers, the content type as
+ *   `content-type`). Resolves once acknowledged, rejects with {@link KafkaPublishError}.
  * - subscribe: one consumer group per consumer (`ConsumerIR.kafka.groupId`) on the topics of its
  *   events, plus a second group (`<groupId>.retry`) on its retry topic. Offsets are committed
  *   manually and only up to the highest contiguous offset whose disposition is durable.
@@ -44,12 +45,9 @@ import { KAFKA_DEFAULTS, type KafkaLogLevel } from './defaults.js';
 import { KeyScheduler } from './key-scheduler.js';
 import { provisionKafka, type KafkaPlanItem } from './provision.js';
 import { BatchingPublisher } from './publisher.js';
-import { installRecordEncoder } from './record-encoder.js';
+import { kafkajsFastPaths, reportFastPaths, type KafkajsFastPaths } from './kafkajs-internals.js';
 
 const { Partitioners } = kafkajs;
-
-// Before anything in the process produces with kafkajs (see record-encoder.ts).
-installRecordEncoder();
 
 export interface KafkaTransportOptions {
   /** `host:port` list, as an array or a comma-separated string. */
@@ -130,10 +128,15 @@ export class KafkaTransport implements Transport {
   private publisher: BatchingPublisher | null = null;
   private readonly subscriptions = new Set<KafkaSubscription>();
   private closing: Promise<void> | null = null;
+  /** Which of kafkajs' internals the process uses (version gate, self-check, environment). */
+  readonly fastPaths: KafkajsFastPaths;
 
   constructor(private readonly options: KafkaTransportOptions) {
     this.brokers = parseBrokers(options.brokers);
     this.logger = options.logger ?? createJsonLogger();
+    // Before this transport (or anything after it) produces or fetches: see kafkajs-internals.ts.
+    this.fastPaths = kafkajsFastPaths();
+    reportFastPaths(this.fastPaths, this.logger);
     this.retry = { ...KAFKA_DEFAULTS.retry, ...options.retry };
     this.kafka = createKafkaClient({
       brokers: this.brokers,
@@ -194,7 +197,6 @@ export class KafkaTransport implements Transport {
       },
     );
     await publisher.connect();
-    this.logger.debug('kafka record encoder', { encoder: installRecordEncoder() });
     this.publisher = publisher;
     this.topology = topology;
   }
