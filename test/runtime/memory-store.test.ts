@@ -47,9 +47,20 @@ describe('memory idempotency store', () => {
 
   it('runs different keys in parallel', async () => {
     const store = new MemoryIdempotencyStore();
-    const started = Date.now();
-    await Promise.all(['a', 'b', 'c'].map((k) => store.run('c', k, 60_000, () => later(40, k))));
-    expect(Date.now() - started).toBeLessThan(110);
+    // Each handler waits for all three to have started: only parallel runs can finish.
+    let release!: () => void;
+    const allStarted = new Promise<void>((resolve) => (release = resolve));
+    let started = 0;
+    const runs = ['a', 'b', 'c'].map((k) =>
+      store.run('c', k, 60_000, async () => {
+        if (++started === 3) release();
+        await allStarted;
+        return k;
+      }),
+    );
+    await Promise.race([allStarted, later(5_000, null)]);
+    expect(started).toBe(3);
+    expect(await Promise.all(runs)).toEqual(['a', 'b', 'c'].map((value) => ({ duplicate: false, value })));
   });
 
   it('forgets a key after its window, and purges expired keys', async () => {

