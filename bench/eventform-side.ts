@@ -8,7 +8,18 @@ import type { TopologyIR } from '../runtime/core/src/ir.js';
 import type { Transport } from '../runtime/core/src/transport.js';
 import { createRuntime } from '../runtime/core/src/runtime.js';
 import { BENCH_CONSUMER, BENCH_EVENT, BENCH_PRODUCER } from './order-topology.js';
-import { counter, pooled, samplePayload, within, type Measurement, type Side } from './support.js';
+import {
+  atFixedRate,
+  counter,
+  eventformSideName,
+  latencyRecorder,
+  pooled,
+  samplePayload,
+  within,
+  type LatencySide,
+  type Measurement,
+  type Side,
+} from './support.js';
 
 export interface EventformSideOptions {
   topology: TopologyIR;
@@ -21,10 +32,16 @@ export interface EventformSideOptions {
   cleanup(): Promise<void>;
 }
 
-export async function eventformSide(options: EventformSideOptions): Promise<Side & { close(): Promise<void> }> {
+export async function eventformSide(
+  options: EventformSideOptions,
+): Promise<Side & LatencySide & { close(): Promise<void> }> {
   const runtime = createRuntime({ topology: options.topology, transport: options.transport, logger: options.logger });
   let seen = counter(0);
-  runtime.handle(BENCH_CONSUMER, async () => seen.tick());
+  let latency = latencyRecorder(0);
+  runtime.handle(BENCH_CONSUMER, async (event) => {
+    latency.handled((event.data as { orderId: string }).orderId);
+    seen.tick();
+  });
   try {
     await runtime.start();
   } catch (error) {
@@ -34,23 +51,40 @@ export async function eventformSide(options: EventformSideOptions): Promise<Side
   }
 
   const publishOne = (i: number) => runtime.publish(BENCH_PRODUCER, BENCH_EVENT, samplePayload(i));
+  const mode = options.topology.events.find((e) => e.name === BENCH_EVENT)!.contentMode;
+  const name = eventformSideName(mode);
+  const checkClean = () => {
+    const stats = runtime.health().consumers[0];
+    if (stats && (stats.retried || stats.deadLettered || stats.dropped)) {
+      throw new Error(`${name} had failures during the bench: ${JSON.stringify(stats)}`);
+    }
+  };
 
   return {
-    name: 'eventform runtime',
+    name,
     async run(messages: number): Promise<Measurement> {
       seen = counter(messages);
       const started = performance.now();
       await pooled(messages, options.inFlight, publishOne);
       await within(seen.done, options.roundTimeoutMs(messages), () => {
         const c = runtime.health().consumers[0];
-        return `eventform consumed ${seen.count}/${messages} (health: ${JSON.stringify(c)})`;
+        return `${name} consumed ${seen.count}/${messages} (health: ${JSON.stringify(c)})`;
       });
       const ms = performance.now() - started;
-      const stats = runtime.health().consumers[0];
-      if (stats && (stats.retried || stats.deadLettered || stats.dropped)) {
-        throw new Error(`eventform side had failures during the bench: ${JSON.stringify(stats)}`);
-      }
+      checkClean();
       return { messages, ms };
+    },
+    async atRate(count: number, ratePerSecond: number): Promise<number[]> {
+      seen = counter(count);
+      latency = latencyRecorder(count);
+      const recorder = latency;
+      await atFixedRate(count, ratePerSecond, (i) => {
+        recorder.mark(i);
+        return publishOne(i);
+      });
+      const latencies = await within(recorder.done, options.roundTimeoutMs(count), () => `${name} handled too few`);
+      checkClean();
+      return latencies;
     },
     async close() {
       await runtime.stop();

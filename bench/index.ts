@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KAFKA_BENCH_DEFAULTS, run as runKafka } from './kafka.js';
-import { RABBITMQ_BENCH_DEFAULTS, run as runRabbitmq } from './rabbitmq.js';
-import { formatSummary, summaryOfComparison, type SummaryRow } from './support.js';
+import { run as runKafka } from './kafka.js';
+import { run as runRabbitmq } from './rabbitmq.js';
+import { formatSummary, summaryRows, type SummaryRow } from './support.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -33,19 +33,13 @@ interface GenerateOutcome {
 
 interface Bench {
   name: string;
-  run(): Promise<SummaryRow>;
+  run(): Promise<SummaryRow[]>;
 }
 
 const BENCHES: Bench[] = [
-  {
-    name: 'rabbitmq',
-    run: async () => summaryOfComparison('rabbitmq', await runRabbitmq(), RABBITMQ_BENCH_DEFAULTS.goal),
-  },
-  {
-    name: 'kafka',
-    run: async () => summaryOfComparison('kafka', await runKafka(), KAFKA_BENCH_DEFAULTS.goal),
-  },
-  { name: 'generate', run: runGenerate },
+  { name: 'rabbitmq', run: async () => summaryRows('rabbitmq', await runRabbitmq()) },
+  { name: 'kafka', run: async () => summaryRows('kafka', await runKafka()) },
+  { name: 'generate', run: async () => [await runGenerate()] },
 ];
 
 async function runGenerate(): Promise<SummaryRow> {
@@ -98,7 +92,7 @@ async function main(): Promise<number> {
   let failed = false;
   for (const bench of selected) {
     try {
-      rows.push(await bench.run());
+      rows.push(...(await bench.run()));
     } catch (error) {
       failed = true;
       const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,7 @@
  * store), validation on, retries and a dead-letter queue declared — because that is what a real
  * consumer pays for.
  */
-import type { JsonSchema, TopologyIR } from '../runtime/core/src/ir.js';
+import type { ContentMode, JsonSchema, TopologyIR } from '../runtime/core/src/ir.js';
 import { buildTopology, uniqueTopologyName } from '../runtime/core/src/testing/topology-builder.js';
 
 export const BENCH_PRODUCER = 'order-service';
@@ -39,12 +39,20 @@ export interface BenchTopologyOptions {
   concurrency: number;
   /** Kafka partitions of the event topic. */
   partitions?: number;
+  /** How the event travels (the topology's `contentMode`); the format's default when not given. */
+  contentMode?: ContentMode;
 }
 
 export function benchTopology(options: BenchTopologyOptions): TopologyIR {
   const spec = {
     name: uniqueTopologyName(options.prefix),
-    events: { [BENCH_EVENT]: { key: 'orderId', payload: ORDER_PLACED_SCHEMA } },
+    events: {
+      [BENCH_EVENT]: {
+        key: 'orderId',
+        payload: ORDER_PLACED_SCHEMA,
+        ...(options.contentMode === undefined ? {} : { contentMode: options.contentMode }),
+      },
+    },
     services: {
       [BENCH_PRODUCER]: { produces: [BENCH_EVENT] },
       'billing-service': { consumes: { charge: { event: BENCH_EVENT, concurrency: options.concurrency } } },

@@ -12,10 +12,29 @@
  *   request is in flight are queued and go out together in the next `sendBatch`, and `eachBatch`
  *   commits once per fetched batch after handling all of it.
  * The bench measures the runtime against `batched`, so the ratio shows what the runtime itself
- * costs rather than what batching saves.
+ * costs rather than what batching saves. Each side sends its messages as `wire` says: the bare
+ * payload, or eventform's own wire format (CloudEvents binary or structured mode), so the ratio
+ * against the same format is the framework's own cost.
  */
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { counter, envelopeLikeHeaders, pooled, samplePayload, within, type Measurement, type Side } from './support.js';
+import {
+  STRUCTURED_CONTENT_TYPE,
+  atFixedRate,
+  binaryHeaders,
+  counter,
+  eventAttributes,
+  latencyRecorder,
+  payloadOf,
+  pooled,
+  rawSideName,
+  samplePayload,
+  structuredBody,
+  within,
+  type LatencySide,
+  type Measurement,
+  type RawWire,
+  type Side,
+} from './support.js';
 
 export type RawKafkaMode = 'per-message' | 'batched';
 
@@ -26,14 +45,17 @@ export interface RawKafkaOptions {
   /** @default 'per-message' */
   mode?: RawKafkaMode;
   /**
-   * Also send headers like eventform's envelope (see `envelopeLikeHeaders`): a reference row that
-   * shows what the wire format alone costs. @default false
+   * What each message carries: the payload alone, or eventform's wire format in binary or
+   * structured mode (support.ts builds it per message as the runtime does). @default 'bare'
    */
-  envelopeHeaders?: boolean;
+  wire?: RawWire;
 }
 
-export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & { close(): Promise<void> }> {
+export async function rawKafkajsSide(
+  options: RawKafkaOptions,
+): Promise<Side & LatencySide & { close(): Promise<void> }> {
   const mode = options.mode ?? 'per-message';
+  const wire = options.wire ?? 'bare';
   const suffix = Math.random().toString(36).slice(2, 8);
   const topic = `bench-raw-${suffix}.OrderPlaced`;
   const groupId = `bench-raw-${suffix}`;
@@ -54,12 +76,18 @@ export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & {
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = counter(0);
+  let latency = latencyRecorder(0);
+  // The handler: parse the payload (eventform's handler gets it parsed) and count it.
+  const handle = (value: Buffer | null): void => {
+    const payload = payloadOf(value!.toString('utf8'), wire);
+    latency.handled(payload.orderId);
+  };
   if (mode === 'per-message') {
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: options.partitions,
       eachMessage: async ({ topic: t, partition, message }) => {
-        JSON.parse(message.value!.toString('utf8'));
+        handle(message.value);
         await consumer.commitOffsets([{ topic: t, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
         seen.tick();
       },
@@ -71,7 +99,7 @@ export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & {
       partitionsConsumedConcurrently: options.partitions,
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets }) => {
         for (const message of batch.messages) {
-          JSON.parse(message.value!.toString('utf8'));
+          handle(message.value);
           resolveOffset(message.offset);
         }
         // Committed before the messages count as handled, like the eventform side.
@@ -83,9 +111,16 @@ export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & {
 
   const messageOf = (i: number): KafkaMessage => {
     const payload = samplePayload(i);
-    const message: KafkaMessage = { key: payload.orderId, value: JSON.stringify(payload) };
-    if (options.envelopeHeaders) message.headers = envelopeLikeHeaders('ce_', payload.orderId);
-    return message;
+    if (wire === 'bare') return { key: payload.orderId, value: JSON.stringify(payload) };
+    const attributes = eventAttributes(i);
+    if (wire === 'binary') {
+      return { key: payload.orderId, value: JSON.stringify(payload), headers: binaryHeaders('ce_', attributes) };
+    }
+    return {
+      key: payload.orderId,
+      value: structuredBody(attributes, payload),
+      headers: { 'content-type': STRUCTURED_CONTENT_TYPE },
+    };
   };
   const publishOne =
     mode === 'per-message'
@@ -96,9 +131,7 @@ export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & {
           await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
         });
 
-  const name =
-    (mode === 'per-message' ? 'raw kafkajs, per message' : 'raw kafkajs, batched') +
-    (options.envelopeHeaders ? ' + CE headers' : '');
+  const name = rawSideName(mode === 'per-message' ? 'kafkajs per message' : 'kafkajs', wire);
   return {
     name,
     async run(messages: number): Promise<Measurement> {
@@ -107,6 +140,16 @@ export async function rawKafkajsSide(options: RawKafkaOptions): Promise<Side & {
       await pooled(messages, options.inFlight, publishOne);
       await within(seen.done, 60_000 + messages * 20, () => `${name} consumed ${seen.count}/${messages}`);
       return { messages, ms: performance.now() - started };
+    },
+    async atRate(count: number, ratePerSecond: number): Promise<number[]> {
+      seen = counter(count);
+      latency = latencyRecorder(count);
+      const recorder = latency;
+      await atFixedRate(count, ratePerSecond, (i) => {
+        recorder.mark(i);
+        return publishOne(i);
+      });
+      return within(recorder.done, 60_000 + count * 20, () => `${name} handled too few at a fixed rate`);
     },
     async close() {
       await consumer.disconnect();
