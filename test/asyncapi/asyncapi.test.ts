@@ -31,7 +31,13 @@ function load(file: string): TopologyIR {
 /** What a round trip must keep, per topology. */
 function essence(ir: TopologyIR) {
   return {
-    events: ir.events.map((e) => ({ name: e.name, key: e.key, examples: e.examples, refs: e.refs })),
+    events: ir.events.map((e) => ({
+      name: e.name,
+      key: e.key,
+      examples: e.examples,
+      refs: e.refs,
+      contentMode: e.contentMode,
+    })),
     services: ir.services.map((s) => ({ name: s.name, produces: s.produces })),
     consumers: ir.consumers.map((c) => ({
       id: c.id,

@@ -5,15 +5,27 @@
  * - One channel per event, addressed by its Kafka topic, with the AMQP binding (topic exchange,
  *   routing key) and the Kafka binding (partitions, replicas, topic configs).
  * - One message per event: the payload schema (shared schemas become `components.schemas`, their
- *   `$ref`s rewritten), the CloudEvents headers eventform sends, the correlation id's location, the
- *   partition key and the topology's examples.
+ *   `$ref`s rewritten), the CloudEvents headers eventform sends in the event's content mode (binary:
+ *   the attributes as headers; structured: one content-type header and the event as the payload,
+ *   with the payload as `data`), the correlation id's location, the partition key and the
+ *   topology's examples.
  * - A `send` operation per producing service and event, a `receive` operation per handler and
  *   event, with the consumer's group and queue in the bindings; retries, dead letters, idempotency
  *   and concurrency, which AsyncAPI has no field for, as `x-eventform-*` extensions.
  *
  * Pure: IR in, a plain object out (the CLI prints it as YAML or JSON).
  */
-import { CE, CE_PREFIX, type ConsumerIR, type EventIR, type JsonSchema, type TopologyIR } from '@eventform/runtime';
+import {
+  CE,
+  CE_PREFIX,
+  CONTENT_TYPE,
+  CONTENT_TYPE_HEADER,
+  STRUCTURED_CONTENT_TYPE,
+  type ConsumerIR,
+  type EventIR,
+  type JsonSchema,
+  type TopologyIR,
+} from '@eventform/runtime';
 import { mapSchema } from '../emit/schema-walk.js';
 
 export const ASYNCAPI_VERSION = '3.0.0';
@@ -87,29 +99,20 @@ export function exportAsyncApi(ir: TopologyIR): Doc {
 }
 
 function message(event: EventIR): Doc {
-  const kafkaName = (attribute: string) => `${CE_PREFIX.kafka}${attribute}`;
+  const payloadRef = { $ref: `#/components/schemas/${pointer(payloadName(event))}` };
+  const structured = event.contentMode === 'structured';
   return {
     name: event.name,
     title: event.name,
     ...(event.description ? { summary: event.description } : {}),
-    contentType: 'application/json',
-    payload: { $ref: `#/components/schemas/${pointer(payloadName(event))}` },
-    headers: {
-      type: 'object',
-      description: `CloudEvents 1.0 attributes in binary mode: ${CE_PREFIX.kafka}<attribute> headers on Kafka, ${CE_PREFIX.amqp}<attribute> application properties on AMQP.`,
-      required: [CE.id, CE.source, CE.type, CE.specversion].map(kafkaName),
-      properties: {
-        [kafkaName(CE.id)]: { type: 'string' },
-        [kafkaName(CE.source)]: { type: 'string', description: 'the producing service' },
-        [kafkaName(CE.type)]: { type: 'string', const: event.name },
-        [kafkaName(CE.specversion)]: { type: 'string', const: '1.0' },
-        [kafkaName(CE.time)]: { type: 'string', format: 'date-time' },
-        [kafkaName(CE.correlationid)]: { type: 'string' },
-        [kafkaName(CE.causationid)]: { type: 'string' },
-        [kafkaName(CE.eventversion)]: { type: 'string', const: String(event.version) },
-      },
+    contentType: structured ? STRUCTURED_CONTENT_TYPE : CONTENT_TYPE,
+    payload: structured ? structuredEnvelope(event, payloadRef) : payloadRef,
+    headers: structured ? structuredHeaders() : binaryHeaders(event),
+    correlationId: {
+      location: structured
+        ? `$message.payload#/${CE.correlationid}`
+        : `$message.header#/${kafkaName(CE.correlationid)}`,
     },
-    correlationId: { location: `$message.header#/${kafkaName(CE.correlationid)}` },
     ...(event.examples.length > 0
       ? { examples: event.examples.map((payload, i) => ({ name: `example${i + 1}`, payload })) }
       : {}),
@@ -122,6 +125,67 @@ function message(event: EventIR): Doc {
     },
     'x-eventform-version': event.version,
     'x-eventform-compatibility': event.compatibility,
+    'x-eventform-content-mode': event.contentMode,
+  };
+}
+
+const kafkaName = (attribute: string) => `${CE_PREFIX.kafka}${attribute}`;
+
+/** The optional attributes eventform sets, with what they mean. */
+function optionalAttributes(event: EventIR): Record<string, Doc> {
+  return {
+    [CE.time]: { type: 'string', format: 'date-time' },
+    [CE.correlationid]: { type: 'string', description: 'shared by every event of one flow' },
+    [CE.causationid]: { type: 'string', description: 'the id of the event whose handling published this one' },
+    [CE.traceparent]: { type: 'string', description: 'W3C trace context' },
+    ...(event.key ? { [CE.partitionkey]: { type: 'string', description: `the payload's ${event.key}` } } : {}),
+  };
+}
+
+/** Binary mode: the payload is the body, the attributes are headers (Kafka names; AMQP: `cloudEvents_`). */
+function binaryHeaders(event: EventIR): Doc {
+  const properties: Doc = {
+    [CONTENT_TYPE_HEADER]: { type: 'string', const: CONTENT_TYPE, description: 'datacontenttype' },
+    [kafkaName(CE.id)]: { type: 'string' },
+    [kafkaName(CE.source)]: { type: 'string', description: 'the producing service' },
+    [kafkaName(CE.type)]: { type: 'string', const: event.name },
+    [kafkaName(CE.specversion)]: { type: 'string', const: '1.0' },
+  };
+  for (const [name, schema] of Object.entries(optionalAttributes(event))) properties[kafkaName(name)] = schema;
+  return {
+    type: 'object',
+    description: `CloudEvents 1.0 attributes in binary mode: ${CE_PREFIX.kafka}<attribute> headers on Kafka, ${CE_PREFIX.amqp}<attribute> application properties on AMQP; datacontenttype is the content type (the Kafka header, the AMQP property).`,
+    required: [CE.id, CE.source, CE.type, CE.specversion].map(kafkaName),
+    properties,
+  };
+}
+
+/** Structured mode: one header. */
+function structuredHeaders(): Doc {
+  return {
+    type: 'object',
+    description:
+      'CloudEvents 1.0 in structured mode: the event is the body; the content type is its only header (the AMQP content-type property).',
+    properties: { [CONTENT_TYPE_HEADER]: { type: 'string', const: STRUCTURED_CONTENT_TYPE } },
+  };
+}
+
+/** Structured mode: the event in the CloudEvents JSON event format, the payload as `data`. */
+function structuredEnvelope(event: EventIR, payloadRef: Doc): Doc {
+  return {
+    type: 'object',
+    description: 'A CloudEvent in the JSON event format; the payload is `data`.',
+    required: [CE.specversion, CE.id, CE.source, CE.type],
+    properties: {
+      [CE.specversion]: { type: 'string', const: '1.0' },
+      [CE.id]: { type: 'string' },
+      [CE.source]: { type: 'string', description: 'the producing service' },
+      [CE.type]: { type: 'string', const: event.name },
+      [CE.datacontenttype]: { type: 'string', const: CONTENT_TYPE },
+      ...optionalAttributes(event),
+      data: payloadRef,
+    },
+    'x-eventform-envelope-of': event.name,
   };
 }
 

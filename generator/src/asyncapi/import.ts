@@ -77,7 +77,9 @@ export function importAsyncApi(file: string, data: Uint8Array): ImportResult {
       const name = pascal(typeof msg['name'] === 'string' ? msg['name'] : messageId);
       names.push(name);
       if (events[name]) continue;
-      const payload = schemaOf(payloadSchema(msg['payload'], componentSchemas), componentSchemas, usedSchemas, notes);
+      const structured = isStructured(msg);
+      const body = structured ? dataOf(msg['payload'], componentSchemas) : msg['payload'];
+      const payload = schemaOf(payloadSchema(body, componentSchemas), componentSchemas, usedSchemas, notes);
       const event: Obj = {};
       const description = msg['summary'] ?? msg['description'] ?? channel['description'];
       if (typeof description === 'string') event['description'] = description;
@@ -89,6 +91,7 @@ export function importAsyncApi(file: string, data: Uint8Array): ImportResult {
         ? msg['examples'].filter(isObj).flatMap((e) => (e['payload'] !== undefined ? [e['payload']] : []))
         : [];
       if (examples.length > 0) event['examples'] = examples;
+      if (structured) event['contentMode'] = 'structured';
       events[name] = event;
     }
     channelEvents.set(channelId, names);
@@ -205,6 +208,27 @@ function schemaOf(value: unknown, components: Obj, used: Set<string>, notes: str
     return out;
   };
   return rewrite(value);
+}
+
+/**
+ * A message in CloudEvents structured mode: an eventform export says so (`x-eventform-content-mode`),
+ * any other document by its content type.
+ */
+function isStructured(msg: Obj): boolean {
+  const mode = msg['x-eventform-content-mode'];
+  if (mode === 'structured' || mode === 'binary') return mode === 'structured';
+  return typeof msg['contentType'] === 'string' && /^application\/cloudevents\+json/i.test(msg['contentType']);
+}
+
+/** The `data` of a structured-mode message's payload (the event's own payload), when it has one. */
+function dataOf(payload: unknown, components: Obj): unknown {
+  const ref = isObj(payload) ? payload['$ref'] : undefined;
+  const schema =
+    typeof ref === 'string' && ref.startsWith('#/components/schemas/')
+      ? components[ref.slice('#/components/schemas/'.length)]
+      : payload;
+  const properties = isObj(schema) && isObj(schema['properties']) ? schema['properties'] : undefined;
+  return properties && properties['data'] !== undefined ? properties['data'] : payload;
 }
 
 function keyOf(msg: Obj): string | undefined {
