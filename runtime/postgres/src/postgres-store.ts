@@ -11,16 +11,26 @@
  *   and runs.
  * - An entry older than the window is claimed again (the `DO UPDATE ... WHERE` clause).
  *
- * Each in-flight handler holds one pool client for its whole run: size the pool at least to the
- * sum of the consumers' `concurrency`.
+ * It carries a transactional outbox (outbox.ts) on the same pool, on by default: what a handler
+ * publishes is written in the same transaction and published by a relay after the commit.
+ *
+ * Each in-flight handler holds one pool client for its whole run, and a relay in this process holds
+ * one more (plus one while it claims or marks a batch): size the pool at least to the sum of the
+ * consumers' `concurrency` plus 2.
  */
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { IdempotencyResult, IdempotencyStore, Logger } from '@eventform/runtime';
 import { POSTGRES_STORE_DEFAULTS } from './defaults.js';
 import { createJsonLogger } from '@eventform/runtime';
+import { indexName, qualifiedName } from './identifier.js';
+import { PostgresOutbox, type PostgresOutboxOptions } from './outbox.js';
+import { ROLLBACK, transact } from './transaction.js';
 
 /** What handlers get as `ctx.tx` with this store. */
 export type PostgresTx = PoolClient;
+
+/** The outbox settings a store takes: those of `createOutbox` except the pool, which is the store's. */
+export type StoreOutboxOptions = Omit<PostgresOutboxOptions, 'pool' | 'connectionString' | 'poolConfig'>;
 
 export interface PostgresStoreOptions {
   /** A pool to use; the store never ends it. Without one the store creates (and ends) its own. */
@@ -37,21 +47,13 @@ export interface PostgresStoreOptions {
   createTable?: boolean;
   /** Where cleanup failures are reported. @default JSON lines on stderr */
   logger?: Logger | undefined;
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-function quoteTable(name: string): { sql: string; indexName: string } {
-  const parts = name.split('.');
-  if (parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
-    throw new RangeError(`Invalid table name "${name}": use [schema.]name with letters, digits and _`);
-  }
-  const last = parts[parts.length - 1]!;
-  const index = `${last.slice(0, 48)}_expires_idx`;
-  return {
-    sql: parts.map((p) => `"${p}"`).join('.'),
-    indexName: `"${index}"`,
-  };
+  /**
+   * The transactional outbox on the store's pool (see `createOutbox` for the settings): handlers
+   * publish into it in their transaction, `withOutbox(store, fn)` in yours. `false`: no outbox
+   * (handlers publish directly, as `RuntimeOptions.outbox: false` does).
+   * @default {} (on; table 'eventform_outbox', created on init())
+   */
+  outbox?: StoreOutboxOptions | false;
 }
 
 export class PostgresIdempotencyStore implements IdempotencyStore {
@@ -64,6 +66,8 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   private timer: NodeJS.Timeout | undefined;
   private initialized: Promise<void> | undefined;
   private readonly logger: Logger;
+  /** The outbox on this store's pool, unless created with `outbox: false`. */
+  readonly outbox: PostgresOutbox | undefined;
 
   constructor(options: PostgresStoreOptions = {}) {
     this.options = options;
@@ -71,7 +75,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.pool = options.pool;
     this.ownsPool = !options.pool;
     this.logger = options.logger ?? createJsonLogger();
-    const { sql: t, indexName } = quoteTable(this.table);
+    const table = qualifiedName(this.table);
+    const t = table.sql;
+    if (options.outbox !== false) {
+      const outboxOptions: PostgresOutboxOptions = { logger: this.logger, ...options.outbox };
+      if (options.createTable === false) outboxOptions.createTable ??= false;
+      this.outbox = new PostgresOutbox(outboxOptions, () => this.requirePool());
+    }
     const window = `($3::double precision * interval '1 millisecond')`;
     this.sql = {
       create: [
@@ -82,7 +92,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
            expires_at timestamptz NOT NULL,
            PRIMARY KEY (consumer, key)
          )`,
-        `CREATE INDEX IF NOT EXISTS ${indexName} ON ${t} (expires_at)`,
+        `CREATE INDEX IF NOT EXISTS ${indexName(table, 'expires_idx')} ON ${t} (expires_at)`,
       ],
       claim: `INSERT INTO ${t} AS pe (consumer, key, processed_at, expires_at)
               VALUES ($1, $2, now(), now() + ${window})
@@ -112,19 +122,13 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       this.pool.on('error', (error) => this.logger.warn('idempotency store: idle PostgreSQL client failed', { error }));
     }
     if (this.options.createTable ?? true) {
-      const client = await this.pool.connect();
-      try {
+      await transact(this.pool, async (client) => {
         // Serialise concurrent creators: CREATE TABLE IF NOT EXISTS races on the catalog.
-        await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventform:${this.table}`]);
         for (const statement of this.sql.create) await client.query(statement);
-        await client.query('COMMIT');
-        client.release();
-      } catch (error) {
-        client.release(true);
-        throw error;
-      }
+      });
     }
+    await this.outbox?.init();
     const interval = this.options.purgeIntervalMs ?? POSTGRES_STORE_DEFAULTS.purgeIntervalMs;
     if (interval > 0 && !this.timer) {
       this.timer = setInterval(() => {
@@ -142,42 +146,16 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     windowMs: number,
     fn: (tx: unknown) => Promise<T>,
   ): Promise<IdempotencyResult<T>> {
-    const pool = this.requirePool();
-    const client = await pool.connect();
-    // A checked-out client whose connection dies between queries emits 'error'; keep it from crashing the process.
-    let connectionError: unknown;
-    const onError = (error: unknown) => (connectionError = error);
-    client.on('error', onError);
-    let clean = false; // true once the transaction is over and the connection is reusable
-    try {
-      await client.query('BEGIN');
+    const value = await transact(this.requirePool(), async (client) => {
       const claimed = await client.query(this.sql.claim, [consumer, key, windowMs]);
-      if (claimed.rowCount === 0) {
-        await client.query('ROLLBACK');
-        clean = true;
-        return { duplicate: true };
-      }
-      let value: T;
-      try {
-        value = await fn(client);
-      } catch (error) {
-        await client.query('ROLLBACK').then(
-          () => (clean = true),
-          () => {},
-        );
-        throw error;
-      }
-      const commit = await client.query('COMMIT');
-      clean = true;
-      // COMMIT of a transaction aborted by a failed statement (through ctx.tx) silently rolls back.
-      if ((commit as { command?: string }).command === 'ROLLBACK') {
-        throw new Error('The handler transaction was aborted by a failed statement and rolled back');
-      }
-      return { duplicate: false, value };
-    } finally {
-      client.off('error', onError);
-      client.release(clean && !connectionError ? undefined : true);
-    }
+      return claimed.rowCount === 0 ? ROLLBACK : fn(client);
+    });
+    return value === ROLLBACK ? { duplicate: true } : { duplicate: false, value };
+  }
+
+  /** A transaction without a processed-event record (consumers with idempotency off). */
+  async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+    return (await transact(this.requirePool(), fn)) as T;
   }
 
   async purgeExpired(): Promise<number> {
@@ -188,6 +166,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.outbox?.close();
     const pool = this.pool;
     this.initialized = undefined;
     if (this.ownsPool && pool) {
