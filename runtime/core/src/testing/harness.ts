@@ -14,6 +14,12 @@
  * await harness.deliver('OrderCreated', { orderId: 'o1', ... });
  * expect(harness.published.map((e) => e.type)).toEqual(['InventoryReserved']);
  * await harness.stop();
+ *
+ * Transactions: with the default in-memory store, handlers get an in-memory stand-in as `ctx.tx`
+ * (it records statements and returns no rows; see `harness.transactions`), so a handler written for
+ * `@eventform/postgres` runs here too. Pass `idempotencyStore: createPostgresStore(...)` for real
+ * PostgreSQL transactions; then what handlers publish goes through the outbox and its relay, and
+ * `deliver` waits for that as well.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, Handler, PublishOptions, Runtime, ValidatorMap } from '../api.js';
@@ -26,7 +32,10 @@ import type { EventIR, TopologyIR } from '../ir.js';
 import { createRuntime } from '../runtime.js';
 import type { OutgoingMessage } from '../transport.js';
 import { resolveValidators, validatePayload } from '../validation.js';
+import { createMemoryStore } from '../memory/memory-store.js';
 import { MemoryTransport } from '../memory/memory-transport.js';
+import { STAND_IN_LABEL, StandInTransactionStore } from './stand-in-transaction.js';
+import type { StandInOptions, StandInTransaction } from './stand-in-transaction.js';
 import { captureLogger } from './test-utils.js';
 import type { CaptureLogger } from './test-utils.js';
 
@@ -34,8 +43,18 @@ export interface TestHarnessOptions {
   topology: TopologyIR;
   /** Generated validators. @default compiled from the IR with ajv */
   validators?: ValidatorMap;
-  /** @default a new in-memory store */
+  /**
+   * A store with real transactions (`createPostgresStore`) gives handlers real ones, and its outbox.
+   * @default a new in-memory store, with the `ctx.tx` stand-in (see {@link transaction})
+   */
   idempotencyStore?: IdempotencyStore;
+  /**
+   * What handlers get as `ctx.tx` when the store has no transactions: the in-memory stand-in
+   * (`respond` may give rows to answer statements with), or `false` for none, so reading `ctx.tx`
+   * throws as it does in production with the memory store. Ignored with a transactional store.
+   * @default the stand-in, answering every statement with no rows
+   */
+  transaction?: StandInOptions | false;
   /** How long `deliver` waits for handling to finish. @default 10_000 */
   timeoutMs?: number;
 }
@@ -60,6 +79,11 @@ export interface TestHarness {
   readonly deadLetters: DeadLetterRecord[];
   /** Every log line of the runtime. */
   readonly logs: CaptureLogger['lines'];
+  /**
+   * The `ctx.tx` stand-ins handlers got, in order, each with the statements sent through it and
+   * whether its handler committed or rolled back. Empty with a transactional store.
+   */
+  readonly transactions: readonly StandInTransaction[];
   /** Register a handler; before the first `deliver`. Same as `runtime.handle`, chainable. */
   handle(consumerId: string, handler: Handler): TestHarness;
   /**
@@ -84,9 +108,18 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
   const transport = new RecordingTransport();
   const logger = captureLogger();
   const validators = resolveValidators(topology, options.validators);
+  const given = options.idempotencyStore;
+  // A store without transactions gets the stand-in, so handlers that use ctx.tx run here too.
+  const standIns =
+    options.transaction !== false && !given?.transaction
+      ? new StandInTransactionStore(given ?? createMemoryStore(), options.transaction || {})
+      : undefined;
+  const store = standIns ?? given;
   const runtimeOptions: Parameters<typeof createRuntime>[0] = { topology, transport, validators, logger };
-  if (options.idempotencyStore) runtimeOptions.idempotencyStore = options.idempotencyStore;
+  if (store) runtimeOptions.idempotencyStore = store;
   const runtime = createRuntime(runtimeOptions);
+  if (standIns) logger.info(`ctx.tx is the ${STAND_IN_LABEL}; pass a PostgreSQL store for real transactions`);
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const registered: string[] = [];
   // Observe every registration on the runtime, not only those made through the harness, so
   // `deliver` also waits for handlers wired by generated code. Recorded only once the runtime
@@ -103,6 +136,7 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
     transport,
     published: transport.published,
     logs: logger.lines,
+    transactions: standIns?.transactions ?? [],
     get deadLetters(): DeadLetterRecord[] {
       if (!started) return [];
       return topology.consumers.flatMap((c) => transport.deadLetters(c.id).map((m) => readDeadLetter(m)));
@@ -131,12 +165,32 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
       const envelope = buildEnvelope(event, payload, deliverOptions);
       const message = encodeEnvelope(envelope, deliverOptions.headers);
       for (const target of targets) transport.injectRaw(target, message);
-      await transport.whenIdle(registered, options.timeoutMs ?? 10_000);
+      await transport.whenIdle(registered, timeoutMs);
+      // With an outbox, what handlers published is sent after their commits, by the relay: wait for
+      // it, and for what that in turn sets off, until nothing more is published.
+      const outbox = given?.transaction ? given.outbox : undefined;
+      for (let sent = -1; outbox && sent !== transport.published.length;) {
+        sent = transport.published.length;
+        await withTimeout(outbox.flush(), timeoutMs, 'the outbox relay to publish what handlers committed');
+        await transport.whenIdle(registered, timeoutMs);
+      }
       return envelope;
     },
     stop: () => runtime.stop({ timeoutMs: 1_000 }),
   };
   return harness;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function buildEnvelope(event: EventIR, payload: unknown, options: DeliverOptions): EventEnvelope {

@@ -5,6 +5,8 @@
  */
 export { createTestHarness } from './harness.js';
 export type { DeliverOptions, TestHarness, TestHarnessOptions } from './harness.js';
+export { STAND_IN_LABEL, StandInTransaction, StandInTransactionStore } from './stand-in-transaction.js';
+export type { RecordedStatement, StandInOptions, StandInResult } from './stand-in-transaction.js';
 export {
   ConformanceSkipError,
   conformanceCases,
