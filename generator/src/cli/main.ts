@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   graph: () => import('./graph.js'),
   export: () => import('./export.js'),
   import: () => import('./import.js'),
+  relay: () => import('./relay.js'),
 };
 
 /**

@@ -303,6 +303,7 @@ export class OutboxRelay implements OutboxRelayHandle {
     const token = this.token;
     const rows = await this.claim(token);
     if (rows.length === 0) return { claimed: 0, failed: false };
+    this.logger.debug('outbox batch claimed', { table: this.table.name, rows: rows.length, firstSeq: rows[0]!.seq });
     const done: string[] = [];
     const failed: string[] = [];
     let error: unknown;

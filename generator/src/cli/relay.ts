@@ -1,0 +1,199 @@
+/**
+ * `eventform relay`: the transactional outbox relay as a process of its own, and its table.
+ *
+ *   eventform relay [topology]     publish the topology's committed outbox rows until SIGINT/SIGTERM
+ *   eventform relay schema         print the outbox table's migration SQL
+ *   eventform relay migrate        apply it to the database
+ *
+ * The relay reads `DATABASE_URL` (or the PG* variables) and the broker from `BROKER` with its own
+ * variables (`EVENTFORM_RABBITMQ_URL`, `KAFKA_BROKERS`), like a service's entry point; any number of
+ * relays (standalone or in the services) may run at once. It needs `@eventform/postgres`.
+ *
+ * Exit codes (shared.ts): 0 stopped by a signal, or done; 1 invalid topology; 2 usage error,
+ * unreachable database or broker, missing package.
+ */
+import { Command, Option } from 'commander';
+import type { Logger, TopologyIR, Transport } from '@eventform/runtime';
+import { DEFAULT_TOPOLOGY, EXIT, UserError, loadAndReport, processIo, type CliIo } from './shared.js';
+
+type PostgresPackage = typeof import('@eventform/postgres');
+
+export interface RelayCliOptions {
+  databaseUrl?: string;
+  table?: string;
+  broker?: 'rabbitmq' | 'kafka';
+  batchSize?: string;
+  pollInterval?: string;
+  retention?: string;
+  statusInterval: string;
+  createTable: boolean;
+}
+
+/** Adds the `relay` command (and `relay schema`, `relay migrate`) to the eventform CLI. */
+export function register(program: Command): Command {
+  const relay = program
+    .command('relay')
+    .description('the transactional outbox relay: publish committed outbox rows; print or apply its table');
+  relay
+    .command('run [topology]', { isDefault: true })
+    .description('publish the topology’s committed outbox rows until SIGINT/SIGTERM (the default)')
+    .option('--database-url <url>', 'PostgreSQL connection string (default: $DATABASE_URL, else the PG* variables)')
+    .option('--table <name>', 'outbox table, [schema.]name (default: eventform_outbox)')
+    .addOption(new Option('--broker <broker>', 'broker (default: $BROKER)').choices(['rabbitmq', 'kafka']))
+    .option('--batch-size <n>', 'rows claimed and published at once (default: 500)')
+    .option('--poll-interval <ms>', 'how often to look for rows nothing announced (default: 5000)')
+    .option('--retention <ms>', 'how long published rows are kept (default: 3600000)')
+    .option('--status-interval <ms>', 'log pending rows, oldest age and lag this often; 0: never', '10000')
+    .option('--no-create-table', 'do not create the outbox table when it is missing')
+    .action(async (file: string | undefined, options: RelayCliOptions) => {
+      process.exitCode = await runRelay(file ?? DEFAULT_TOPOLOGY, options);
+    });
+  relay
+    .command('schema')
+    .description('print the migration that creates the outbox table (apply it with psql or your migration tool)')
+    .option('--table <name>', 'outbox table, [schema.]name (default: eventform_outbox)')
+    .action(async (options: { table?: string }) => {
+      const pg = await loadPostgres();
+      processIo.stdout(pg.outboxSchemaSql(checkTable(pg, options.table)));
+    });
+  relay
+    .command('migrate')
+    .description('create the outbox table and its indexes when missing (idempotent)')
+    .option('--database-url <url>', 'PostgreSQL connection string (default: $DATABASE_URL, else the PG* variables)')
+    .option('--table <name>', 'outbox table, [schema.]name (default: eventform_outbox)')
+    .action(async (options: { databaseUrl?: string; table?: string }) => {
+      process.exitCode = await runMigrate(options);
+    });
+  return relay;
+}
+
+async function loadPostgres(): Promise<PostgresPackage> {
+  try {
+    return await import('@eventform/postgres');
+  } catch (error) {
+    throw new UserError(
+      `eventform relay needs @eventform/postgres: npm install @eventform/postgres (${(error as Error).message})`,
+      EXIT.usage,
+    );
+  }
+}
+
+function checkTable(pg: PostgresPackage, table: string | undefined): string {
+  const name = table ?? pg.POSTGRES_OUTBOX_DEFAULTS.table;
+  try {
+    pg.outboxSchemaStatements(name);
+  } catch (error) {
+    throw new UserError(`--table: ${(error as Error).message}`, EXIT.usage);
+  }
+  return name;
+}
+
+function number(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UserError(`${flag} must be an integer ≥ ${min}, got "${value}"`, EXIT.usage);
+  return n;
+}
+
+/** `relay migrate`, callable from tests; returns the exit code. */
+export async function runMigrate(
+  options: { databaseUrl?: string; table?: string },
+  io: CliIo = processIo,
+): Promise<number> {
+  const pg = await loadPostgres();
+  const table = checkTable(pg, options.table);
+  const outbox = pg.createOutbox({ connectionString: options.databaseUrl ?? process.env['DATABASE_URL'], table });
+  try {
+    await outbox.init();
+    io.stdout(`outbox table ${table} is in place\n`);
+    return EXIT.ok;
+  } catch (error) {
+    io.stderr(`eventform relay migrate: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  } finally {
+    await outbox.close();
+  }
+}
+
+/**
+ * `relay [run]`, callable from tests: starts the relay and resolves with the exit code once it
+ * stopped (after `signal` aborts; by default SIGINT or SIGTERM).
+ */
+export async function runRelay(
+  file: string,
+  options: RelayCliOptions,
+  io: CliIo = processIo,
+  signal: AbortSignal = signalOnTermination(),
+): Promise<number> {
+  const { ir, exitCode } = loadAndReport(file, { quietWhenClean: true });
+  if (!ir) {
+    if (exitCode !== EXIT.usage) io.stderr(`${file}: cannot relay for an invalid topology\n`);
+    return exitCode === EXIT.ok ? EXIT.invalid : exitCode;
+  }
+  const pg = await loadPostgres();
+  const table = checkTable(pg, options.table);
+  const settings = {
+    batchSize: number('--batch-size', options.batchSize, 1),
+    pollIntervalMs: number('--poll-interval', options.pollInterval, 1),
+    retentionMs: number('--retention', options.retention, 0),
+  };
+  const statusMs = number('--status-interval', options.statusInterval, 0) ?? 0;
+  const { brokerFromEnv, createJsonLogger, createTransportFromEnv } = await import('@eventform/runtime');
+  const broker = options.broker ?? brokerFromEnv();
+  if (broker === 'memory') {
+    throw new UserError(
+      'eventform relay publishes to a real broker: set BROKER or --broker (rabbitmq, kafka)',
+      EXIT.usage,
+    );
+  }
+  const logger = createJsonLogger({ fields: { component: 'eventform-relay', topology: ir.name } });
+  let transport: Transport | undefined;
+  let relay: Awaited<ReturnType<PostgresPackage['startOutboxRelay']>> | undefined;
+  try {
+    transport = await createTransportFromEnv({ broker, logger, clientName: 'eventform-relay' });
+    relay = await pg.startOutboxRelay({
+      topology: ir,
+      transport,
+      connectionString: options.databaseUrl ?? process.env['DATABASE_URL'],
+      table,
+      createTable: options.createTable,
+      logger,
+      ...defined(settings),
+    });
+  } catch (error) {
+    io.stderr(`eventform relay: ${(error as Error).message}\n`);
+    await transport?.close().catch(() => {});
+    return EXIT.usage;
+  }
+  io.stderr(`eventform relay: publishing ${describe(ir)} from ${table} to ${broker}; SIGINT or SIGTERM stops it\n`);
+  const status = statusMs > 0 ? setInterval(() => logStatus(logger, relay!), statusMs) : undefined;
+  await new Promise<void>((resolve) =>
+    signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  clearInterval(status);
+  await relay.stop();
+  await transport.close();
+  return EXIT.ok;
+}
+
+function logStatus(logger: Logger, relay: { health(): object }): void {
+  logger.info('outbox relay status', { ...relay.health() });
+}
+
+function describe(ir: TopologyIR): string {
+  return `${ir.events.length} event(s) of topology ${ir.name}`;
+}
+
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
+/** Aborted on the first SIGINT or SIGTERM. */
+function signalOnTermination(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
