@@ -4,6 +4,7 @@ import {
   InvalidEncodingError,
   InvalidJsonError,
   RUNTIME_DEFAULTS,
+  fewerOpeningBrackets,
   jsonDepth,
   parseJsonBody,
 } from '@eventform/runtime';
@@ -27,6 +28,23 @@ describe('jsonDepth', () => {
     ['100,000 levels', 100_000, nested(100_000)],
   ])('%s → %i', (_name, depth, text) => {
     expect(jsonDepth(Buffer.from(text))).toBe(depth);
+  });
+});
+
+describe('fewerOpeningBrackets: the cheap test before jsonDepth', () => {
+  it.each([
+    ['{"a":[1,2],"b":{}}', 3, true],
+    ['{"a":[1,2],"b":{}}', 2, false],
+    ['"[[[[{{{{"', 7, false], // brackets inside strings count too: then jsonDepth decides
+    ['1', 0, true],
+  ])('%s with limit %i: %s', (text, limit, expected) => {
+    expect(fewerOpeningBrackets(Buffer.from(text), limit)).toBe(expected);
+  });
+
+  it('never lets a body through that jsonDepth would refuse', () => {
+    const limits = { maxBodyBytes: 1e6, maxJsonDepth: 4 };
+    expect(() => parseJsonBody(Buffer.from('{"s":"[[[[[[","a":[[[[1]]]]}'), limits)).toThrow(InvalidJsonError);
+    expect(parseJsonBody(Buffer.from('{"s":"[[[[[[","a":[[[1]]]}'), limits)).toEqual({ s: '[[[[[[', a: [[[1]]] });
   });
 });
 

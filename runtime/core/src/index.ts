@@ -54,7 +54,7 @@ export {
   structuredEvent,
 } from './envelope.js';
 export type { AttemptReading, DecodeOptions, DecodedEvent, EnvelopeAttributes } from './envelope.js';
-export { jsonDepth } from './json-body.js';
+export { fewerOpeningBrackets, jsonDepth } from './json-body.js';
 export type { BodyLimits } from './json-body.js';
 
 export { currentEvent, currentScope, withCorrelation } from './context.js';
