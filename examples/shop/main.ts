@@ -9,6 +9,10 @@
  * fails once and succeeds on retry, one out of stock — and sends one malformed message, which is
  * dead-lettered. It prints the trace (correlation id first on every line), checks every outcome and
  * exits 0 only when the saga ended as it should.
+ *
+ * With DATABASE_URL set, the services remember processed events in PostgreSQL and publish through its
+ * transactional outbox: order-service writes each order row and its OrderCreated in one transaction,
+ * and every handler's events commit with its own writes. Without it, everything stays in memory.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -22,6 +26,7 @@ import {
 } from '../../generated/index.js';
 import type { OrderCreated } from '../../generated/index.js';
 import { brokerFromEnv, createTransportFromEnv, readDeadLetter, type MemoryTransport } from '@eventform/runtime';
+import { createPostgresStore } from '@eventform/postgres';
 import { publishRaw } from './brokers.js';
 import { traceLogger } from './trace.js';
 import { handlers as inventory } from './services/inventory-service/handlers.js';
@@ -29,7 +34,7 @@ import { failNextReservation, stockLevel } from './services/inventory-service/wa
 import { handlers as notification } from './services/notification-service/handlers.js';
 import { mailEvents, sent, type Mail } from './services/notification-service/mailer.js';
 import { handlers as order } from './services/order-service/handlers.js';
-import { placeOrder } from './services/order-service/place-order.js';
+import { countOrders, placeOrder, prepareOrders } from './services/order-service/place-order.js';
 import { handlers as payment } from './services/payment-service/handlers.js';
 
 interface Scenario {
@@ -37,7 +42,7 @@ interface Scenario {
   order: OrderCreated;
   /** What the customer's last mail must say. */
   expect: 'completed' | 'cancelled';
-  before?: () => void;
+  before?: (order: OrderCreated) => void;
 }
 
 const scenarios: Scenario[] = [
@@ -70,7 +75,7 @@ const scenarios: Scenario[] = [
       total: { amount: 59.9, currency: 'EUR' },
     },
     expect: 'completed',
-    before: () => failNextReservation('order_1003'),
+    before: (order) => failNextReservation(order.orderId),
   },
   {
     title: 'a mug, out of stock',
@@ -88,16 +93,28 @@ const broker = brokerFromEnv();
 const timeoutMs = Number(process.env.SHOP_TIMEOUT_MS ?? (broker === 'kafka' ? 90_000 : 30_000));
 const trace = traceLogger();
 const transport = await createTransportFromEnv({ broker, logger: trace, clientName: 'eventform-shop' });
-const runtime = createShopRuntime({ transport, logger: trace });
+const databaseUrl = process.env.DATABASE_URL;
+const db = databaseUrl ? createPostgresStore({ connectionString: databaseUrl, logger: trace }) : undefined;
+const runtime = createShopRuntime({ transport, logger: trace, ...(db ? { idempotencyStore: db } : {}) });
 registerOrderService(runtime, order);
 registerInventoryService(runtime, inventory);
 registerPaymentService(runtime, payment);
 registerNotificationService(runtime, notification);
 
 const out = (line = '') => process.stdout.write(line + '\n');
-out(`eventform shop saga on the ${broker} broker (topology "${topology.name}", ${topology.services.length} services)`);
+const storage = db ? 'PostgreSQL store and outbox' : 'in-memory store';
+out(
+  `eventform shop saga on the ${broker} broker (topology "${topology.name}", ${topology.services.length} services, ${storage})`,
+);
 out(`${'correlation'.padEnd(10)} ${'consumer'.padEnd(36)} step`);
 await runtime.start();
+if (db) {
+  // The stores remember processed orders (payment for 30 days): each run places orders of its own.
+  const run = randomUUID().slice(0, 6);
+  for (const s of scenarios) s.order.orderId = `${s.order.orderId}-${run}`;
+  await prepareOrders(db);
+}
+const orderIds = scenarios.map((s) => s.order.orderId);
 
 const lastMail = new Map<string, Mail>();
 const settled = new Promise<void>((resolve) => {
@@ -114,8 +131,8 @@ const settled = new Promise<void>((resolve) => {
 
 const orders = createOrderServiceProducer(runtime);
 for (const s of scenarios) {
-  s.before?.();
-  await placeOrder(orders, s.order);
+  s.before?.(s.order);
+  await placeOrder(orders, s.order, { db });
 }
 
 // A legacy checkout still on the old code path sends a truncated body: the runtime dead-letters it
@@ -138,7 +155,9 @@ const timedOut = await Promise.race([
   new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
 ]);
 clearTimeout(timer);
+const stored = db ? await countOrders(db, orderIds) : 0;
 // Stopping waits for handlers still in flight, so the trace is complete before the summary.
+const relayed = runtime.health().outbox?.published ?? 0;
 await runtime.stop();
 
 out();
@@ -165,6 +184,13 @@ if (broker === 'memory') {
       `      ${record.consumer} ← ${record.origin}: ${record.reason}, ${record.attempts} attempt(s): ${record.error}`,
     );
   }
+}
+if (db) {
+  const ok = stored === scenarios.length;
+  if (!ok) failures++;
+  out(
+    `  ${ok ? '✓' : '✗'} ${stored} order row(s) committed with their OrderCreated; the outbox relay published ${relayed} event(s)`,
+  );
 }
 out(`  stock left: BOOK-1 ${stockLevel('BOOK-1')}, LAMP-2 ${stockLevel('LAMP-2')}, MUG-3 ${stockLevel('MUG-3')}`);
 

@@ -153,8 +153,11 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     return value === ROLLBACK ? { duplicate: true } : { duplicate: false, value };
   }
 
-  /** A transaction without a processed-event record (consumers with idempotency off). */
-  async transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T> {
+  /**
+   * A transaction without a processed-event record: what consumers with idempotency off run in, and
+   * a plain transaction on the store's pool for your own use.
+   */
+  async transaction<T>(fn: (tx: PostgresTx) => Promise<T>): Promise<T> {
     return (await transact(this.requirePool(), fn)) as T;
   }
 
