@@ -2,12 +2,12 @@
  * The topology the outbox tests run: loaded from YAML through the generator's own loader (one IR
  * builder), written to a temporary file so `eventform relay` can read the same topology.
  *
- *   orders ──Placed──▶ confirmer.confirm ──Confirmed──▶ audit.record
- *              └────────────────────────────────────────▶ audit.record
+ *   orders ──Placed──▶ confirmer.confirm ──Confirmed──▶ audit.confirmed
+ *              └──────────────────────────────────────▶ audit.placed
  *
  * `orders` publishes Placed through withOutbox; `confirmer.confirm` writes a confirmation row and
- * publishes Confirmed through ctx.tx; `audit.record` counts every event it handles in a table with
- * no unique key, so a second effect of one event shows up as a second row.
+ * publishes Confirmed through ctx.tx; `audit.placed` and `audit.confirmed` count every event they
+ * handle in a table with no unique key, so a second effect of one event shows up as a second row.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -51,7 +51,8 @@ services:
   audit:
     store: postgres
     consumes:
-      record: { event: [Placed, Confirmed], concurrency: ${options.auditConcurrency ?? 8} }
+      placed: { event: Placed, concurrency: ${options.auditConcurrency ?? 8} }
+      confirmed: { event: Confirmed, concurrency: ${options.auditConcurrency ?? 8} }
 `,
   );
   const { ir, diagnostics } = loadTopology(file);

@@ -78,7 +78,7 @@ describe.skipIf(pgTarget.unavailable !== null || !rabbit.available)(
         logger: captureLogger(),
       });
       runtimes.push(runtime);
-      runtime.handle('audit.record', async (event) => {
+      runtime.handle('audit.placed', async (event) => {
         received.push((event.data as { n: number }).n);
       });
       await runtime.start();
