@@ -22,18 +22,27 @@ const client = kafka.available
     })
   : null;
 
-/** A raw producer for poison messages: bytes and wire headers straight onto the event topic. */
-let rawProducer: Producer | null = null;
-async function producer(): Promise<Producer> {
-  if (!rawProducer) {
-    const p = (client as kafkajs.Kafka).producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    });
-    await p.connect();
-    rawProducer = p;
+/**
+ * Raw producers for poison messages: bytes and wire headers straight onto the event topic. One per
+ * topic: a kafkajs producer refreshes metadata for every topic it ever sent to, and a topic an
+ * earlier test deleted would then fail the next send ("This server does not host this
+ * topic-partition").
+ */
+const rawProducers = new Map<string, Promise<Producer>>();
+function producer(topic: string): Promise<Producer> {
+  let p = rawProducers.get(topic);
+  if (!p) {
+    p = (async () => {
+      const made = (client as kafkajs.Kafka).producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      });
+      await made.connect();
+      return made;
+    })();
+    rawProducers.set(topic, p);
   }
-  return rawProducer;
+  return p;
 }
 
 /** One long-lived reader per dead-letter topic; each read returns what arrived since the last. */
@@ -85,7 +94,7 @@ async function closeReaders(prefix: string): Promise<void> {
 }
 
 afterAll(async () => {
-  await rawProducer?.disconnect();
+  await Promise.all([...rawProducers.values()].map(async (p) => (await p).disconnect().catch(() => undefined)));
   await closeReaders('');
 });
 
@@ -106,7 +115,7 @@ describeTransportConformance(
     // next fetch); the suite's 100 ms delays leave too little slack on a loaded 2-core machine.
     timeScale: Number(process.env.EVENTFORM_KAFKA_TIME_SCALE ?? 2),
     injectRaw: async (_transport, event, message) => {
-      const p = await producer();
+      const p = await producer(event.kafka.topic);
       await p.send({
         topic: event.kafka.topic,
         acks: -1,
