@@ -7,6 +7,7 @@
  * so killing it never disturbs the shared broker other test files use in parallel. That broker is
  * stopped at the end; the shared one is never touched.
  */
+import { isCi } from '../support/brokers.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
@@ -30,7 +31,7 @@ const brokerReady = await broker.start().then(
   () => true,
   (error: unknown) => {
     const message = `could not start the fault-test broker: ${(error as Error).message}`;
-    if (process.env.CI === 'true')
+    if (isCi())
       throw new KafkaUnavailableError(`${message}; CI=true, so the fault test must not be skipped`);
     process.stderr.write(`\n[eventform tests] SKIPPING Kafka fault test: ${message}\n\n`);
     return false;

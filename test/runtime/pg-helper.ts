@@ -2,6 +2,7 @@
  * Finds the local PostgreSQL (127.0.0.1:5432, database `test`) for store tests: user from PGUSER,
  * else `postgres`, else `root`. Under CI=true a missing server is an error, never a skip.
  */
+import { isCi } from '../support/brokers.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -38,7 +39,7 @@ export async function findPostgres(): Promise<PgTarget> {
     }
   }
   const unavailable = `PostgreSQL not reachable at ${PG_HOST}:${PG_PORT}/${PG_DATABASE} (${errors.join('; ')})`;
-  if (process.env['CI'] === 'true') throw new Error(`${unavailable} — CI=true forbids skipping the PostgreSQL tests`);
+  if (isCi()) throw new Error(`${unavailable} — CI=true forbids skipping the PostgreSQL tests`);
   return { config: {}, unavailable };
 }
 

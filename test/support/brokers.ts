@@ -9,6 +9,7 @@
  * describe.skipIf(!rabbit.available)('rabbitmq transport', () => { ... });
  */
 import net from 'node:net';
+import { isCi } from '@eventform/runtime/testing';
 
 export interface BrokerAvailability {
   available: boolean;
@@ -18,8 +19,8 @@ export interface BrokerAvailability {
   reason: string;
 }
 
-/** Whether this run is CI's (`CI=true`): then a broker test must fail, never skip. */
-export const isCi = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
+/** Whether this run is CI's: then a broker test must fail, never skip. The one definition, the runtime's. */
+export { isCi };
 
 /** RabbitMQ at `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672. */
 export async function requireRabbitmq(): Promise<BrokerAvailability> {
