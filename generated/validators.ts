@@ -5,6 +5,7 @@
 import type { ValidateFn } from '@eventform/runtime';
 
 const schema20 = {"type":"object","required":["orderId","userId","total"],"properties":{"orderId":{"type":"string"},"userId":{"type":"string"},"total":{"$ref":"#/$defs/Money"}}};
+const func0 = Object.prototype.hasOwnProperty;
 const schema21 = {"type":"object","required":["amount","currency"],"properties":{"amount":{"type":"number","minimum":0},"currency":{"type":"string","enum":["EUR","USD","CNY"]}}};
 
 function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -19,7 +20,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.amount === undefined){
+if((data.amount === undefined) || (!(func0.call(data, "amount")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"},message:"must have required property '"+"amount"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -29,7 +30,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.currency === undefined){
+if((data.currency === undefined) || (!(func0.call(data, "currency")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -39,7 +40,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.amount !== undefined){
+if(data.amount !== undefined && func0.call(data, "amount")){
 let data0 = data.amount;
 const _errs1 = errors;
 const _errs2 = errors;
@@ -67,7 +68,7 @@ errors++;
 }
 var valid0 = _errs1 === errors;
 }
-if(data.currency !== undefined){
+if(data.currency !== undefined && func0.call(data, "currency")){
 let data1 = data.currency;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
@@ -123,7 +124,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -133,7 +134,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.userId === undefined){
+if((data.userId === undefined) || (!(func0.call(data, "userId")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "userId"},message:"must have required property '"+"userId"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -143,7 +144,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.total === undefined){
+if((data.total === undefined) || (!(func0.call(data, "total")))){
 const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
 if(vErrors === null){
 vErrors = [err2];
@@ -153,7 +154,7 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -169,7 +170,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.userId !== undefined){
+if(data.userId !== undefined && func0.call(data, "userId")){
 let data1 = data.userId;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
@@ -185,7 +186,7 @@ errors++;
 const _errs4 = errors;
 var valid0 = _errs3 === errors;
 }
-if(data.total !== undefined){
+if(data.total !== undefined && func0.call(data, "total")){
 let data2 = data.total;
 const _errs5 = errors;
 if(!(validate54(data2, {instancePath:instancePath+"/total",parentData:data,parentDataProperty:"total",rootData,dynamicAnchors}))){
@@ -226,7 +227,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -236,7 +237,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.missingSkus === undefined){
+if((data.missingSkus === undefined) || (!(func0.call(data, "missingSkus")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "missingSkus"},message:"must have required property '"+"missingSkus"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -246,7 +247,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -262,7 +263,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.missingSkus !== undefined){
+if(data.missingSkus !== undefined && func0.call(data, "missingSkus")){
 let data1 = data.missingSkus;
 const _errs3 = errors;
 const _errs4 = errors;
@@ -331,7 +332,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -341,7 +342,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.reason === undefined){
+if((data.reason === undefined) || (!(func0.call(data, "reason")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -351,7 +352,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -367,7 +368,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.reason !== undefined){
+if(data.reason !== undefined && func0.call(data, "reason")){
 let data1 = data.reason;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
@@ -414,7 +415,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.sku === undefined){
+if((data.sku === undefined) || (!(func0.call(data, "sku")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "sku"},message:"must have required property '"+"sku"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -424,7 +425,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.quantity === undefined){
+if((data.quantity === undefined) || (!(func0.call(data, "quantity")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "quantity"},message:"must have required property '"+"quantity"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -434,7 +435,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.sku !== undefined){
+if(data.sku !== undefined && func0.call(data, "sku")){
 let data0 = data.sku;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -450,7 +451,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.quantity !== undefined){
+if(data.quantity !== undefined && func0.call(data, "quantity")){
 let data1 = data.quantity;
 const _errs3 = errors;
 if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
@@ -507,7 +508,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -517,7 +518,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.userId === undefined){
+if((data.userId === undefined) || (!(func0.call(data, "userId")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "userId"},message:"must have required property '"+"userId"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -527,7 +528,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.items === undefined){
+if((data.items === undefined) || (!(func0.call(data, "items")))){
 const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "items"},message:"must have required property '"+"items"+"'"};
 if(vErrors === null){
 vErrors = [err2];
@@ -537,7 +538,7 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(data.total === undefined){
+if((data.total === undefined) || (!(func0.call(data, "total")))){
 const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
 if(vErrors === null){
 vErrors = [err3];
@@ -547,7 +548,7 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -563,7 +564,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.userId !== undefined){
+if(data.userId !== undefined && func0.call(data, "userId")){
 let data1 = data.userId;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
@@ -579,7 +580,7 @@ errors++;
 const _errs4 = errors;
 var valid0 = _errs3 === errors;
 }
-if(data.items !== undefined){
+if(data.items !== undefined && func0.call(data, "items")){
 let data2 = data.items;
 const _errs5 = errors;
 const _errs6 = errors;
@@ -623,7 +624,7 @@ errors++;
 }
 var valid0 = _errs5 === errors;
 }
-if(data.total !== undefined){
+if(data.total !== undefined && func0.call(data, "total")){
 let data4 = data.total;
 const _errs8 = errors;
 if(!(validate54(data4, {instancePath:instancePath+"/total",parentData:data,parentDataProperty:"total",rootData,dynamicAnchors}))){
@@ -664,7 +665,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -674,7 +675,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.paymentId === undefined){
+if((data.paymentId === undefined) || (!(func0.call(data, "paymentId")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "paymentId"},message:"must have required property '"+"paymentId"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -684,7 +685,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -700,7 +701,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.paymentId !== undefined){
+if(data.paymentId !== undefined && func0.call(data, "paymentId")){
 let data1 = data.paymentId;
 const _errs3 = errors;
 if(typeof data1 !== "string"){
@@ -746,7 +747,7 @@ evaluated0.items = undefined;
 }
 const _errs0 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.orderId === undefined){
+if((data.orderId === undefined) || (!(func0.call(data, "orderId")))){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderId"},message:"must have required property '"+"orderId"+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -756,7 +757,7 @@ vErrors.push(err0);
 }
 errors++;
 }
-if(data.reason === undefined){
+if((data.reason === undefined) || (!(func0.call(data, "reason")))){
 const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err1];
@@ -766,7 +767,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data.orderId !== undefined){
+if(data.orderId !== undefined && func0.call(data, "orderId")){
 let data0 = data.orderId;
 const _errs1 = errors;
 if(typeof data0 !== "string"){
@@ -782,7 +783,7 @@ errors++;
 const _errs2 = errors;
 var valid0 = _errs1 === errors;
 }
-if(data.reason !== undefined){
+if(data.reason !== undefined && func0.call(data, "reason")){
 let data1 = data.reason;
 const _errs3 = errors;
 if(typeof data1 !== "string"){

@@ -44,6 +44,8 @@ export const GENERATE_CODES = {
   foreignOutput: 'EF8003',
   /** A schema construct the type or validator compiler rejected. */
   schema: 'EF8004',
+  /** A symbolic link where the writer would write: it never writes through one. */
+  symlink: 'EF8005',
 } as const;
 
 /** A {@link GenerateError} as a loader-style diagnostic (located when the error has a location). */

@@ -9,6 +9,7 @@
  * Stub files (user-owned) are written through {@link writeUserFile}, which only ever creates or
  * replaces the one file it is given.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FileMap } from './generate.js';
@@ -72,8 +73,8 @@ export function writeOutput(outDir: string, files: FileMap): WriteResult {
   const written = [...diff.missing, ...diff.stale].sort((a, b) => (a === MARKER_FILE ? 1 : b === MARKER_FILE ? -1 : 0));
   for (const rel of written) {
     const target = path.join(outDir, rel);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, files.get(rel) as string);
+    mkdirNoLinks(outDir, path.dirname(rel));
+    writeAtomic(target, files.get(rel) as string);
   }
   return { ...diff, written: [...written].sort() };
 }
@@ -97,6 +98,7 @@ export function isOwned(outDir: string): boolean {
 }
 
 function assertOwned(outDir: string): void {
+  refuseSymlink(outDir);
   if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) {
     throw new GenerateError(GENERATE_CODES.foreignOutput, `output path ${outDir} exists and is not a directory`);
   }
@@ -123,6 +125,8 @@ function listFiles(dir: string): string[] {
     }
     for (const entry of entries) {
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+      // Never read, compare or write through a link: it may lead anywhere.
+      if (entry.isSymbolicLink()) refuseSymlink(path.join(abs, entry.name));
       if (entry.isDirectory()) walk(path.join(abs, entry.name), childRel);
       else out.push(childRel);
     }
@@ -155,8 +159,56 @@ export function readUserFile(file: string): string | undefined {
   }
 }
 
-/** Create or replace one user-owned file (a stub), creating its directory. */
+/** Create or replace one user-owned file (a stub), creating its directory; never through a link. */
 export function writeUserFile(file: string, contents: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, contents);
+  const rel = path.relative(process.cwd(), path.resolve(file));
+  // Inside the project, no folder on the way may be a link; a path the user gave outside it is theirs.
+  if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) mkdirNoLinks(process.cwd(), path.dirname(rel));
+  else fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeAtomic(file, contents);
+}
+
+/**
+ * Writes `contents` to `target` all at once: into a new temporary file beside it, then renamed
+ * over it, so a reader (or a crash) never sees half a file. A `target` that is a symbolic link is
+ * refused, not followed: the writer writes only the files it names.
+ * @throws GenerateError (EF8005) when `target` is a symbolic link
+ */
+export function writeAtomic(target: string, contents: string): void {
+  refuseSymlink(target);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  fs.writeFileSync(tmp, contents, { flag: 'wx' });
+  try {
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** `root/relDir`, created folder by folder, refusing any existing component that is a link. */
+function mkdirNoLinks(root: string, relDir: string): void {
+  let abs = root;
+  for (const part of relDir.split(/[/\\]/).filter((p) => p && p !== '.')) {
+    abs = path.join(abs, part);
+    refuseSymlink(abs);
+    if (!fs.existsSync(abs)) fs.mkdirSync(abs);
+  }
+}
+
+function refuseSymlink(p: string): void {
+  let isLink = false;
+  try {
+    isLink = fs.lstatSync(p).isSymbolicLink();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (isLink) {
+    throw new GenerateError(
+      GENERATE_CODES.symlink,
+      `refusing to write through ${p}: it is a symbolic link, and may lead outside the project`,
+      undefined,
+      'replace the link with a real file or directory, or choose another output path',
+    );
+  }
 }

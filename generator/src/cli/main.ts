@@ -48,8 +48,18 @@ export async function buildProgram(registrars?: Registrar[], argv: readonly stri
     .description('One declarative topology.yaml → typed TypeScript on RabbitMQ, Kafka or an embedded broker.')
     .version(GENERATOR_VERSION, '-v, --version', 'print the version')
     .option('--debug', 'print stack traces for internal errors')
+    .option(
+      '--schema-root <dir>',
+      "the folder external $ref schema files must stay inside (default: the topology's folder)",
+    )
     .showHelpAfterError('(run `eventform --help` for usage)')
     .exitOverride();
+  program.hook('preAction', async (_program, action) => {
+    const { schemaRoot } = action.optsWithGlobals<{ schemaRoot?: string }>();
+    if (schemaRoot === undefined) return;
+    const { setLoadDefaults } = await import('../spec/load-topology.js');
+    setLoadDefaults({ schemaRoot });
+  });
   for (const r of registrars ?? (await loadRegistrars(argv))) r.register(program);
   // Sub-commands inherit exitOverride only when set before they are added; apply it to all.
   for (const c of program.commands) c.exitOverride();

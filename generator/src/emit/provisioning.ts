@@ -12,10 +12,10 @@ import type { RabbitResources } from '@eventform/rabbitmq';
 import { formatDuration } from '../spec/duration.js';
 import { escapeMarkdownCell } from '../naming.js';
 import { bannerLine, type EmitContext, type GeneratedFile } from './context.js';
-import { transportResources } from './runtime-modules.js';
+import { kafkaResources } from '@eventform/kafka/resources';
+import { rabbitmqResources } from '@eventform/rabbitmq/resources';
 
 export async function emitProvisioning(ctx: EmitContext): Promise<GeneratedFile[]> {
-  const { rabbitmqResources, kafkaResources } = await transportResources();
   const rabbit = rabbitmqResources(ctx.ir);
   const kafka = kafkaResources(ctx.ir);
   const comment = bannerLine(ctx);

@@ -22,10 +22,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '@eventform/runtime';
+import { AJV_RUNTIME_MODULE, PAYLOAD_AJV_OPTIONS } from '@eventform/runtime/ajv';
 import { GENERATE_CODES, GenerateError, propertyKey, quote } from '../naming.js';
 import { CodeWriter } from './code.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
-import { ajvRuntimeModules } from './runtime-modules.js';
 import { mapSchema } from './schema-walk.js';
 
 type StandaloneCode = (ajv: Ajv2020, refsOrFunctions: Record<string, string>) => string;
@@ -43,7 +43,6 @@ const NOT_EVALUATED = 'return function notEvaluated() { throw new Error("generat
 
 export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]> {
   const { ir, names } = ctx;
-  const servedByRuntime = await ajvRuntimeModules();
   const documentId = `urn:eventform:${ir.name}`;
   const shared: Record<string, JsonSchema> = {};
   for (const schema of ir.schemas) shared[schema.name] = withoutIdentity(schema.schema);
@@ -64,9 +63,7 @@ export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]>
   let code: string;
   try {
     const ajv = new Ajv2020({
-      strict: false,
-      allErrors: true,
-      validateFormats: true,
+      ...PAYLOAD_AJV_OPTIONS,
       logger: false,
       // The loader has checked every schema against the 2020-12 meta-schema; checking the combined
       // document again would only repeat that (see the explicit meta-schema compile below).
@@ -143,7 +140,7 @@ export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]>
         return '';
       })
       .replace(/\brequire\("([^"]*)"\)/g, (_call, id: string) => {
-        if (!servedByRuntime.test(id)) {
+        if (!AJV_RUNTIME_MODULE.test(id)) {
           throw new GenerateError(GENERATE_CODES.schema, `ajv's standalone code loads an unexpected module "${id}"`, {
             file: ctx.source,
             line: 1,

@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
 import type { JsonSchema } from '@eventform/runtime';
+import { PAYLOAD_AJV_OPTIONS } from '@eventform/runtime/ajv';
 import { guardedRegExp } from './guarded-regexp.js';
 
 export interface SchemaAjv {
@@ -48,10 +49,8 @@ export function createAjv(): SchemaAjv {
     const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
     const formats = require('ajv-formats') as { default: (ajv: Ajv2020) => Ajv2020 };
     const ajv = new AjvClass({
-      strict: false,
+      ...PAYLOAD_AJV_OPTIONS,
       strictTypes: 'log',
-      allErrors: true,
-      validateFormats: true,
       // Schemas were checked against the meta-schema already (above).
       validateSchema: false,
       code: {

@@ -6,7 +6,7 @@
  * if (!ir) console.error(formatDiagnostics(diagnostics, (f) => readFileSync(f, 'utf8')));
  * ```
  */
-export { loadTopology, type LoadOptions, type LoadResult } from './load-topology.js';
+export { loadTopology, setLoadDefaults, type LoadOptions, type LoadResult } from './load-topology.js';
 export type { Diagnostic } from './diagnostics.js';
 export { formatDiagnostics, type FormatOptions } from './format-diagnostics.js';
 export { CODES, type DiagnosticCode } from './codes.js';

@@ -4,7 +4,7 @@
  * stage runs on whatever survived, so one run shows every problem. The IR is built only when
  * there is no error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import type { TopologyIR } from '@eventform/runtime';
 import { buildIR } from './build-ir.js';
 import { DiagnosticSink, fileStart, type Diagnostic } from './diagnostics.js';
@@ -24,6 +24,12 @@ export interface LoadOptions {
    * file system; `check --against <git ref>` passes a reader over a git tree.
    */
   readFile?: (absPath: string) => string;
+  /**
+   * The folder external `$ref` files must stay inside, symlinks resolved; a file outside it is
+   * refused unread (EF4005). `eventform ... --schema-root <dir>` widens it.
+   * @default the topology's own folder
+   */
+  schemaRoot?: string;
 }
 
 export interface LoadResult {
@@ -33,10 +39,17 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+let processDefaults: Pick<LoadOptions, 'schemaRoot'> = {};
+
+/** Options every later load in this process starts from (the CLI's global `--schema-root`). */
+export function setLoadDefaults(defaults: Pick<LoadOptions, 'schemaRoot'>): void {
+  processDefaults = { ...defaults };
+}
+
 /** Loads, validates and compiles a topology. Synchronous; never throws for bad input. */
 export function loadTopology(file: string, options: LoadOptions = {}): LoadResult {
   const sink = new DiagnosticSink();
-  const ir = load(file, options, sink);
+  const ir = load(file, { ...processDefaults, ...options }, sink);
   const diagnostics = sink.sorted();
   return { ir: sink.errorCount === 0 ? ir : null, diagnostics };
 }
@@ -73,7 +86,11 @@ function load(file: string, options: LoadOptions, sink: DiagnosticSink): Topolog
   if (raw === null) return null;
 
   const readFile = options.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  const resolver = new SchemaResolver(file, sink, new Set(raw.schemas.map((s) => s.name)), readFile);
+  const resolver = new SchemaResolver(file, sink, new Set(raw.schemas.map((s) => s.name)), readFile, {
+    root: options.schemaRoot,
+    // Symlinks can only be followed on the real file system; another reader (a git tree) has none.
+    realpath: options.readFile ? undefined : realpathSync,
+  });
   resolver.addInline(raw.schemas);
   const payloads = new Map<string, ResolvedSchema & { refs: string[] }>();
   for (const e of raw.events) {

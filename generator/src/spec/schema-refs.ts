@@ -89,14 +89,43 @@ export class SchemaResolver {
   readonly shared = new Map<string, SharedSchema>();
   private readonly externalsByPath = new Map<string, ExternalFile | null>();
   private readonly topologyDir: string;
+  /** Absolute folder every external file must be inside. */
+  private readonly root: string;
+  private readonly realpath: ((p: string) => string) | undefined;
+  private realRoot: string | undefined;
 
   constructor(
     private readonly topologyFile: string,
     private readonly sink: DiagnosticSink,
     private readonly inlineNames: ReadonlySet<string>,
     private readonly readFile: (absPath: string) => string,
+    confinement: { root?: string | undefined; realpath?: ((p: string) => string) | undefined } = {},
   ) {
     this.topologyDir = path.dirname(topologyFile);
+    this.root = path.resolve(confinement.root ?? this.topologyDir);
+    this.realpath = confinement.realpath;
+  }
+
+  /**
+   * Why `abs` may not be read, or undefined when it may: it must lie inside the root folder, as
+   * written and (on the file system) with every symlink resolved. Nothing outside is ever opened,
+   * so nothing of it can reach a diagnostic or the generated code.
+   */
+  private outsideRoot(abs: string): string | undefined {
+    if (!inside(this.root, abs)) return 'is outside the topology\'s folder';
+    if (!this.realpath) return undefined;
+    let real: string;
+    try {
+      real = this.realpath(abs);
+    } catch {
+      return undefined; // missing: reported as such when it is read
+    }
+    try {
+      this.realRoot ??= this.realpath(this.root);
+    } catch {
+      this.realRoot = this.root;
+    }
+    return inside(this.realRoot, real) ? undefined : 'is a link to a file outside the topology\'s folder';
   }
 
   /** Resolves every inline shared schema. Call once, before payloads. */
@@ -276,6 +305,17 @@ export class SchemaResolver {
     }
     this.externalsByPath.set(abs, null); // a failed or in-progress load is not retried
 
+    const outside = this.outsideRoot(abs);
+    if (outside) {
+      this.sink.report(
+        'EF4005',
+        at,
+        `schema file '${rel}' ${outside}; it is not read`,
+        `keep schema files in the topology's folder or below (${path.relative(process.cwd(), this.root) || '.'}), or widen it with --schema-root`,
+      );
+      return undefined;
+    }
+
     let data: string;
     try {
       data = this.readFile(abs);
@@ -346,4 +386,10 @@ export class SchemaResolver {
     entry.ok = r.ok;
     return name;
   }
+}
+
+/** Whether `target` is `dir` itself or below it (both absolute). */
+function inside(dir: string, target: string): boolean {
+  const rel = path.relative(dir, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

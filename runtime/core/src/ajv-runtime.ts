@@ -12,6 +12,19 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The ajv options of every payload validator: the ones compiled at generation time, the loader's
+ * example checks and the runtime's own compilation, so a payload gets the same verdict and the
+ * same errors whichever validates it. `ownProperties`: a payload field named `constructor` (or
+ * any name `Object.prototype` has) is present only when the payload has it itself.
+ */
+export const PAYLOAD_AJV_OPTIONS = {
+  strict: false,
+  allErrors: true,
+  validateFormats: true,
+  ownProperties: true,
+} as const;
+
 /** The module ids ajv's standalone output may load; anything else is refused. */
 export const AJV_RUNTIME_MODULE = /^(?:ajv\/dist\/runtime\/[a-z0-9_]+|ajv-formats\/dist\/formats)$/i;
 

@@ -79,7 +79,7 @@ export {
 export type { EnvelopeProblem, ValidationIssue } from './errors.js';
 
 export { assembleEventSchema, compileValidators, validatePayload } from './validation.js';
-export { AJV_RUNTIME_MODULE, ajvRuntime } from './ajv-runtime.js';
+export { AJV_RUNTIME_MODULE, PAYLOAD_AJV_OPTIONS, ajvRuntime } from './ajv-runtime.js';
 export { baseRetryDelay, decideRetry, retryDelay } from './retry-policy.js';
 export type { RetryDecision } from './retry-policy.js';
 export { DEAD_LETTER_REASONS, deadLetterHeaders, readDeadLetter, truncateUtf8 } from './dead-letter.js';

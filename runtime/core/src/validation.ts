@@ -6,6 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { FormatsPlugin } from 'ajv-formats';
 import type { AnySchema } from 'ajv/dist/2020.js';
+import { PAYLOAD_AJV_OPTIONS } from './ajv-runtime.js';
 import type { ValidateFn, ValidatorMap } from './api.js';
 import type { ValidationIssue } from './errors.js';
 import type { EventIR, JsonSchema, TopologyIR } from './ir.js';
@@ -41,7 +42,7 @@ const cache = new WeakMap<TopologyIR, Record<string, ValidateFn>>();
 let ajvInstance: Ajv2020 | undefined;
 function sharedAjv(): Ajv2020 {
   if (!ajvInstance) {
-    ajvInstance = new Ajv2020({ allErrors: true, strict: false });
+    ajvInstance = new Ajv2020({ ...PAYLOAD_AJV_OPTIONS });
     addFormats(ajvInstance);
   }
   return ajvInstance;
