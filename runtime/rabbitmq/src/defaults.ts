@@ -3,9 +3,9 @@ import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { BrokerUnavailableError, errorMessage } from './errors.js';
 
-/** `EVENTFORM_RABBITMQ_URL`, else the local broker with the default account. */
-export function defaultRabbitmqUrl(): string {
-  return process.env.EVENTFORM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** `EVENTFORM_RABBITMQ_URL` (unless empty), else the local broker with the default account. */
+export function defaultRabbitmqUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env['EVENTFORM_RABBITMQ_URL'] || 'amqp://guest:guest@127.0.0.1:5672';
 }
 
 export const RABBITMQ_DEFAULTS = {

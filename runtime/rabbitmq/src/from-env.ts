@@ -1,4 +1,5 @@
 import type { Transport, TransportEnvOptions } from '@eventform/runtime';
+import { defaultRabbitmqUrl } from './defaults.js';
 import { RabbitMQTransport } from './transport.js';
 
 /**
@@ -7,7 +8,7 @@ import { RabbitMQTransport } from './transport.js';
  */
 export function transportFromEnv(options: TransportEnvOptions): Transport {
   return new RabbitMQTransport({
-    url: options.env['EVENTFORM_RABBITMQ_URL'] || undefined,
+    url: defaultRabbitmqUrl(options.env),
     connectionName: options.clientName,
     logger: options.logger,
   });
