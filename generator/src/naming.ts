@@ -34,7 +34,7 @@ export class GenerateError extends Error {
   }
 }
 
-/** Stable codes of generator errors (the loader's codes live in generator/spec/codes.ts). */
+/** Stable codes of generator errors (the loader's codes live in spec/codes.ts). */
 export const GENERATE_CODES = {
   /** A topology name cannot be turned into a safe identifier. */
   unsafeName: 'EF8001',
