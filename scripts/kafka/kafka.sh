@@ -10,6 +10,7 @@
 #   kafka.sh status    exit 0 iff a broker answers on the port
 #   kafka.sh env       print KAFKA_BROKERS=...
 #   kafka.sh pid|logs  print the broker pid / the tail of its log
+#   kafka.sh jars      fetch the jars once; print the folder holding them
 #
 # See README.md beside this file for the environment variables.
 set -Eeuo pipefail
@@ -364,9 +365,14 @@ case "${1:-}" in
   status) cmd_status ;;
   env) echo "KAFKA_BROKERS=${KAFKA_BROKERS:-$BROKERS}" ;;
   pid) our_pid || { log "not running"; exit 1; } ;;
+  jars) # fetch the jars when needed; print the classpath folder (scripts/cluster/kafka-cluster.sh)
+    take_lock "$KAFKA_DIR" .kafka.sh.lock
+    ensure_jars
+    echo "$LIB_DIR"
+    ;;
   logs) show_logs ;;
   *)
-    echo "usage: $0 {start|stop|kill|restart|status|env|pid|logs}" >&2
+    echo "usage: $0 {start|stop|kill|restart|status|env|pid|logs|jars}" >&2
     exit 2
     ;;
 esac
