@@ -27,7 +27,7 @@ import { POSTGRES_OUTBOX_DEFAULTS, POSTGRES_STORE_DEFAULTS } from './defaults.js
 import { outboxSchemaStatements } from './outbox-schema.js';
 import { outboxTable, type OutboxTable } from './outbox-table.js';
 import { OutboxRelay, type OutboxRelaySettings } from './relay.js';
-import { transact } from './transaction.js';
+import { guardClientErrors, transact } from './transaction.js';
 
 /** What an outbox transaction's callback gets: the transaction's client. */
 export type OutboxTx = PoolClient;
@@ -101,6 +101,12 @@ export class PostgresOutbox implements TransactionalOutbox {
   }
 
   private async ensurePool(): Promise<Pool> {
+    const pool = await this.openPool();
+    guardClientErrors(pool);
+    return pool;
+  }
+
+  private async openPool(): Promise<Pool> {
     if (this.sharedPool) return this.sharedPool();
     if (!this.pool) {
       const pg = await import('pg');

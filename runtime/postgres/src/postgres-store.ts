@@ -24,7 +24,7 @@ import { POSTGRES_STORE_DEFAULTS } from './defaults.js';
 import { createJsonLogger } from '@eventform/runtime';
 import { indexName, qualifiedName } from './identifier.js';
 import { PostgresOutbox, type PostgresOutboxOptions } from './outbox.js';
-import { ROLLBACK, transact } from './transaction.js';
+import { ROLLBACK, guardClientErrors, transact } from './transaction.js';
 
 /** What handlers get as `ctx.tx` with this store. */
 export type PostgresTx = PoolClient;
@@ -121,6 +121,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       // An idle client whose server connection drops emits on the pool; without a listener that kills the process.
       this.pool.on('error', (error) => this.logger.warn('idempotency store: idle PostgreSQL client failed', { error }));
     }
+    guardClientErrors(this.pool);
     if (this.options.createTable ?? true) {
       await transact(this.pool, async (client) => {
         // Serialise concurrent creators: CREATE TABLE IF NOT EXISTS races on the catalog.

@@ -344,6 +344,10 @@ export class OutboxRelay implements OutboxRelayHandle {
   private async claim(token: number): Promise<ClaimedRow[]> {
     if (token === 0) throw new Error('the relay has no database session');
     const client = await this.pool.connect();
+    // A checked-out client whose connection dies emits 'error'; without a listener that kills the process.
+    let broken: unknown;
+    const onError = (error: unknown) => (broken = error);
+    client.on('error', onError);
     let ok = false;
     try {
       // One statement takes the claim lock; the claim itself then reads a snapshot taken after it.
@@ -358,7 +362,8 @@ export class OutboxRelay implements OutboxRelayHandle {
       ok = true;
       return result.rows.sort((a, b) => compareSeq(a.seq, b.seq));
     } finally {
-      client.release(ok ? undefined : true);
+      client.off('error', onError);
+      client.release(ok && broken === undefined ? undefined : true);
     }
   }
 

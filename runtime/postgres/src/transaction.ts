@@ -7,6 +7,21 @@
  */
 import type { Pool, PoolClient } from 'pg';
 
+const guarded = new WeakSet<Pool>();
+
+/**
+ * Gives every client of `pool` an `error` listener of its own for its whole life. A client handed
+ * out by the pool has none until its user adds one; when PostgreSQL shuts down, the message that
+ * ends a new connection can arrive in the same read as the one that completed it, before the user's
+ * listener is there — and an `error` without a listener kills the process. The errors themselves
+ * still reach the query that was running and every listener of the code using the client.
+ */
+export function guardClientErrors(pool: Pool): void {
+  if (guarded.has(pool)) return;
+  guarded.add(pool);
+  pool.on('connect', (client) => void client.on('error', () => {}));
+}
+
 /** Returned by a {@link transact} callback to end the transaction with ROLLBACK without an error. */
 export const ROLLBACK: unique symbol = Symbol('eventform.rollback');
 
