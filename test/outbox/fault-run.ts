@@ -8,8 +8,8 @@
  *   means an earlier attempt did commit (its reply was lost), so it is not written again;
  * - `confirmer.confirm` writes a confirmation row and publishes Confirmed through `ctx.tx`;
  * - `audit.placed` and `audit.confirmed` record each event they handle in a table with no unique key
- *   (a second effect of one event is a second row) and note the order in which events first reach
- *   them.
+ *   (a second effect of one event is a second row); the order in which events are first delivered
+ *   to them is noted at the transport, before anything can fail and send one round a retry.
  * The relay runs in the process (default) or as `eventform relay` children the fault controls.
  *
  * Verified at the end, from the database: every Placed and every Confirmed committed exactly once
@@ -22,7 +22,18 @@ import path from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { createRuntime } from '@eventform/runtime';
-import type { HealthState, Logger, Runtime, Transport } from '@eventform/runtime';
+import type {
+  ConsumerIR,
+  DeliveryHandler,
+  EventIR,
+  HealthState,
+  Logger,
+  OutgoingMessage,
+  Runtime,
+  Subscription,
+  TopologyIR,
+  Transport,
+} from '@eventform/runtime';
 import { createPostgresStore, withOutbox, type PostgresIdempotencyStore } from '@eventform/postgres';
 import { sleep } from '@eventform/runtime/testing';
 import type { OutboxTopology } from './fixtures.js';
@@ -93,6 +104,46 @@ export function countingLogger(counts: Map<string, number>, prefix = ''): Logger
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
+/**
+ * Notes, per event type and key, the order in which event ids are first delivered to the audit
+ * consumers: what the relay's publishing order decides. Redeliveries and retry copies of an id
+ * already seen do not count.
+ */
+class ArrivalRecorder implements Transport {
+  readonly arrivals = new Map<string, string[]>();
+  private readonly seen = new Set<string>();
+  constructor(private readonly inner: Transport) {}
+  get name() {
+    return this.inner.name;
+  }
+  get capabilities() {
+    return this.inner.capabilities;
+  }
+  start(topology: TopologyIR): Promise<void> {
+    return this.inner.start(topology);
+  }
+  publish(event: EventIR, message: OutgoingMessage): Promise<void> {
+    return this.inner.publish(event, message);
+  }
+  subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
+    if (consumer.service !== 'audit') return this.inner.subscribe(consumer, handler);
+    return this.inner.subscribe(consumer, (delivery) => {
+      const id = delivery.headers['id'];
+      if (id !== undefined && !this.seen.has(id)) {
+        this.seen.add(id);
+        const at = `${delivery.headers['type']}/${delivery.key ?? ''}`;
+        const list = this.arrivals.get(at) ?? [];
+        list.push(id);
+        this.arrivals.set(at, list);
+      }
+      return handler(delivery);
+    });
+  }
+  close(options?: { timeoutMs?: number }): Promise<void> {
+    return this.inner.close(options);
+  }
+}
+
 export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult> {
   const started = Date.now();
   const notes: string[] = [];
@@ -111,6 +162,7 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
   };
   const db = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
   db.on('error', () => {});
+  db.on('connect', (client) => void client.on('error', () => {})); // see guardClientErrors
   const logs = new Map<string, number>();
   const children = new Set<ChildProcess>();
   let runtime: Runtime | undefined;
@@ -130,9 +182,10 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
       outbox: { table: t.outbox, relay: { retentionMs: 24 * 3_600_000 } },
       logger: countingLogger(logs, 'store '),
     });
+    const recorder = new ArrivalRecorder(options.transport());
     const rt = createRuntime({
       topology: options.topology.ir,
-      transport: options.transport(),
+      transport: recorder,
       idempotencyStore: store,
       logger: countingLogger(logs, 'runtime '),
       outbox: options.relay === 'cli' ? { relay: false } : true,
@@ -140,9 +193,6 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
     });
     runtime = rt;
 
-    /** Per event type and key, event ids in the order they first reached audit. */
-    const arrivals = new Map<string, string[]>();
-    const seen = new Set<string>();
     rt.handle('confirmer.confirm', async (event, ctx) => {
       const { key, n } = event.data as { key: string; n: number };
       await ctx.tx.query(`INSERT INTO ${t.confirmations} (event_id, key, n) VALUES ($1, $2, $3)`, [event.id, key, n]);
@@ -150,12 +200,6 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
     });
     const audit = async (event: { id: string; type: string; data: unknown }, tx: pg.PoolClient) => {
       const { key, n } = event.data as { key: string; n: number };
-      if (!seen.has(event.id)) {
-        seen.add(event.id);
-        const list = arrivals.get(`${event.type}/${key}`) ?? [];
-        list.push(event.id);
-        arrivals.set(`${event.type}/${key}`, list);
-      }
       await tx.query(`INSERT INTO ${t.effects} (event_id, type, key, n) VALUES ($1, $2, $3, $4)`, [
         event.id,
         event.type,
@@ -226,6 +270,13 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
     await Promise.all([producers.then(() => note(`${options.total} Placed committed`)), options.fault(ctx)]);
 
     // ---- drain ---------------------------------------------------------------------------------
+    const status = setInterval(() => {
+      const h = rt.health();
+      const handled = h.consumers.map((c) => `${c.id.split('.')[1]} ${c.handled}`).join(', ');
+      const outbox = h.outbox ? `; outbox pending ${h.outbox.pending}, lag ${Math.round(h.outbox.lagMs ?? 0)} ms` : '';
+      note(`handled: ${handled}${outbox}`);
+    }, 10_000);
+    status.unref();
     const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
     const deadline = Date.now() + options.drainTimeoutMs;
     for (;;) {
@@ -238,6 +289,7 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
       }
       await sleep(500);
     }
+    clearInterval(status);
     note('every event took effect');
     // Late duplicates (a relay's unmarked batch, a redelivery) would land now: give them time.
     await sleep(2_000);
@@ -276,7 +328,7 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
 
     const seq = new Map(rows.rows.map((r) => [r.event_id, BigInt(r.seq)]));
     const outOfOrder: string[] = [];
-    for (const [key, ids] of arrivals) {
+    for (const [key, ids] of recorder.arrivals) {
       for (let i = 1; i < ids.length; i++) {
         if (seq.get(ids[i]!)! < seq.get(ids[i - 1]!)!) outOfOrder.push(`${key}: ${ids[i - 1]} before ${ids[i]}`);
       }

@@ -24,7 +24,22 @@ export interface OutboxTopology {
 
 export function outboxTopology(
   name: string,
-  options: { confirmConcurrency?: number; auditConcurrency?: number; partitions?: number } = {},
+  options: {
+    /**
+     * Of every handler. On RabbitMQ, 1: it keeps a key's order only for one handler at a time, and
+     * the confirm handler's transactions for one key must commit one after the other for their
+     * order to be the outbox's `seq` order. On Kafka, handlers keep a key's order at any concurrency.
+     * @default 8
+     */
+    concurrency?: number;
+    /**
+     * RabbitMQ queue type. The RabbitMQ runs use classic queues, which put a message given back
+     * (a connection lost) where it was, so a key's messages still reach the one handler in order.
+     * @default quorum
+     */
+    queueType?: 'quorum' | 'classic';
+    partitions?: number;
+  } = {},
 ): OutboxTopology {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eventform-outbox-'));
   const file = path.join(dir, 'topology.yaml');
@@ -38,6 +53,7 @@ defaults:
   retry: { attempts: 20, backoff: exponential, delay: 100ms, maxDelay: 1s }
   idempotency: { window: 1d }
 kafka: { partitions: ${options.partitions ?? 4}, replicationFactor: 1, minInsyncReplicas: 1 }
+rabbitmq: { queueType: ${options.queueType ?? 'quorum'} }
 events:
   Placed: { key: key, payload: ${payload} }
   Confirmed: { key: key, payload: ${payload} }
@@ -47,12 +63,12 @@ services:
     store: postgres
     produces: [Confirmed]
     consumes:
-      confirm: { event: Placed, concurrency: ${options.confirmConcurrency ?? 8} }
+      confirm: { event: Placed, concurrency: ${options.concurrency ?? 8} }
   audit:
     store: postgres
     consumes:
-      placed: { event: Placed, concurrency: ${options.auditConcurrency ?? 8} }
-      confirmed: { event: Confirmed, concurrency: ${options.auditConcurrency ?? 8} }
+      placed: { event: Placed, concurrency: ${options.concurrency ?? 8} }
+      confirmed: { event: Confirmed, concurrency: ${options.concurrency ?? 8} }
 `,
   );
   const { ir, diagnostics } = loadTopology(file);

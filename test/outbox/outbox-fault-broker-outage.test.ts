@@ -93,7 +93,7 @@ describe.skipIf(!postgres.available || !rabbit.available)('outbox fault (b): Rab
 
   it(`${TOTAL} events and ${TOTAL} follow-ups: none lost, none doubled, each key in order`, async () => {
     const topologyName = name('rabbitmq');
-    const topology = outboxTopology(topologyName, { auditConcurrency: 1 });
+    const topology = outboxTopology(topologyName, { concurrency: 1, queueType: 'classic' });
     const url = new URL(rabbit.url);
     try {
       const result = await faultRun({
@@ -102,6 +102,8 @@ describe.skipIf(!postgres.available || !rabbit.available)('outbox fault (b): Rab
         databaseUrl: postgres.url,
         transport: () =>
           new RabbitMQTransport({
+            // One handler at a time, but fed from a window: at prefetch 1 each message waits a round trip.
+            prefetch: 16,
             url: proxy.url(decodeURIComponent(url.username), decodeURIComponent(url.password)),
             connectionName: topologyName,
             logger: countingLogger(new Map()),
@@ -140,7 +142,7 @@ describe.skipIf(!postgres.available || !kafkaReady)('outbox fault (b): Kafka unr
 
   it(`${TOTAL} events and ${TOTAL} follow-ups: none lost, none doubled, each key in order`, async () => {
     const topologyName = name('kafka');
-    const fixture = outboxTopology(topologyName, { auditConcurrency: 8 });
+    const fixture = outboxTopology(topologyName, { concurrency: 8 });
     topology = fixture.ir;
     try {
       const result = await faultRun({

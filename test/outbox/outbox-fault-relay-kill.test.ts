@@ -56,10 +56,12 @@ const brokers = [
   {
     broker: 'rabbitmq' as const,
     available: rabbit.available,
-    // RabbitMQ keeps a key's order only for one handler at a time.
-    auditConcurrency: 1,
+    // One handler at a time: see outboxTopology's concurrency.
+    concurrency: 1,
     transport: (name: string) => () =>
       new RabbitMQTransport({
+        // One handler at a time, but fed from a window: at prefetch 1 each message waits a round trip.
+        prefetch: 16,
         url: rabbit.url,
         connectionName: name,
         logger: countingLogger(new Map()),
@@ -71,7 +73,7 @@ const brokers = [
   {
     broker: 'kafka' as const,
     available: kafka.available,
-    auditConcurrency: 8,
+    concurrency: 8,
     transport: () => () =>
       new KafkaTransport({ brokers: kafka.brokers, logger: countingLogger(new Map()), ...FAST_GROUP }),
     relayEnv: { BROKER: 'kafka', KAFKA_BROKERS: kafka.brokers } as Record<string, string>,
@@ -85,7 +87,7 @@ for (const b of brokers) {
     () => {
       it(`${TOTAL} events and ${TOTAL} follow-ups: none lost, none doubled, each key in order`, async () => {
         const name = `ob-kill-${b.broker}-${randomBytes(3).toString('hex')}`;
-        const topology = outboxTopology(name, { auditConcurrency: b.auditConcurrency });
+        const topology = outboxTopology(name, { concurrency: b.concurrency, queueType: 'classic' });
         let claimedAtKill: number[] = [];
         try {
           const result = await faultRun({

@@ -43,7 +43,7 @@ describe.skipIf(pgTarget.unavailable !== null || !rabbit.available)(
     const table = uniqueTable('ef_cli_outbox');
     const processed = uniqueTable('ef_cli_processed');
     const admin = new pg.Pool({ ...c, max: 2 });
-    const topo = outboxTopology(`relay-cli-${table.slice(-8)}`, { auditConcurrency: 1 }); // in order on RabbitMQ
+    const topo = outboxTopology(`relay-cli-${table.slice(-8)}`, { concurrency: 1 }); // in order on RabbitMQ
     const runtimes: Runtime[] = [];
 
     afterAll(async () => {
