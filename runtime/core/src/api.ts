@@ -218,7 +218,7 @@ export interface OutboxOptions {
   services?: Readonly<Record<string, boolean>>;
   /**
    * Run a relay in this process between `start()` and `stop()`. Turn it off when `eventform relay`
-   * (or `createOutboxRelay`) runs elsewhere; several relays at once are safe.
+   * (or `startOutboxRelay`) runs elsewhere; several relays at once are safe.
    * @default true
    */
   relay?: boolean;
