@@ -74,8 +74,11 @@ export interface FaultRunOptions {
   /** Placed events committed per second, at most. */
   rate: number;
   fault: (ctx: FaultContext) => Promise<void>;
-  /** How long to wait for every effect once the producers are done. */
-  drainTimeoutMs: number;
+  /**
+   * Once the producers and the fault are done: how long the count of events that took effect may
+   * stand still before the run fails (a lost event stops it; a slow, loaded machine does not).
+   */
+  stallTimeoutMs: number;
 }
 
 export interface FaultRunResult {
@@ -278,13 +281,15 @@ export async function faultRun(options: FaultRunOptions): Promise<FaultRunResult
     }, 10_000);
     status.unref();
     const count = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
-    const deadline = Date.now() + options.drainTimeoutMs;
+    let last = -1;
+    let movedAt = Date.now();
     for (;;) {
       const effects = await count(`SELECT count(DISTINCT event_id) AS n FROM ${t.effects}`);
       if (effects >= 2 * options.total) break;
-      if (Date.now() > deadline) {
+      if (effects > last) [last, movedAt] = [effects, Date.now()];
+      if (Date.now() - movedAt > options.stallTimeoutMs) {
         throw new Error(
-          `${options.name}: only ${effects} of ${2 * options.total} events took effect after draining ${options.drainTimeoutMs} ms; ${notes.join('; ')}`,
+          `${options.name}: only ${effects} of ${2 * options.total} events took effect, none more in ${options.stallTimeoutMs} ms; ${notes.join('; ')}`,
         );
       }
       await sleep(500);

@@ -114,7 +114,7 @@ describe.skipIf(!postgres.available || !rabbit.available)('outbox fault (b): Rab
         total: TOTAL,
         keys: 100,
         rate: 400,
-        drainTimeoutMs: 120_000,
+        stallTimeoutMs: 45_000,
         fault: (ctx) =>
           outage(
             ctx,
@@ -128,7 +128,7 @@ describe.skipIf(!postgres.available || !rabbit.available)('outbox fault (b): Rab
       await deleteTopology(rabbit.url, topology.ir).catch(() => {});
       topology.remove();
     }
-  }, 240_000);
+  }, 300_000);
 });
 
 describe.skipIf(!postgres.available || !kafkaReady)('outbox fault (b): Kafka unreachable for 30 s', () => {
@@ -155,7 +155,7 @@ describe.skipIf(!postgres.available || !kafkaReady)('outbox fault (b): Kafka unr
         total: TOTAL,
         keys: 100,
         rate: 400,
-        drainTimeoutMs: 150_000,
+        stallTimeoutMs: 45_000,
         fault: async (ctx) => {
           const pid = await kafkaPid();
           expect(pid).toBeGreaterThan(0);

@@ -105,7 +105,7 @@ describe.skipIf(!installed.available)('outbox fault (c): PostgreSQL restarts', (
             total: TOTAL,
             keys: 100,
             rate: 500,
-            drainTimeoutMs: 120_000,
+            stallTimeoutMs: 45_000,
             fault: (ctx) => restarts(ctx, server),
           });
           console.log(`${name}: ${(result.elapsedMs / 1000).toFixed(1)} s\n  ${result.notes.join('\n  ')}`);

@@ -100,7 +100,7 @@ for (const b of brokers) {
             total: TOTAL,
             keys: 100,
             rate: 500,
-            drainTimeoutMs: 90_000,
+            stallTimeoutMs: 45_000,
             fault: async (ctx) => void (claimedAtKill = await killRelays(ctx)),
           });
           console.log(`${name}: ${(result.elapsedMs / 1000).toFixed(1)} s\n  ${result.notes.join('\n  ')}`);
@@ -111,7 +111,7 @@ for (const b of brokers) {
           await b.cleanup(topology.ir).catch(() => {});
           topology.remove();
         }
-      }, 240_000);
+      }, 300_000);
     },
   );
 }
