@@ -628,6 +628,19 @@ events:
     yaml: 'kafka: { replicationFactor: 1 }\n' + BASE,
     expect: ['EF6004 1:29 kafka.minInsyncReplicas (2) cannot exceed kafka.replicationFactor (1)'],
   },
+  {
+    name: 'rabbitmq.partitions on a handler of an event without a key',
+    yaml: y`
+topology: t
+events:
+  OrderCreated: { payload: { type: object } }
+services:
+  orders: { produces: [OrderCreated], consumes: { onCreated: { event: OrderCreated, rabbitmq: { partitions: 2 } } } }
+`,
+    expect: [
+      "EF6005 5:109 handler 'orders.onCreated' keeps per-key order over 2 partitions, but event 'OrderCreated' declares no key",
+    ],
+  },
 
   // ---- EF9xxx: warnings -----------------------------------------------------------------------
   {

@@ -20,9 +20,15 @@ export async function emitProvisioning(ctx: EmitContext): Promise<GeneratedFile[
   const kafka = kafkaResources(ctx.ir);
   const comment = bannerLine(ctx);
   // Same data, keys in a reading order (name first) rather than the order objects were built in.
+  // Exchange-to-exchange bindings exist only with per-key order (`rabbitmq.partitions`); left out
+  // when there are none, so other topologies' files stay as they were.
+  const { exchangeBindings, ...rest } = rabbit;
   const rabbitData = pick(
     {
-      ...rabbit,
+      ...rest,
+      ...(exchangeBindings.length > 0
+        ? { exchangeBindings: exchangeBindings.map((b) => pick(b, ['source', 'routingKey', 'destination'])) }
+        : {}),
       $comment: comment,
       exchanges: rabbit.exchanges.map((e) => pick(e, ['name', 'type', 'durable', 'arguments'])),
       queues: rabbit.queues.map((q) =>
@@ -30,7 +36,7 @@ export async function emitProvisioning(ctx: EmitContext): Promise<GeneratedFile[
       ),
       bindings: rabbit.bindings.map((b) => pick(b, ['exchange', 'routingKey', 'queue'])),
     },
-    ['$comment', 'exchanges', 'queues', 'bindings'],
+    ['$comment', 'exchanges', 'queues', 'bindings', 'exchangeBindings'],
   );
   return [
     { path: 'provisioning/rabbitmq.json', contents: json(rabbitData) },
@@ -116,7 +122,10 @@ function plan(ctx: EmitContext, rabbit: RabbitResources, kafka: KafkaResources):
     '',
     ...table(
       ['exchange', 'routing key', 'queue'],
-      rabbit.bindings.map((b) => [code(b.exchange), code(b.routingKey), code(b.queue)]),
+      [
+        ...rabbit.bindings.map((b) => [code(b.exchange), code(b.routingKey), code(b.queue)]),
+        ...rabbit.exchangeBindings.map((b) => [code(b.source), code(b.routingKey), `exchange ${code(b.destination)}`]),
+      ],
     ),
     '',
     '## Kafka',

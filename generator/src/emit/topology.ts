@@ -78,8 +78,8 @@ const TOPOLOGY_SHAPE: Shape = {
         retry: RETRY,
         idempotency: ['enabled', 'key', 'windowMs'],
         rabbitmq: {
-          keys: ['queue', 'queueType', 'retryQueues', 'deadLetterQueue'],
-          nested: { retryQueues: ['name', 'delayMs'] },
+          keys: ['queue', 'queueType', 'retryQueues', 'deadLetterQueue', 'partitions'],
+          nested: { retryQueues: ['name', 'delayMs'], partitions: ['exchange', 'queues'] },
         },
         kafka: ['groupId', 'retryTopic', 'deadLetterTopic'],
         loc: LOC,

@@ -42,6 +42,13 @@ export function resourceNames(raw: RawTopology, topologyName: string) {
     eventTopic: (e: RawEvent): string => e.kafka.topic?.value ?? `${topologyName}.${e.name}`,
     consumerQueue: (c: RawConsumer): string => c.rabbitmq.queue?.value ?? `${topologyName}.${c.service}.${c.handler}`,
     consumerGroup: (c: RawConsumer): string => c.kafka.groupId?.value ?? `${topologyName}.${c.service}.${c.handler}`,
+    /** The partition exchange and queues of a handler with `rabbitmq.partitions`, else undefined. */
+    partitions: (c: RawConsumer): { exchange: string; queues: string[] } | undefined => {
+      const count = c.rabbitmq.partitions?.value;
+      if (count === undefined) return undefined;
+      const queue = c.rabbitmq.queue?.value ?? `${topologyName}.${c.service}.${c.handler}`;
+      return { exchange: `${queue}.partitions`, queues: Array.from({ length: count }, (_, i) => `${queue}.p${i}`) };
+    },
   };
 }
 
@@ -99,6 +106,7 @@ export function buildIR(input: BuildInput): TopologyIR {
     const queue = names.consumerQueue(c);
     const group = names.consumerGroup(c);
     const distinct = unique(p.retry.delaysMs).sort((a, b) => a - b);
+    const partitions = names.partitions(c);
     return {
       id: consumerId(c),
       service: c.service,
@@ -113,6 +121,8 @@ export function buildIR(input: BuildInput): TopologyIR {
         queueType: c.rabbitmq.queueType?.value ?? names.queueType,
         retryQueues: distinct.map((delayMs) => ({ name: `${queue}.retry.${formatDuration(delayMs)}`, delayMs })),
         deadLetterQueue: p.deadLetter ? `${queue}.dlq` : null,
+        // Only when set, so the IR of every other topology stays as it was.
+        ...(partitions ? { partitions } : {}),
       },
       kafka: {
         groupId: group,

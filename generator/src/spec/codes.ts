@@ -60,6 +60,7 @@ export const CODES = {
   EF6002: { severity: 'error', title: 'duration out of range' },
   EF6003: { severity: 'error', title: 'idempotency key is not a required field of a consumed event' },
   EF6004: { severity: 'error', title: 'Kafka replication settings are inconsistent' },
+  EF6005: { severity: 'error', title: 'partitioned handler consumes an event without a key' },
   EF9001: { severity: 'warning', title: 'event name is not in the past tense' },
   EF9002: { severity: 'warning', title: 'event is not consumed' },
   EF9003: { severity: 'warning', title: 'consumed event is never produced' },

@@ -48,6 +48,8 @@ export const LIMITS = {
   /** Idempotency windows: ten years is plenty. */
   maxWindowMs: 3650 * 86_400_000,
   maxPartitions: 10_000,
+  /** Partition queues of one RabbitMQ handler (`rabbitmq.partitions`); each is a replicated queue. */
+  maxRabbitmqPartitions: 256,
   maxReplicationFactor: 32,
   maxExternalSchemas: 500,
   /** Kafka topic names. */

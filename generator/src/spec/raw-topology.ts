@@ -71,7 +71,7 @@ export interface RawConsumer {
   eventSpan: Span;
   events: Located<string>[];
   policies: RawPolicies;
-  rabbitmq: { queueType?: Located<QueueType>; queue?: Located<string> };
+  rabbitmq: { queueType?: Located<QueueType>; queue?: Located<string>; partitions?: Located<number> };
   kafka: { groupId?: Located<string> };
 }
 

@@ -32,7 +32,7 @@ export const FIELDS = {
   eventKafka: ['partitions', 'topic', 'configs'],
   service: ['description', 'store', 'produces', 'consumes'],
   consumer: ['event', 'retry', 'deadLetter', 'idempotency', 'concurrency', 'rabbitmq', 'kafka'],
-  consumerRabbitmq: ['queueType', 'queue'],
+  consumerRabbitmq: ['queueType', 'queue', 'partitions'],
   consumerKafka: ['groupId'],
   rabbitmq: ['exchange', 'queueType'],
   kafka: ['partitions', 'replicationFactor', 'minInsyncReplicas'],
@@ -313,6 +313,14 @@ class Reader {
         if (rf.queueType)
           c.rabbitmq.queueType = this.oneOf(rf.queueType.value, `'rabbitmq.queueType' of ${what}`, QUEUE_TYPES);
         if (rf.queue) c.rabbitmq.queue = this.resourceName(rf.queue.value, `'rabbitmq.queue' of ${what}`, RABBIT_NAME);
+        if (rf.partitions) {
+          c.rabbitmq.partitions = this.int(
+            rf.partitions.value,
+            `'rabbitmq.partitions' of ${what}`,
+            1,
+            LIMITS.maxRabbitmqPartitions,
+          );
+        }
       }
     }
     if (f.kafka) {

@@ -330,6 +330,23 @@ function checkPolicies({ raw, policies }: SemanticInput, sink: DiagnosticSink): 
       }
     }
   }
+  // Per-key order needs a key: without one every event would hash to the same partition.
+  const keyed = new Map(raw.events.map((e) => [e.name, e.key !== undefined]));
+  for (const s of raw.services) {
+    for (const c of s.consumers) {
+      const partitions = c.rabbitmq.partitions;
+      if (!partitions) continue;
+      for (const e of c.events) {
+        if (keyed.get(e.value) !== false) continue;
+        sink.report(
+          'EF6005',
+          partitions.span,
+          `handler '${s.name}.${c.handler}' keeps per-key order over ${partitions.value} partitions, but event '${e.value}' declares no key`,
+          `give '${e.value}' a \`key:\` (a required string property of its payload), or drop \`rabbitmq.partitions\``,
+        );
+      }
+    }
+  }
   const k = raw.kafka;
   const rf = k.replicationFactor?.value ?? 3;
   const isr = k.minInsyncReplicas?.value ?? 2;
@@ -398,6 +415,7 @@ function checkResources({ raw, policies }: SemanticInput, sink: DiagnosticSink):
       for (const d of new Set(pol.retry.delaysMs))
         claim(rabbit, `${q}.retry.${formatDuration(d)}`, owner, qAt, 'RabbitMQ', 'queue');
       if (pol.deadLetter) claim(rabbit, `${q}.dlq`, owner, qAt, 'RabbitMQ', 'queue');
+      for (const p of names.partitions(c)?.queues ?? []) claim(rabbit, p, owner, qAt, 'RabbitMQ', 'queue');
       const g = names.consumerGroup(c);
       const gAt = c.kafka.groupId?.span ?? c.handlerSpan;
       claim(groups, g, owner, gAt, 'Kafka', 'consumer group');

@@ -113,6 +113,23 @@ export interface RabbitConsumerIR {
   /** One retry queue per distinct delay, in ascending delay order. */
   retryQueues: { name: string; delayMs: number }[];
   deadLetterQueue: string | null;
+  /**
+   * Present when the handler keeps per-key order across several instances (topology
+   * `rabbitmq.partitions`): then its events reach these partition queues instead of `queue`.
+   */
+  partitions?: RabbitPartitionsIR | undefined;
+}
+
+/**
+ * Per-key order on RabbitMQ: a consistent-hash exchange spreads the handler's events over partition
+ * queues by the event's key (the same key, the same queue), and each partition queue has a single
+ * active consumer among all instances, so the events of one key are handled one at a time, in order.
+ */
+export interface RabbitPartitionsIR {
+  /** The `x-consistent-hash` exchange, bound to each consumed event's exchange and routing key. */
+  exchange: string;
+  /** The partition queues, in partition order; each is declared with `x-single-active-consumer`. */
+  queues: string[];
 }
 
 export interface KafkaConsumerIR {

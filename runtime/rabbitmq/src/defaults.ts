@@ -3,9 +3,25 @@ import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { BrokerUnavailableError, errorMessage } from './errors.js';
 
-/** `EVENTFORM_RABBITMQ_URL` (unless empty), else the local broker with the default account. */
+/**
+ * `EVENTFORM_RABBITMQ_URL` (unless empty), else the local broker with the default account. A
+ * cluster is given as the URLs of its nodes separated by commas (see {@link nodeUrls}).
+ */
 export function defaultRabbitmqUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env['EVENTFORM_RABBITMQ_URL'] || 'amqp://guest:guest@127.0.0.1:5672';
+}
+
+/**
+ * The node URLs in a RabbitMQ URL setting: one URL, or several separated by commas (the nodes of
+ * one cluster, e.g. `amqp://u:p@node1:5672,amqp://u:p@node2:5672`). A comma inside a password is
+ * written `%2C`. Throws when no URL is left.
+ */
+export function nodeUrls(url: string | readonly string[]): string[] {
+  const list = (typeof url === 'string' ? url.split(',') : url.flatMap((u) => u.split(',')))
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (list.length === 0) throw new RangeError('no RabbitMQ URL given');
+  return list;
 }
 
 export const RABBITMQ_DEFAULTS = {
@@ -37,11 +53,34 @@ export const RABBITMQ_DEFAULTS = {
 /** The largest `maxHeaderDepth` accepted: the bounded decoder recurses once per level. */
 export const MAX_HEADER_DEPTH_LIMIT = 1_000;
 
-/** Open one AMQP connection whose `connection_name` shows up in `rabbitmqctl list_connections`. */
+/**
+ * Open one AMQP connection whose `connection_name` shows up in `rabbitmqctl list_connections`. With
+ * several node URLs ({@link nodeUrls}) each is tried in turn and the first that answers is used.
+ */
 export async function openConnection(
-  url: string,
+  url: string | readonly string[],
   name: string,
   options: { heartbeatSeconds?: number; timeoutMs?: number } = {},
+): Promise<ChannelModel> {
+  const nodes = nodeUrls(url);
+  const failures: BrokerUnavailableError[] = [];
+  for (const node of nodes) {
+    try {
+      return await openNodeConnection(node, name, options);
+    } catch (err) {
+      if (!(err instanceof BrokerUnavailableError) || nodes.length === 1) throw err;
+      failures.push(err);
+    }
+  }
+  throw new BrokerUnavailableError(`no RabbitMQ node answered: ${failures.map((f) => f.message).join('; ')}`, {
+    cause: failures[0],
+  });
+}
+
+async function openNodeConnection(
+  url: string,
+  name: string,
+  options: { heartbeatSeconds?: number; timeoutMs?: number },
 ): Promise<ChannelModel> {
   const heartbeat = options.heartbeatSeconds ?? RABBITMQ_DEFAULTS.heartbeatSeconds;
   const target = withHeartbeat(url, heartbeat);
@@ -67,6 +106,7 @@ export async function openConnection(
  * at worst with a little more.
  */
 export function redactUrl(url: string): string {
+  if (url.includes(',')) return url.split(',').map(redactUrl).join(',');
   const { password, start, end } = passwordSpan(url) ?? {};
   return password === undefined ? url : `${url.slice(0, start)}***${url.slice(end)}`;
 }

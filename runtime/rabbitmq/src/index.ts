@@ -16,6 +16,7 @@ export {
   type RabbitQueue,
   type RabbitQueueRole,
   type RabbitBinding,
+  type RabbitExchangeBinding,
   type RabbitArguments,
   type RabbitArgumentValue,
 } from './resources.js';
@@ -28,5 +29,5 @@ export {
   ResourceConflictError,
 } from './errors.js';
 export { KEY_HEADER } from './wire.js';
-export { defaultRabbitmqUrl, redactUrl, RABBITMQ_DEFAULTS } from './defaults.js';
+export { defaultRabbitmqUrl, nodeUrls, redactUrl, RABBITMQ_DEFAULTS } from './defaults.js';
 export { transportFromEnv } from './from-env.js';

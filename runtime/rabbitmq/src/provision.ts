@@ -16,7 +16,13 @@ import type { Channel, ChannelModel } from 'amqplib';
 import { ProvisioningIncompleteError, type Logger, type TopologyIR } from '@eventform/runtime';
 import { defaultRabbitmqUrl, openConnection } from './defaults.js';
 import { NOT_FOUND, PRECONDITION_FAILED, amqpErrorCode, errorMessage } from './errors.js';
-import { rabbitmqResources, type RabbitBinding, type RabbitExchange, type RabbitQueue } from './resources.js';
+import {
+  rabbitmqResources,
+  type RabbitBinding,
+  type RabbitExchange,
+  type RabbitExchangeBinding,
+  type RabbitQueue,
+} from './resources.js';
 
 /** One line of a provisioning plan; Kafka's provisioner returns the same shape. */
 export interface PlanItem {
@@ -79,6 +85,16 @@ export async function provisionRabbitmq(
         detail: isNew ? `routing key ${binding.routingKey}` : 'exists or is restored (binding is idempotent)',
       });
     }
+    for (const binding of resources.exchangeBindings) {
+      const isNew =
+        exchangeState.get(binding.source) === 'create' || exchangeState.get(binding.destination) === 'create';
+      plan.push({
+        kind: 'binding',
+        name: exchangeBindingName(binding),
+        action: isNew ? 'create' : 'unchanged',
+        detail: isNew ? `routing key ${binding.routingKey}` : 'exists or is restored (binding is idempotent)',
+      });
+    }
 
     const conflicts = plan.filter((p) => p.action === 'conflict');
     if (conflicts.length > 0) {
@@ -103,6 +119,11 @@ export async function provisionRabbitmq(
       for (const binding of resources.bindings) {
         await channel.bindQueue(binding.queue, binding.exchange, binding.routingKey);
         if (newBindings.has(bindingName(binding))) completed.push(`binding ${bindingName(binding)}`);
+      }
+      for (const binding of resources.exchangeBindings) {
+        await channel.bindExchange(binding.destination, binding.source, binding.routingKey);
+        const name = exchangeBindingName(binding);
+        if (newBindings.has(name)) completed.push(`binding ${name}`);
       }
     } catch (err) {
       throw new ProvisioningIncompleteError(
@@ -135,6 +156,10 @@ export function declareQueue(channel: Channel, queue: RabbitQueue): Promise<unkn
 
 export function bindingName(binding: RabbitBinding): string {
   return `${binding.exchange} -> ${binding.queue} [${binding.routingKey}]`;
+}
+
+export function exchangeBindingName(binding: RabbitExchangeBinding): string {
+  return `${binding.source} -> exchange ${binding.destination} [${binding.routingKey}]`;
 }
 
 async function checkExchange(connection: ChannelModel, exchange: RabbitExchange): Promise<PlanItem> {

@@ -8,6 +8,8 @@
  * - Consuming: see {@link RabbitSubscription} — one channel per consumer, prefetch =
  *   concurrency, dispositions made durable before the ack.
  * - Connection loss: reconnect with capped exponential backoff, re-assert resources, re-subscribe.
+ *   Given the nodes of a cluster (`urls`), it reconnects to the next node first, going round them
+ *   all before it backs off.
  *   A publish while disconnected waits up to `publishTimeoutMs` and then rejects with
  *   `BrokerUnavailableError`; a publish whose channel dies before the confirm is sent again on
  *   the next connection within the same bound (so it may be stored twice, never zero times).
@@ -31,6 +33,7 @@ import {
   MAX_HEADER_DEPTH_LIMIT,
   RABBITMQ_DEFAULTS,
   defaultRabbitmqUrl,
+  nodeUrls,
   openConnection,
   redactUrl,
 } from './defaults.js';
@@ -61,8 +64,17 @@ export interface RabbitMQReconnectOptions {
 }
 
 export interface RabbitMQTransportOptions {
-  /** @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672 */
-  url?: string;
+  /**
+   * The broker, or the nodes of a cluster separated by commas; see also `urls`.
+   * @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672
+   */
+  url?: string | undefined;
+  /**
+   * The nodes of a RabbitMQ cluster, each an AMQP URL. The transport connects to one; when it loses
+   * that node it reconnects to the next, re-declares its consumers and publishes on with confirms.
+   * Takes precedence over `url`. @default the node(s) of `url`
+   */
+  urls?: readonly string[] | undefined;
   /**
    * Declare the topology's exchanges, queues and bindings on start and after every reconnect.
    * Turn off when resources are provisioned separately (`eventform provision`) and the
@@ -131,7 +143,9 @@ export class RabbitMQTransport implements Transport {
   readonly fastPaths: AmqplibFastPaths;
   readonly publishFastPath: boolean;
 
-  private readonly url: string;
+  private readonly urls: readonly string[];
+  /** Index in `urls` of the node of the live (or last) connection. */
+  private nodeIndex = 0;
   private readonly assertResources: boolean;
   private readonly connectTimeoutMs: number;
   private readonly reconnectOptions: Required<RabbitMQReconnectOptions>;
@@ -155,7 +169,7 @@ export class RabbitMQTransport implements Transport {
   private readonly subscriptions = new Set<RabbitSubscription>();
 
   constructor(options: RabbitMQTransportOptions = {}) {
-    this.url = options.url ?? defaultRabbitmqUrl();
+    this.urls = nodeUrls(options.urls ?? options.url ?? defaultRabbitmqUrl());
     this.assertResources = options.assertResources ?? RABBITMQ_DEFAULTS.assertResources;
     this.publishTimeoutMs = options.publishTimeoutMs ?? RABBITMQ_DEFAULTS.publishTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.publishTimeoutMs;
@@ -272,10 +286,36 @@ export class RabbitMQTransport implements Transport {
     }
   }
 
+  /**
+   * Consume for `consumer`. A consumer with partitions (per-key order) consumes from each partition
+   * queue, one event at a time per partition (prefetch 1, so even a released event is redelivered
+   * before the next one); the broker makes one subscriber per partition the active one.
+   */
   async subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
+    const partitions = consumer.rabbitmq.partitions;
+    if (!partitions) {
+      return this.subscribeQueue(consumer, handler, this.prefetchOverride ?? Math.max(1, consumer.concurrency));
+    }
+    const subscriptions: Subscription[] = [];
+    try {
+      for (const queue of partitions.queues) {
+        const lane: ConsumerIR = { ...consumer, concurrency: 1, rabbitmq: { ...consumer.rabbitmq, queue } };
+        subscriptions.push(await this.subscribeQueue(lane, handler, 1));
+      }
+    } catch (err) {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+      throw err;
+    }
+    return { stop: async (options) => void (await Promise.all(subscriptions.map((s) => s.stop(options)))) };
+  }
+
+  private async subscribeQueue(
+    consumer: ConsumerIR,
+    handler: DeliveryHandler,
+    prefetch: number,
+  ): Promise<Subscription> {
     this.assertStarted();
     await this.startPromise;
-    const prefetch = this.prefetchOverride ?? Math.max(1, consumer.concurrency);
     const subscription = new RabbitSubscription(this, consumer, handler, prefetch);
     const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 0; ; attempt++) {
@@ -367,13 +407,13 @@ export class RabbitMQTransport implements Transport {
     let lastError: unknown;
     for (let attempt = 0; remaining(deadline) > 0 && this._state === 'connecting'; attempt++) {
       try {
-        const connection = await this.connectAndPrepare();
+        const connection = await this.connectAndPrepare(attempt);
         this.adopt(connection);
         return;
       } catch (err) {
         if (err instanceof ResourceConflictError) throw err;
         lastError = err;
-        await this.pause(Math.min(this.backoffMs(attempt), Math.max(0, remaining(deadline))));
+        await this.pause(Math.min(this.roundBackoffMs(attempt), Math.max(0, remaining(deadline))));
       }
     }
     if (this._state !== 'connecting')
@@ -384,9 +424,20 @@ export class RabbitMQTransport implements Transport {
     );
   }
 
-  /** Open a connection and assert resources on it; the connection is closed again on failure. */
-  private async connectAndPrepare(): Promise<ChannelModel> {
-    const connection = await openConnection(this.url, this.connectionName, { heartbeatSeconds: this.heartbeatSeconds });
+  /** The URL of the cluster's nodes, for messages (passwords hidden). */
+  private get url(): string {
+    return this.urls.join(',');
+  }
+
+  /**
+   * Open a connection to the node `attempt` places after the current one (attempt 0 of a reconnect
+   * is the next node, not the lost one) and assert resources on it; closed again on failure.
+   */
+  private async connectAndPrepare(attempt: number): Promise<ChannelModel> {
+    const index = (this.nodeIndex + attempt) % this.urls.length;
+    const url = this.urls[index] as string;
+    const connection = await openConnection(url, this.connectionName, { heartbeatSeconds: this.heartbeatSeconds });
+    this.nodeIndex = index;
     connection.on('error', (err: Error) => {
       this.logger.warn('rabbitmq connection error', { error: err.message });
     });
@@ -415,6 +466,7 @@ export class RabbitMQTransport implements Transport {
       for (const exchange of resources.exchanges) await declareExchange(channel, exchange);
       for (const queue of resources.queues) await declareQueue(channel, queue);
       for (const b of resources.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey);
+      for (const b of resources.exchangeBindings) await channel.bindExchange(b.destination, b.source, b.routingKey);
       await channel.close();
     } catch (err) {
       if (amqpErrorCode(err) === PRECONDITION_FAILED) {
@@ -462,18 +514,35 @@ export class RabbitMQTransport implements Transport {
   }
 
   private async reconnectLoop(): Promise<void> {
+    const lost = this.nodeIndex;
     for (let attempt = 0; this._state === 'reconnecting'; attempt++) {
-      await this.pause(this.backoffMs(attempt));
+      await this.pause(this.roundBackoffMs(attempt));
       if (this._state !== 'reconnecting') return;
       try {
-        const connection = await this.connectAndPrepare();
+        // The lost node last: attempt 0 goes to the next one.
+        this.nodeIndex = lost;
+        const connection = await this.connectAndPrepare(attempt + 1);
         this.adopt(connection);
-        this.logger.info('rabbitmq reconnected', { attempts: attempt + 1 });
+        this.logger.info('rabbitmq reconnected', {
+          attempts: attempt + 1,
+          node: redactUrl(this.urls[this.nodeIndex] as string),
+        });
         return;
       } catch (err) {
         this.logger.warn('rabbitmq reconnect failed', { attempt: attempt + 1, error: errorMessage(err) });
       }
     }
+  }
+
+  /**
+   * Backoff before connection attempt `attempt` when every node is tried in turn: the first round
+   * over a cluster's other nodes goes without delay (a dead node is skipped at once), each later
+   * round backs off like a single node.
+   */
+  private roundBackoffMs(attempt: number): number {
+    const nodes = this.urls.length;
+    if (nodes > 1 && attempt > 0 && attempt < nodes) return 0;
+    return this.backoffMs(Math.floor(attempt / nodes));
   }
 
   private async connectionBefore(deadline: number, what: string): Promise<ChannelModel> {

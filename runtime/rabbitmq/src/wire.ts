@@ -20,7 +20,8 @@ export const KEY_HEADER = 'ef-key';
 // Per message the binding maps names with one lookup and reuses these strings (runtime/core/headers.ts).
 const WIRE_NAME = wireNames('amqp');
 const LOGICAL_NAME = logicalNames('amqp');
-const PARTITION_KEY_HEADER = WIRE_NAME.get(CE.partitionkey)!;
+/** The AMQP header the key travels in (`cloudEvents_partitionkey`); partition exchanges hash it. */
+export const PARTITION_KEY_HEADER = WIRE_NAME.get(CE.partitionkey)!;
 
 /**
  * Broker bookkeeping headers that never reach the runtime and are never re-published: the
