@@ -6,7 +6,8 @@
  * consumer pays for.
  */
 import type { ContentMode, JsonSchema, TopologyIR } from '../runtime/core/src/ir.js';
-import { buildTopology, uniqueTopologyName } from '../runtime/core/src/testing/topology-builder.js';
+import { uniqueTopologyName } from '../runtime/core/src/testing/test-utils.js';
+import { topologyFromDocument } from '../generator/src/spec/index.js';
 
 export const BENCH_PRODUCER = 'order-service';
 export const BENCH_EVENT = 'OrderPlaced';
@@ -44,8 +45,8 @@ export interface BenchTopologyOptions {
 }
 
 export function benchTopology(options: BenchTopologyOptions): TopologyIR {
-  const spec = {
-    name: uniqueTopologyName(options.prefix),
+  return topologyFromDocument({
+    topology: uniqueTopologyName(options.prefix),
     events: {
       [BENCH_EVENT]: {
         key: 'orderId',
@@ -57,8 +58,7 @@ export function benchTopology(options: BenchTopologyOptions): TopologyIR {
       [BENCH_PRODUCER]: { produces: [BENCH_EVENT] },
       'billing-service': { consumes: { charge: { event: BENCH_EVENT, concurrency: options.concurrency } } },
     },
-    rabbitmq: { queueType: 'quorum' as const },
+    rabbitmq: { queueType: 'quorum' },
     ...(options.partitions === undefined ? {} : { kafka: { partitions: options.partitions } }),
-  };
-  return buildTopology(spec);
+  });
 }

@@ -17,8 +17,7 @@ import { provisionKafka } from '../../runtime/kafka/src/provision.js';
 import { redactSecretIn, redactUrl } from '../../runtime/rabbitmq/src/defaults.js';
 import { requireRabbitmq } from '../support/brokers.js';
 import { deleteTopology } from '../rabbitmq/broker-admin.js';
-import { loadTopology } from '../../generator/src/spec/index.js';
-import { buildTopology } from '@eventform/runtime/testing';
+import { loadTopology, topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const exec = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../generator/bin/eventform.js');
@@ -84,8 +83,8 @@ describe.skipIf(!rabbit.available)('provisioning refused part-way (real RabbitMQ
 
 describe('provisioning refused part-way (Kafka, stub admin)', () => {
   it('names the topics that exist after a failed batch', async () => {
-    const ir = buildTopology({
-      name: 'partial-kafka',
+    const ir = topologyFromDocument({
+      topology: 'partial-kafka',
       events: { A: { payload: { type: 'object' } }, B: { payload: { type: 'object' } } },
       services: { s: { produces: ['A', 'B'] } },
     });

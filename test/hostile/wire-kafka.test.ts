@@ -33,10 +33,11 @@ import type {
   TopologyIR,
   Transport,
 } from '@eventform/runtime';
-import { buildTopology, captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 import type { KafkaTransport, KafkaTransportOptions } from '@eventform/kafka';
 import { requireKafka } from '../support/kafka.js';
 import { cleanupTopology, readTopic, testTransport } from '../kafka/helpers.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const kafka = await requireKafka();
 
@@ -47,9 +48,9 @@ type HandlerName = 'onTree' | 'onOrder';
 
 /** Nested: a recursive array schema; Order: its `ref` field is the dedupe key. One partition each. */
 function hostileTopology(): TopologyIR {
-  const retry = { attempts: ATTEMPTS, backoff: 'fixed' as const, delay: DELAY_MS, maxDelay: DELAY_MS };
-  return buildTopology({
-    name: uniqueTopologyName('hostile'),
+  const retry = { attempts: ATTEMPTS, backoff: 'fixed', delay: `${DELAY_MS}ms`, maxDelay: `${DELAY_MS}ms` };
+  return topologyFromDocument({
+    topology: uniqueTopologyName('hostile'),
     kafka: { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 },
     schemas: { Nested: { type: 'array', items: { $ref: '#/schemas/Nested' } } },
     events: {

@@ -29,15 +29,16 @@ import type {
   TopologyIR,
   Transport,
 } from '@eventform/runtime';
-import { buildTopology, captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const ATTEMPTS = 3;
 
 /** Nested: a recursive array schema; Order: its `ref` field is the dedupe key. */
 function hostileTopology(): TopologyIR {
-  const retry = { attempts: ATTEMPTS, backoff: 'fixed' as const, delay: 10 };
-  return buildTopology({
-    name: uniqueTopologyName('hostile'),
+  const retry = { attempts: ATTEMPTS, backoff: 'fixed' as const, delay: '10ms' };
+  return topologyFromDocument({
+    topology: uniqueTopologyName('hostile'),
     schemas: { Nested: { type: 'array', items: { $ref: '#/schemas/Nested' } } },
     events: {
       Tree: {
@@ -50,7 +51,7 @@ function hostileTopology(): TopologyIR {
       },
       Order: {
         key: 'orderId',
-        payload: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' }, ref: {} } },
+        payload: { type: 'object', required: ['orderId', 'ref'], properties: { orderId: { type: 'string' }, ref: {} } },
       },
     },
     services: {
@@ -172,7 +173,7 @@ describe('hostile input on the in-memory broker', () => {
     const service = await startService({ consumerLimits: { 'victim.onTree': { maxBodyBytes: 64 } } });
     const big = JSON.stringify({ orderId: 'big', ref: 'x'.repeat(1_048_576) });
     service.inject('onOrder', big, headersOf('Order', 'big'));
-    service.inject('onOrder', '{"orderId":"o2"}', headersOf('Order', 'fine'));
+    service.inject('onOrder', '{"orderId":"o2","ref":"r2"}', headersOf('Order', 'fine'));
     const small = JSON.stringify({ id: 'x', tree: [], pad: 'y'.repeat(64) });
     service.inject('onTree', small, headersOf('Tree', 'over-64'));
     await waitFor(() => service.calls.onOrder.includes('fine'), { what: 'the valid event behind it' });
@@ -194,7 +195,7 @@ describe('hostile input on the in-memory broker', () => {
     const service = await startService();
     const latin1 = Buffer.from('{"orderId":"caf\xe9"}', 'latin1'); // é as one byte 0xE9: not UTF-8
     service.inject('onOrder', latin1, headersOf('Order', 'latin1'));
-    service.inject('onOrder', '{"orderId":"café"}', headersOf('Order', 'fine'));
+    service.inject('onOrder', '{"orderId":"café","ref":"r"}', headersOf('Order', 'fine'));
     await waitFor(() => service.calls.onOrder.includes('fine'), { what: 'the valid event behind it' });
 
     const dead = service.deadLetters('onOrder');
@@ -207,14 +208,17 @@ describe('hostile input on the in-memory broker', () => {
 
   it('a forged ef-attempt neither spends the retries of a first delivery nor leaves the range on a retry copy', async () => {
     const service = await startService({ failOrders: true });
-    service.inject('onOrder', '{"orderId":"o1"}', { ...headersOf('Order', 'forged'), [EF.attempt]: '999999' });
+    service.inject('onOrder', '{"orderId":"o1","ref":"r1"}', {
+      ...headersOf('Order', 'forged'),
+      [EF.attempt]: '999999',
+    });
     await waitFor(() => service.deadLetters('onOrder').length > 0, { what: 'a dead letter' });
     expect(service.calls.onOrder).toEqual(['forged', 'forged', 'forged']);
     expect(service.attempts).toEqual([1, 2, 3]);
     expect(service.deadLetters('onOrder')[0]).toMatchObject({ reason: 'retries-exhausted', attempts: ATTEMPTS });
 
     // Dressed as a retry copy for this consumer: read as its last attempt, and said so.
-    service.inject('onOrder', '{"orderId":"o2"}', {
+    service.inject('onOrder', '{"orderId":"o2","ref":"r2"}', {
       ...headersOf('Order', 'copy'),
       [EF.attempt]: '9007199254740993',
       [EF.retryFor]: 'victim.onOrder',
@@ -249,7 +253,7 @@ describe('hostile input on the in-memory broker', () => {
         memory.subscribe(consumer, ({ deliveryCount: _ignored, ...delivery }) => handler(delivery)),
     });
     const service = await startService({ failOrders: true, logger: failing, maxDeliveries, wrap: withoutCount });
-    service.inject('onOrder', '{"orderId":"o1"}', headersOf('Order', 'doomed'));
+    service.inject('onOrder', '{"orderId":"o1","ref":"r1"}', headersOf('Order', 'doomed'));
     await waitFor(() => service.deadLetters('onOrder').length > 0 || service.calls.onOrder.length > maxDeliveries * 3, {
       what: 'a dead letter, or the handler called again and again',
     });

@@ -8,6 +8,7 @@ import { afterAll, describe, it } from 'vitest';
 import { fromWireHeaders, toWireHeaders } from '@eventform/runtime';
 import type { TopologyIR } from '@eventform/runtime';
 import { describeTransportConformance, type RawDeadLetter } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 import { KafkaTransport } from '@eventform/kafka';
 import { deleteGroups, requireKafka } from '../support/kafka.js';
 import { cleanupTopology, FAST_GROUP, testLogger } from './helpers.js';
@@ -109,6 +110,7 @@ describeTransportConformance(
       retryMaxWaitTimeInMs: 100,
     }),
   {
+    topology: topologyFromDocument,
     test: { describe, it },
     skipIf: !kafka.available,
     // Kafka hands messages out in fetch round trips (and a resumed retry partition waits for the

@@ -15,11 +15,12 @@ import { describe, expect, it } from 'vitest';
 import type { Handler, Logger, Runtime } from '../../runtime/core/src/api.js';
 import { createRuntime } from '../../runtime/core/src/runtime.js';
 import { createPostgresStore } from '@eventform/postgres';
-import { buildTopology, uniqueTopologyName } from '../../runtime/core/src/testing/topology-builder.js';
+import { uniqueTopologyName } from '@eventform/runtime/testing';
 import { KafkaTransport } from '@eventform/kafka';
 import { requirePostgres } from '../support/brokers.js';
 import { dedicatedKafka, KafkaUnavailableError } from '../support/kafka.js';
 import { cleanupTopology, FAST_GROUP, sleep } from './helpers.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const TOTAL = Number(process.env.EVENTFORM_FAULT_EVENTS ?? 10_000);
 const PUBLISH_RATE_PER_S = 250; // ~40 s of publishing, so both kills land mid-stream
@@ -31,8 +32,7 @@ const brokerReady = await broker.start().then(
   () => true,
   (error: unknown) => {
     const message = `could not start the fault-test broker: ${(error as Error).message}`;
-    if (isCi())
-      throw new KafkaUnavailableError(`${message}; CI=true, so the fault test must not be skipped`);
+    if (isCi()) throw new KafkaUnavailableError(`${message}; CI=true, so the fault test must not be skipped`);
     process.stderr.write(`\n[eventform tests] SKIPPING Kafka fault test: ${message}\n\n`);
     return false;
   },
@@ -66,8 +66,8 @@ describe.skipIf(!postgres.available || !brokerReady)('Kafka under broker crashes
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-      const topology = buildTopology({
-        name: uniqueTopologyName('fault'),
+      const topology = topologyFromDocument({
+        topology: uniqueTopologyName('fault'),
         kafka: { partitions: 6, replicationFactor: 1, minInsyncReplicas: 1 },
         events: {
           Tick: {
@@ -86,7 +86,7 @@ describe.skipIf(!postgres.available || !brokerReady)('Kafka under broker crashes
               record: {
                 event: 'Tick',
                 concurrency: 8,
-                retry: { attempts: 10, backoff: 'exponential', delay: 200, maxDelay: 5_000 },
+                retry: { attempts: 10, backoff: 'exponential', delay: '200ms', maxDelay: '5000ms' },
               },
             },
           },

@@ -1,16 +1,19 @@
 /**
- * A small TopologyIR builder for the Kafka tests: real IR objects (as the spec loader would
- * produce them) with a random topology name, so parallel test files never share topics.
+ * Compact topologies for the Kafka tests, turned into IR by the generator's loader (the one IR
+ * builder), with a random topology name so parallel test files never share topics. Payloads are
+ * objects keyed by a required string `id` unless said otherwise; deduplication is off, so a test sees
+ * every delivery the broker makes.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsumerIR, ContentMode, EventIR, RetryPolicyIR, TopologyIR } from '../../runtime/core/src/ir.js';
+import type { ContentMode, TopologyIR } from '../../runtime/core/src/ir.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 export interface EventSpec {
   name: string;
   contentMode?: ContentMode;
+  /** @default 'id'; `null`: no key */
   key?: string | null;
   partitions?: number;
-  replicationFactor?: number;
   configs?: Record<string, string>;
 }
 
@@ -18,7 +21,9 @@ export interface ConsumerSpec {
   /** `service.handler` */
   id: string;
   events: string[];
+  /** @default 3 */
   attempts?: number;
+  /** Fixed retry delay. @default 200 */
   delayMs?: number;
   deadLetter?: boolean;
   concurrency?: number;
@@ -35,88 +40,45 @@ export function uniqueName(prefix = 'kt'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-const loc = { file: 'test.yaml', line: 1, col: 1 };
+/** A payload (an object) and, when it has a key, the key field, required as the format wants. */
+export function keyed(key: string | null | undefined): Record<string, unknown> {
+  if (!key) return { payload: { type: 'object' } };
+  return { key, payload: { type: 'object', required: [key], properties: { [key]: { type: 'string' } } } };
+}
 
 export function makeTopology(spec: TopologySpec): TopologyIR {
-  const name = spec.name ?? uniqueName();
-  const kafka = { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2, ...spec.kafka };
-  const consumers: ConsumerIR[] = (spec.consumers ?? []).map((c) => {
+  const services: Record<string, { consumes: Record<string, unknown> }> = {};
+  for (const c of spec.consumers ?? []) {
     const [service, handler] = c.id.split('.') as [string, string];
-    const attempts = c.attempts ?? 3;
-    const delayMs = c.delayMs ?? 200;
-    const retry: RetryPolicyIR = {
-      attempts,
-      backoff: 'fixed',
-      delayMs,
-      maxDelayMs: delayMs,
-      jitter: 0,
-      delaysMs: Array.from({ length: Math.max(0, attempts - 1) }, () => delayMs),
+    const delay = `${c.delayMs ?? 200}ms`;
+    (services[service] ??= { consumes: {} }).consumes[handler] = {
+      event: c.events,
+      retry: { attempts: c.attempts ?? 3, backoff: 'fixed', delay, maxDelay: delay },
+      idempotency: { enabled: false },
+      ...(c.deadLetter === undefined ? {} : { deadLetter: c.deadLetter }),
+      ...(c.concurrency === undefined ? {} : { concurrency: c.concurrency }),
     };
-    const group = `${name}.${service}.${handler}`;
-    const deadLetter = c.deadLetter ?? true;
-    return {
-      id: c.id,
-      service,
-      handler,
-      events: [...c.events].sort(),
-      retry,
-      deadLetter,
-      idempotency: { enabled: false, key: null, windowMs: 60_000 },
-      concurrency: c.concurrency ?? 1,
-      rabbitmq: {
-        queue: group,
-        queueType: 'quorum',
-        retryQueues: [],
-        deadLetterQueue: deadLetter ? `${group}.dlq` : null,
-      },
-      kafka: {
-        groupId: group,
-        retryTopic: attempts > 1 ? `${group}.retry` : null,
-        deadLetterTopic: deadLetter ? `${group}.dlq` : null,
-      },
-      loc,
-    };
+  }
+  return topologyFromDocument({
+    topology: spec.name ?? uniqueName(),
+    ...(spec.kafka ? { kafka: spec.kafka } : {}),
+    events: Object.fromEntries(
+      spec.events.map((e) => [
+        e.name,
+        {
+          ...keyed(e.key === undefined ? 'id' : e.key),
+          ...(e.contentMode ? { contentMode: e.contentMode } : {}),
+          ...(e.partitions !== undefined || e.configs
+            ? {
+                kafka: {
+                  ...(e.partitions !== undefined ? { partitions: e.partitions } : {}),
+                  ...(e.configs ? { configs: e.configs } : {}),
+                },
+              }
+            : {}),
+        },
+      ]),
+    ),
+    services: { producer: { produces: spec.events.map((e) => e.name) }, ...services },
   });
-  const events: EventIR[] = spec.events.map((e) => ({
-    name: e.name,
-    description: null,
-    version: 1,
-    key: e.key === undefined ? 'id' : e.key,
-    payload: { type: 'object' },
-    refs: [],
-    examples: [],
-    compatibility: 'backward',
-    contentMode: e.contentMode ?? 'binary',
-    producers: ['producer'],
-    consumers: consumers.filter((c) => c.events.includes(e.name)).map((c) => c.id),
-    rabbitmq: { exchange: `${name}.events`, routingKey: e.name },
-    kafka: {
-      topic: `${name}.${e.name}`,
-      partitions: e.partitions ?? kafka.partitions,
-      replicationFactor: e.replicationFactor ?? kafka.replicationFactor,
-      configs: e.configs ?? {},
-    },
-    loc,
-  }));
-  const services = [...new Set(consumers.map((c) => c.service))].sort().map((s) => ({
-    name: s,
-    description: null,
-    store: 'memory' as const,
-    produces: [],
-    consumers: consumers.filter((c) => c.service === s).map((c) => c.id),
-    loc,
-  }));
-  return {
-    irVersion: 1,
-    name,
-    version: 1,
-    sourceFile: 'test.yaml',
-    sourceHash: '0'.repeat(64),
-    schemas: [],
-    events: events.sort((a, b) => a.name.localeCompare(b.name)),
-    services,
-    consumers: consumers.sort((a, b) => a.id.localeCompare(b.id)),
-    rabbitmq: { exchange: `${name}.events`, queueType: 'quorum' },
-    kafka,
-  };
 }

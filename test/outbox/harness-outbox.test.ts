@@ -8,13 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TransactionUnavailableError } from '@eventform/runtime';
 import { createPostgresStore, type PostgresTx } from '@eventform/postgres';
-import {
-  STAND_IN_LABEL,
-  StandInTransaction,
-  buildTopology,
-  createTestHarness,
-  uniqueTopologyName,
-} from '@eventform/runtime/testing';
+import { STAND_IN_LABEL, StandInTransaction, createTestHarness, uniqueTopologyName } from '@eventform/runtime/testing';
 import {
   registerInventoryService,
   topology as shopTopology,
@@ -22,13 +16,14 @@ import {
   type InventoryServiceHandlers,
 } from '../../generated/index.js';
 import { findPostgres, uniqueTable } from '../runtime/pg-helper.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const pgTarget = await findPostgres();
 
 function topology() {
-  return buildTopology({
-    name: uniqueTopologyName('harness-outbox'),
-    defaults: { retry: { attempts: 2, backoff: 'fixed', delay: 5 } },
+  return topologyFromDocument({
+    topology: uniqueTopologyName('harness-outbox'),
+    defaults: { retry: { attempts: 2, backoff: 'fixed', delay: '5ms' } },
     events: {
       Placed: { key: 'id', payload: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
       Confirmed: { key: 'id', payload: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },

@@ -20,15 +20,16 @@ import {
   waves,
   withOutbox,
 } from '@eventform/postgres';
-import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 import { findPostgres, uniqueTable } from '../runtime/pg-helper.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const target = await findPostgres();
 
 function topology(): TopologyIR {
-  return buildTopology({
-    name: uniqueTopologyName('pg-outbox'),
-    defaults: { retry: { attempts: 3, backoff: 'fixed', delay: 10 } },
+  return topologyFromDocument({
+    topology: uniqueTopologyName('pg-outbox'),
+    defaults: { retry: { attempts: 3, backoff: 'fixed', delay: '10ms' } },
     events: {
       Placed: {
         key: 'key',

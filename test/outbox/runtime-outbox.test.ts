@@ -26,11 +26,12 @@ import type {
   TopologyIR,
   TransactionalOutbox,
 } from '@eventform/runtime';
-import { buildTopology, captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 function topology(): TopologyIR {
-  return buildTopology({
-    name: uniqueTopologyName('outbox-rt'),
+  return topologyFromDocument({
+    topology: uniqueTopologyName('outbox-rt'),
     events: {
       Placed: {
         key: 'id',
@@ -46,7 +47,7 @@ function topology(): TopologyIR {
       shop: { produces: ['Placed'] },
       confirmer: {
         produces: ['Confirmed'],
-        consumes: { confirm: { event: 'Placed', retry: { attempts: 3, backoff: 'fixed', delay: 10 } } },
+        consumes: { confirm: { event: 'Placed', retry: { attempts: 3, backoff: 'fixed', delay: '10ms' } } },
       },
       notes: {
         produces: ['Noted'],

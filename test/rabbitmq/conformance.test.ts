@@ -3,6 +3,7 @@ import { describe, it } from 'vitest';
 import { CONTENT_TYPE_HEADER, fromWireHeaders } from '@eventform/runtime';
 import type { Transport } from '@eventform/runtime';
 import { describeTransportConformance } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { publishProperties } from '../../runtime/rabbitmq/src/wire.js';
 import { adminConnection, deleteTopology, drainQueue } from './broker-admin.js';
@@ -22,6 +23,7 @@ describeTransportConformance(
       reconnect: { initialDelayMs: 50, maxDelayMs: 1_000 },
     }),
   {
+    topology: topologyFromDocument,
     test: { describe, it },
     skipIf: !rabbit.available,
     // Raw bytes + wire headers straight onto the events exchange, bypassing the transport.

@@ -13,6 +13,9 @@ import {
   describeTransportConformance,
 } from '@eventform/runtime/testing';
 import type { TestFramework } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
+
+const topology = topologyFromDocument;
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -46,19 +49,19 @@ function recordingFramework() {
 describe('conformanceCases', () => {
   it('returns every check with a unique name and the scaled timeout', () => {
     const broker = new MemoryBroker();
-    const cases = conformanceCases('memory', () => createMemoryTransport({ broker }));
+    const cases = conformanceCases('memory', () => createMemoryTransport({ broker }), { topology });
     expect(cases.length).toBeGreaterThanOrEqual(12);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
     // waitTimeoutMs × 3 + 10 s, with waitTimeoutMs = 10 s × timeScale.
     expect(cases.every((c) => c.timeoutMs === 40_000)).toBe(true);
-    const slow = conformanceCases('memory', () => createMemoryTransport({ broker }), { timeScale: 2 });
+    const slow = conformanceCases('memory', () => createMemoryTransport({ broker }), { topology, timeScale: 2 });
     expect(slow.every((c) => c.timeoutMs === 70_000)).toBe(true);
   });
 
   it('skips through context.skip when switched off outside CI, without making a transport', async () => {
     vi.stubEnv('CI', '');
     for (const skipIf of [true, () => true, async () => true]) {
-      const [first] = conformanceCases('off', neverCalled, { skipIf });
+      const [first] = conformanceCases('off', neverCalled, { topology, skipIf });
       const skip = vi.fn();
       await first!.run({ skip });
       expect(skip).toHaveBeenCalledWith('transport "off" is unavailable (skipIf)');
@@ -67,7 +70,7 @@ describe('conformanceCases', () => {
 
   it('lets a throwing context.skip (vitest, mocha) stop the case', async () => {
     vi.stubEnv('CI', 'false');
-    const [first] = conformanceCases('off', neverCalled, { skipIf: true });
+    const [first] = conformanceCases('off', neverCalled, { topology, skipIf: true });
     const pending = new Error('pending');
     await expect(
       first!.run({
@@ -80,7 +83,7 @@ describe('conformanceCases', () => {
 
   it('rejects with ConformanceSkipError when it must skip and the runner gave no skip', async () => {
     vi.stubEnv('CI', '0');
-    const [first] = conformanceCases('off', neverCalled, { skipIf: true });
+    const [first] = conformanceCases('off', neverCalled, { topology, skipIf: true });
     const error = await first!.run().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConformanceSkipError);
     expect((error as Error).message).toMatch(/transport "off" is unavailable \(skipIf\)/);
@@ -89,7 +92,7 @@ describe('conformanceCases', () => {
   it('fails instead of skipping in CI', async () => {
     for (const CI of ['true', '1', 'yes']) {
       vi.stubEnv('CI', CI);
-      const [first] = conformanceCases('off', neverCalled, { skipIf: () => true });
+      const [first] = conformanceCases('off', neverCalled, { topology, skipIf: () => true });
       const skip = vi.fn();
       await expect(first!.run({ skip })).rejects.toThrow(
         `Transport "off" is unavailable, and CI=${CI} forbids skipping its conformance suite`,
@@ -101,7 +104,7 @@ describe('conformanceCases', () => {
   it('evaluates a skipIf function once for all cases', async () => {
     vi.stubEnv('CI', '');
     const skipIf = vi.fn(async () => true);
-    const cases = conformanceCases('off', neverCalled, { skipIf });
+    const cases = conformanceCases('off', neverCalled, { topology, skipIf });
     expect(skipIf).not.toHaveBeenCalled();
     for (const c of cases) await c.run({ skip: () => undefined });
     expect(skipIf).toHaveBeenCalledTimes(1);
@@ -109,7 +112,7 @@ describe('conformanceCases', () => {
 
   it('rejects, naming the case, when it runs longer than timeoutMs', async () => {
     vi.useFakeTimers();
-    const [first] = conformanceCases('hang', () => new Promise<Transport>(() => {}), { waitTimeoutMs: 0 });
+    const [first] = conformanceCases('hang', () => new Promise<Transport>(() => {}), { topology, waitTimeoutMs: 0 });
     expect(first!.timeoutMs).toBe(10_000);
     const outcome = first!.run().then(
       () => 'resolved',
@@ -125,8 +128,8 @@ describe('describeTransportConformance', () => {
   it('registers one describe and one it per case, with a timeout beyond the case’s own', () => {
     const { framework, suites, tests, timeouts } = recordingFramework();
     const broker = new MemoryBroker();
-    describeTransportConformance('memory', () => createMemoryTransport({ broker }), { test: framework });
-    const cases = conformanceCases('memory', () => createMemoryTransport({ broker }));
+    describeTransportConformance('memory', () => createMemoryTransport({ broker }), { topology, test: framework });
+    const cases = conformanceCases('memory', () => createMemoryTransport({ broker }), { topology });
     expect(suites).toEqual([conformanceSuiteName('memory')]);
     expect(tests.map((t) => t.name)).toEqual(cases.map((c) => c.name));
     expect(tests.every((t) => !t.skipped)).toBe(true);
@@ -142,20 +145,20 @@ describe('describeTransportConformance', () => {
   it('registers with it.skip for skipIf: true outside CI, with it in CI', () => {
     vi.stubEnv('CI', '');
     const local = recordingFramework();
-    describeTransportConformance('off', neverCalled, { test: local.framework, skipIf: true });
+    describeTransportConformance('off', neverCalled, { topology, test: local.framework, skipIf: true });
     expect(local.tests.length).toBeGreaterThan(0);
     expect(local.tests.every((t) => t.skipped)).toBe(true);
 
     vi.stubEnv('CI', 'true');
     const ci = recordingFramework();
-    describeTransportConformance('off', neverCalled, { test: ci.framework, skipIf: true });
+    describeTransportConformance('off', neverCalled, { topology, test: ci.framework, skipIf: true });
     expect(ci.tests.every((t) => !t.skipped)).toBe(true);
   });
 
   it('skips through the test context: the first argument (vitest, node:test) or this (mocha)', async () => {
     vi.stubEnv('CI', '');
     const { framework, tests } = recordingFramework();
-    describeTransportConformance('off', neverCalled, { test: framework, skipIf: () => true });
+    describeTransportConformance('off', neverCalled, { topology, test: framework, skipIf: () => true });
     const [first, second, third] = tests;
 
     const nodeTest = { skip: vi.fn() };
@@ -179,12 +182,12 @@ describe('describeTransportConformance', () => {
   it('uses the global describe and it by default, and says so when there are none', () => {
     const globals = globalThis as { describe?: unknown; it?: unknown };
     expect(globals.describe).toBeUndefined();
-    expect(() => describeTransportConformance('memory', neverCalled)).toThrow(/no test framework/);
+    expect(() => describeTransportConformance('memory', neverCalled, { topology })).toThrow(/no test framework/);
     const { framework, suites, tests } = recordingFramework();
     globals.describe = framework.describe;
     globals.it = framework.it;
     try {
-      describeTransportConformance('memory', neverCalled);
+      describeTransportConformance('memory', neverCalled, { topology });
     } finally {
       delete globals.describe;
       delete globals.it;

@@ -12,12 +12,13 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker, createMemoryTransport } from '@eventform/runtime';
 import { conformanceCases, conformanceSuiteName } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const DIST = path.join(REPO_ROOT, 'runtime/core/dist');
-const caseNames = conformanceCases('memory', () => createMemoryTransport({ broker: new MemoryBroker() })).map(
-  (c) => c.name,
-);
+const caseNames = conformanceCases('memory', () => createMemoryTransport({ broker: new MemoryBroker() }), {
+  topology: topologyFromDocument,
+}).map((c) => c.name);
 
 let dir = '';
 
@@ -111,7 +112,7 @@ describe('@eventform/runtime/testing without a test framework', () => {
         'conformanceCases',
         'describeTransportConformance',
         'createTestHarness',
-        'buildTopology',
+        'uniqueTopologyName',
         'captureLogger',
         'waitFor',
         'sleep',
@@ -169,8 +170,13 @@ describe('the conformance suite under node:test', () => {
         "import { describe, it } from 'node:test';",
         "import { MemoryBroker, createMemoryTransport } from '@eventform/runtime';",
         "import { describeTransportConformance } from '@eventform/runtime/testing';",
+        // The suite's topologies go through the generator, as a transport author's would.
+        "import { topologyFromDocument } from 'eventform';",
         'const broker = new MemoryBroker();',
-        "describeTransportConformance('memory', () => createMemoryTransport({ broker }), { test: { describe, it } });",
+        "describeTransportConformance('memory', () => createMemoryTransport({ broker }), {",
+        '  topology: topologyFromDocument,',
+        '  test: { describe, it },',
+        '});',
       ].join('\n'),
     );
     const run = await node(['--test', '--test-reporter=tap', 'memory.test.mjs']);
@@ -194,8 +200,9 @@ describe('the conformance suite under node:test', () => {
     "import { describe, it } from 'node:test';",
     "import { describeTransportConformance } from '@eventform/runtime/testing';",
     "const factory = () => { throw new Error('the factory of a skipped suite was called'); };",
-    "describeTransportConformance('off-fn', factory, { test: { describe, it }, skipIf: async () => true });",
-    "describeTransportConformance('off', factory, { test: { describe, it }, skipIf: true });",
+    "const topology = () => { throw new Error('the topology of a skipped suite was built'); };",
+    "describeTransportConformance('off-fn', factory, { topology, test: { describe, it }, skipIf: async () => true });",
+    "describeTransportConformance('off', factory, { topology, test: { describe, it }, skipIf: true });",
   ].join('\n');
 
   it('skips a switched-off suite through the test context when not in CI', async () => {

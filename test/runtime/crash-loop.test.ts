@@ -6,11 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryTransport, createRuntime, readDeadLetter, silentLogger } from '@eventform/runtime';
 import type { TopologyIR } from '@eventform/runtime';
-import { buildTopology, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 function topology(): TopologyIR {
-  return buildTopology({
-    name: uniqueTopologyName('loop'),
+  return topologyFromDocument({
+    topology: uniqueTopologyName('loop'),
     events: { JobQueued: { payload: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } } } },
     services: { api: { produces: ['JobQueued'] }, worker: { consumes: { run: { event: 'JobQueued' } } } },
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConsumerRegistrationError, NonRetryableError, PublishValidationError } from '@eventform/runtime';
 import type { Handler, Runtime } from '@eventform/runtime';
-import { buildTopology, createTestHarness } from '@eventform/runtime/testing';
+import { createTestHarness } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
-const topology = buildTopology({
-  name: 'harness-shop',
-  defaults: { retry: { attempts: 3, backoff: 'fixed', delay: 20 } },
+const topology = topologyFromDocument({
+  topology: 'harness-shop',
+  defaults: { retry: { attempts: 3, backoff: 'fixed', delay: '20ms' } },
   events: {
     OrderCreated: {
       key: 'orderId',

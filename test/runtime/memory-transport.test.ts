@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryTransport } from '@eventform/runtime';
 import type { Delivery, Disposition, EventIR, TopologyIR } from '@eventform/runtime';
-import { buildTopology, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 function topology(concurrency = 1): TopologyIR {
-  return buildTopology({
-    name: uniqueTopologyName('mem'),
+  return topologyFromDocument({
+    topology: uniqueTopologyName('mem'),
     events: { A: { payload: true }, B: { payload: true } },
     services: {
       p: { produces: ['A', 'B'] },

@@ -3,8 +3,9 @@ import pg from 'pg';
 import { createMemoryTransport, createRuntime } from '@eventform/runtime';
 import type { Runtime } from '@eventform/runtime';
 import { PostgresIdempotencyStore, type PostgresTx } from '@eventform/postgres';
-import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
 import { findPostgres, uniqueTable } from './pg-helper.js';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 // Real server only. Locally a missing server skips (with the reason); under CI=true findPostgres throws.
 const target = await findPostgres();
@@ -215,9 +216,9 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL idempotency store (real
   });
 
   describe('through two runtimes', () => {
-    const topology = buildTopology({
-      name: uniqueTopologyName('pgrt'),
-      defaults: { retry: { attempts: 3, backoff: 'fixed', delay: 30 } },
+    const topology = topologyFromDocument({
+      topology: uniqueTopologyName('pgrt'),
+      defaults: { retry: { attempts: 3, backoff: 'fixed', delay: '30ms' } },
       events: {
         Paid: {
           key: 'orderId',

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { baseRetryDelay, decideRetry, retryDelay } from '@eventform/runtime';
+import { backoffDelay, baseRetryDelay, decideRetry, retryDelay, retryDelays } from '@eventform/runtime';
 import type { RetryPolicyIR } from '@eventform/runtime';
-import { retryDelays } from '@eventform/runtime/testing';
 
 const policy = (p: Partial<RetryPolicyIR>): RetryPolicyIR => {
   const base = { attempts: 4, backoff: 'exponential' as const, delayMs: 100, maxDelayMs: 250, jitter: 0, ...p };
-  return { ...base, delaysMs: p.delaysMs ?? retryDelays(base.attempts, base.backoff, base.delayMs, base.maxDelayMs) };
+  return { ...base, delaysMs: p.delaysMs ?? retryDelays(base) };
 };
 
 describe('retry policy', () => {
@@ -38,6 +37,15 @@ describe('retry policy', () => {
     [9, { retry: false, attempts: 9 }],
   ])('after attempt %i → %j', (attempt, expected) => {
     expect(decideRetry(policy({}), attempt)).toEqual(expected);
+  });
+
+  it.each([
+    [{ attempts: 5, backoff: 'exponential' as const, delayMs: 100, maxDelayMs: 300 }, [100, 200, 300, 300]],
+    [{ attempts: 3, backoff: 'fixed' as const, delayMs: 250, maxDelayMs: 100 }, [100, 100]],
+    [{ attempts: 1, backoff: 'exponential' as const, delayMs: 100, maxDelayMs: 300 }, []],
+  ])('retryDelays(%j) = %j, one backoffDelay per failed attempt but the last', (p, expected) => {
+    expect(retryDelays(p)).toEqual(expected);
+    expect(expected.map((_, i) => backoffDelay(p, i + 1))).toEqual(expected);
   });
 
   it('attempts: 1 never retries', () => {

@@ -26,12 +26,15 @@ import type {
   TopologyIR,
   Transport,
 } from '@eventform/runtime';
-import { buildTopology, captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
-import type { ConsumerSpec } from '@eventform/runtime/testing';
+import { captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
+
+/** A handler's settings in the topology format, merged over the test's own. */
+type ConsumerSpec = Record<string, unknown>;
 
 function topology(consumer: Partial<ConsumerSpec> = {}): TopologyIR {
-  return buildTopology({
-    name: uniqueTopologyName('rt'),
+  return topologyFromDocument({
+    topology: uniqueTopologyName('rt'),
     events: {
       Created: {
         key: 'id',
@@ -43,7 +46,7 @@ function topology(consumer: Partial<ConsumerSpec> = {}): TopologyIR {
       producer: { produces: ['Created', 'Other'] },
       worker: {
         produces: ['Other'],
-        consumes: { work: { event: 'Created', retry: { attempts: 3, backoff: 'fixed', delay: 50 }, ...consumer } },
+        consumes: { work: { event: 'Created', retry: { attempts: 3, backoff: 'fixed', delay: '50ms' }, ...consumer } },
       },
     },
   });
@@ -374,14 +377,17 @@ describe('delivery pipeline', () => {
 describe('hostile input in the pipeline', () => {
   const deep = (levels: number, leaf = '{}') => '{"child":'.repeat(levels) + leaf + '}'.repeat(levels);
   const recursive = (consumer: Partial<ConsumerSpec>) =>
-    buildTopology({
-      name: uniqueTopologyName('rt'),
+    topologyFromDocument({
+      topology: uniqueTopologyName('rt'),
       schemas: { Node: { type: 'object', properties: { child: { $ref: '#/schemas/Node' } } } },
-      events: { Tree: { payload: { $ref: '#/schemas/Node' } } },
+      // `child` required at the top only: the dedupe-key test names it, and the format wants a key required.
+      events: {
+        Tree: { payload: { type: 'object', required: ['child'], properties: { child: { $ref: '#/schemas/Node' } } } },
+      },
       services: {
         producer: { produces: ['Tree'] },
         worker: {
-          consumes: { work: { event: 'Tree', retry: { attempts: 3, backoff: 'fixed', delay: 50 }, ...consumer } },
+          consumes: { work: { event: 'Tree', retry: { attempts: 3, backoff: 'fixed', delay: '50ms' }, ...consumer } },
         },
       },
     });

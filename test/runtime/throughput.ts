@@ -4,7 +4,8 @@
  * on its own: `npx tsx test/runtime/throughput-bench.ts`.
  */
 import { createMemoryTransport, createRuntime, silentLogger } from '@eventform/runtime';
-import { buildTopology, uniqueTopologyName } from '@eventform/runtime/testing';
+import { uniqueTopologyName } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
 export interface ThroughputResult {
   scenario: string;
@@ -30,8 +31,8 @@ export async function measureThroughput(options: {
       { event: 'OrderPlaced', concurrency: options.concurrency },
     ]),
   );
-  const topology = buildTopology({
-    name: uniqueTopologyName('bench'),
+  const topology = topologyFromDocument({
+    topology: uniqueTopologyName('bench'),
     schemas: {
       Money: {
         type: 'object',

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { assembleEventSchema, compileValidators, validatePayload } from '@eventform/runtime';
 import { resolveValidators } from '../../runtime/core/src/validation.js';
 import type { ValidateFn } from '@eventform/runtime';
-import { buildTopology } from '@eventform/runtime/testing';
+import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
-const topology = buildTopology({
-  name: 'validation-test',
+const topology = topologyFromDocument({
+  topology: 'validation-test',
   schemas: {
     Money: {
       type: 'object',

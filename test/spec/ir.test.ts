@@ -3,10 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../generator/src/spec/defaults.js';
 import { loadTopology } from '../../generator/src/spec/index.js';
-import { TOPOLOGY_BUILDER_DEFAULTS } from '../../runtime/core/src/defaults.js';
-import { buildTopology } from '../../runtime/core/src/testing/topology-builder.js';
 import type { TopologyIR } from '../../runtime/core/src/ir.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -339,12 +336,6 @@ describe('content mode', () => {
     ],
   ])('defaults %j, event %j', (defaults, event, expected) => {
     expect(modes(defaults, event)).toEqual(expected);
-  });
-
-  it('is the same default in the topology builder of @eventform/runtime/testing', () => {
-    expect(TOPOLOGY_BUILDER_DEFAULTS.contentMode).toBe(DEFAULTS.contentMode);
-    const built = buildTopology({ name: 't', events: { ThingHappened: { payload: true } }, services: {} });
-    expect(built.events[0]!.contentMode).toBe(DEFAULTS.contentMode);
   });
 });
 

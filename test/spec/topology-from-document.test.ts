@@ -1,130 +1,119 @@
+/**
+ * topologyFromDocument: the generator's loader, fed a document object or YAML text. Tests, benches
+ * and the conformance suite get every IR through it, so it must be the loader's IR, bit for bit.
+ */
 import { describe, expect, it } from 'vitest';
-import { buildTopology, formatDuration, parseDuration, uniqueTopologyName } from '@eventform/runtime/testing';
+import { uniqueTopologyName } from '@eventform/runtime/testing';
+import {
+  TopologyDocumentError,
+  loadTopology,
+  topologyFromDocument,
+  type TopologyDocument,
+} from '../../generator/src/spec/index.js';
 
-describe('topology builder', () => {
-  it.each([
-    ['250ms', 250],
-    ['5s', 5_000],
-    ['1m', 60_000],
-    ['2h', 7_200_000],
-    ['7d', 604_800_000],
-    ['1.5s', 1_500],
-    [42, 42],
-  ])('parseDuration(%j) = %i', (input, ms) => expect(parseDuration(input)).toBe(ms));
+const shop: TopologyDocument = {
+  topology: 'shop',
+  schemas: {
+    Money: { type: 'object', properties: { currency: { $ref: '#/schemas/Currency' } } },
+    Currency: { type: 'string' },
+  },
+  events: {
+    OrderCreated: {
+      key: 'orderId',
+      payload: {
+        type: 'object',
+        required: ['orderId'],
+        properties: { orderId: { type: 'string' }, total: { $ref: '#/schemas/Money' } },
+      },
+    },
+    OrderCancelled: { payload: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } } },
+  },
+  services: {
+    'order-service': { produces: ['OrderCreated', 'OrderCancelled'] },
+    'inventory-service': {
+      consumes: {
+        reserveStock: {
+          event: 'OrderCreated',
+          retry: { attempts: 5, backoff: 'exponential', delay: '100ms', maxDelay: '300ms' },
+          concurrency: 8,
+        },
+        audit: {
+          event: ['OrderCreated', 'OrderCancelled'],
+          deadLetter: false,
+          idempotency: { key: 'orderId', window: '30d' },
+        },
+      },
+    },
+  },
+};
 
-  it.each([
-    [250, '250ms'],
-    [1_000, '1s'],
-    [1_500, '1500ms'],
-    [120_000, '2m'],
-    [7_200_000, '2h'],
-    [86_400_000, '1d'],
-  ])('formatDuration(%i) = %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+const SHOP_YAML = `topology: shop
+schemas:
+  Money: { type: object, properties: { currency: { $ref: '#/schemas/Currency' } } }
+  Currency: { type: string }
+events:
+  OrderCreated:
+    key: orderId
+    payload: { type: object, required: [orderId], properties: { orderId: { type: string }, total: { $ref: '#/schemas/Money' } } }
+  OrderCancelled: { payload: { type: object, required: [orderId], properties: { orderId: { type: string } } } }
+services:
+  order-service: { produces: [OrderCreated, OrderCancelled] }
+  inventory-service:
+    consumes:
+      reserveStock: { event: OrderCreated, retry: { attempts: 5, backoff: exponential, delay: 100ms, maxDelay: 300ms }, concurrency: 8 }
+      audit: { event: [OrderCreated, OrderCancelled], deadLetter: false, idempotency: { key: orderId, window: 30d } }
+`;
 
-  it.each(['5', '5 sec', '-1s', ''])('parseDuration rejects %j', (input) =>
-    expect(() => parseDuration(input)).toThrow(RangeError),
+/** The IR without what depends on the spelling of the source (positions, file, hash). */
+function semantic(ir: unknown): unknown {
+  return JSON.parse(JSON.stringify(ir), (key, value: unknown) =>
+    key === 'loc' || key === 'sourceFile' || key === 'sourceHash' ? undefined : value,
   );
+}
+
+describe('topologyFromDocument', () => {
+  it("is the loader's IR: the document and the same topology as a YAML file agree", () => {
+    const fromYaml = loadTopology('shop.yaml', { text: SHOP_YAML });
+    expect(fromYaml.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(semantic(topologyFromDocument(shop))).toEqual(semantic(fromYaml.ir));
+    expect(topologyFromDocument(SHOP_YAML, { file: 'shop.yaml' })).toEqual(fromYaml.ir);
+  });
 
   it('builds a sorted, defaulted IR with the documented broker names', () => {
-    const t = buildTopology({
-      name: 'shop',
-      schemas: {
-        Money: { type: 'object', properties: { currency: { $ref: '#/schemas/Currency' } } },
-        Currency: { type: 'string' },
-      },
-      events: {
-        OrderCreated: {
-          key: 'orderId',
-          payload: { type: 'object', properties: { orderId: { type: 'string' }, total: { $ref: '#/schemas/Money' } } },
-        },
-        OrderCancelled: { payload: { type: 'object' } },
-      },
-      services: {
-        'order-service': { produces: ['OrderCreated', 'OrderCancelled'] },
-        'inventory-service': {
-          consumes: {
-            reserveStock: {
-              event: 'OrderCreated',
-              retry: { attempts: 5, backoff: 'exponential', delay: '100ms', maxDelay: '300ms' },
-              concurrency: 8,
-            },
-            audit: {
-              event: ['OrderCreated', 'OrderCancelled'],
-              deadLetter: false,
-              idempotency: { key: 'orderId', window: '30d' },
-            },
-          },
-        },
-      },
-    });
+    const t = topologyFromDocument(shop);
+    expect(t.sourceFile).toBe('<document>.yaml');
     expect(t.events.map((e) => e.name)).toEqual(['OrderCancelled', 'OrderCreated']);
-    expect(t.services.map((s) => s.name)).toEqual(['inventory-service', 'order-service']);
     expect(t.consumers.map((c) => c.id)).toEqual(['inventory-service.audit', 'inventory-service.reserveStock']);
-    const created = t.events[1]!;
-    expect(created).toMatchObject({
-      key: 'orderId',
+    expect(t.events[1]).toMatchObject({
       refs: ['Currency', 'Money'],
-      producers: ['order-service'],
-      consumers: ['inventory-service.audit', 'inventory-service.reserveStock'],
       rabbitmq: { exchange: 'shop.events', routingKey: 'OrderCreated' },
       kafka: { topic: 'shop.OrderCreated', partitions: 3 },
     });
-    expect(JSON.stringify(created.payload)).toContain('#/$defs/Money');
-    expect(JSON.stringify(t.schemas)).toContain('#/$defs/Currency');
     const reserve = t.consumers[1]!;
-    expect(reserve.retry).toEqual({
-      attempts: 5,
-      backoff: 'exponential',
-      delayMs: 100,
-      maxDelayMs: 300,
-      jitter: 0,
-      delaysMs: [100, 200, 300, 300],
-    });
-    expect(reserve.rabbitmq).toEqual({
-      queue: 'shop.inventory-service.reserveStock',
-      queueType: 'quorum',
-      retryQueues: [
-        { name: 'shop.inventory-service.reserveStock.retry.100ms', delayMs: 100 },
-        { name: 'shop.inventory-service.reserveStock.retry.200ms', delayMs: 200 },
-        { name: 'shop.inventory-service.reserveStock.retry.300ms', delayMs: 300 },
-      ],
-      deadLetterQueue: 'shop.inventory-service.reserveStock.dlq',
-    });
-    expect(reserve.kafka).toEqual({
-      groupId: 'shop.inventory-service.reserveStock',
-      retryTopic: 'shop.inventory-service.reserveStock.retry',
-      deadLetterTopic: 'shop.inventory-service.reserveStock.dlq',
-    });
-    const audit = t.consumers[0]!;
-    expect(audit).toMatchObject({
+    expect(reserve.retry.delaysMs).toEqual([100, 200, 300, 300]);
+    expect(reserve.rabbitmq.retryQueues.map((q) => q.name)).toEqual([
+      'shop.inventory-service.reserveStock.retry.100ms',
+      'shop.inventory-service.reserveStock.retry.200ms',
+      'shop.inventory-service.reserveStock.retry.300ms',
+    ]);
+    expect(t.consumers[0]).toMatchObject({
       deadLetter: false,
       idempotency: { enabled: true, key: 'orderId', windowMs: 30 * 86_400_000 },
-      concurrency: 1,
+      rabbitmq: { deadLetterQueue: null },
     });
-    expect(audit.rabbitmq.deadLetterQueue).toBeNull();
-    expect(JSON.parse(JSON.stringify(t))).toEqual(t); // plain data
-  });
-
-  it('is deterministic for the same spec', () => {
-    const spec = { name: 'same', events: { A: { payload: true } }, services: { s: { produces: ['A'] } } };
-    expect(buildTopology(spec)).toEqual(buildTopology(spec));
   });
 
   it.each([
-    ['unknown consumed event', { s: { consumes: { h: { event: 'Nope' } } } }, /unknown event "Nope"/],
-    ['unknown produced event', { s: { produces: ['Nope'] } }, /unknown event "Nope"/],
-  ])('rejects an %s', (_name, services, message) => {
-    expect(() => buildTopology({ name: 'bad', events: { A: { payload: true } }, services })).toThrow(message);
+    ['an unknown consumed event', { s: { consumes: { h: { event: 'Nope' } } } }, /EF\d{4}.*Nope/],
+    ['a bare-number duration', { s: { consumes: { h: { event: 'ThingDone', retry: { delay: 100 } } } } }, /EF\d{4}/],
+    ['a fractional duration', { s: { consumes: { h: { event: 'ThingDone', retry: { delay: '1.5s' } } } } }, /EF\d{4}/],
+  ])('refuses %s with the diagnostics, formatted', (_name, services, message) => {
+    const document = { topology: 'bad', events: { ThingDone: { payload: { type: 'object' } } }, services };
+    expect(() => topologyFromDocument(document)).toThrow(TopologyDocumentError);
+    expect(() => topologyFromDocument(document)).toThrow(message);
   });
 
-  it('rejects unknown schema references and bad names', () => {
-    expect(() =>
-      buildTopology({ name: 'bad', events: { A: { payload: { $ref: '#/schemas/Missing' } } }, services: {} }),
-    ).toThrow(/unknown schema "Missing"/);
-    expect(() => buildTopology({ name: 'Bad Name', events: {}, services: {} })).toThrow(/kebab-case/);
-  });
-
-  it('makes unique names', () => {
+  it('makes unique topology names', () => {
     expect(uniqueTopologyName('conf')).toMatch(/^conf-[0-9a-f]{8}$/);
     expect(uniqueTopologyName()).not.toBe(uniqueTopologyName());
   });

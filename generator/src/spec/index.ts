@@ -12,6 +12,11 @@ export { formatDiagnostics, type FormatOptions } from './format-diagnostics.js';
 export { CODES, type DiagnosticCode } from './codes.js';
 export { DEFAULTS, LIMITS } from './defaults.js';
 export { parseDuration, formatDuration } from './duration.js';
+export {
+  TopologyDocumentError,
+  topologyFromDocument,
+  type TopologyFromDocumentOptions,
+} from './topology-from-document.js';
 export type {
   BackoffKind,
   Compatibility,
@@ -29,5 +34,6 @@ export type {
   SchemaIR,
   ServiceIR,
   SourceLocation,
+  TopologyDocument,
   TopologyIR,
 } from '@eventform/runtime';

@@ -3,7 +3,7 @@
  * fields, merged field by field. Also remembers which span set each value, so a diagnostic about
  * an inherited value points at the line that wrote it.
  */
-import type { IdempotencyIR, RetryPolicyIR } from '@eventform/runtime';
+import { retryDelays, type IdempotencyIR, type RetryPolicyIR } from '@eventform/runtime';
 import { DEFAULTS } from './defaults.js';
 import type { Span } from './diagnostics.js';
 import type { RawDefaults, RawPolicies, RawRetry } from './raw-topology.js';
@@ -21,20 +21,6 @@ export interface EffectivePolicies {
     idempotencyEnabled?: Span;
     deadLetter?: Span;
   };
-}
-
-/** `delaysMs[i] = min(maxDelay, fixed ? delay : delay * 2^i)` for i in 0 .. attempts-2. */
-export function retryDelays(
-  attempts: number,
-  backoff: 'fixed' | 'exponential',
-  delayMs: number,
-  maxDelayMs: number,
-): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < attempts - 1; i++) {
-    out.push(Math.min(maxDelayMs, backoff === 'fixed' ? delayMs : delayMs * 2 ** i));
-  }
-  return out;
 }
 
 export function effectivePolicies(defaults: RawDefaults, own: RawPolicies): EffectivePolicies {
@@ -90,7 +76,7 @@ export function effectivePolicies(defaults: RawDefaults, own: RawPolicies): Effe
   }
 
   return {
-    retry: { ...r, delaysMs: retryDelays(r.attempts, r.backoff, r.delayMs, r.maxDelayMs) },
+    retry: { ...r, delaysMs: retryDelays(r) },
     deadLetter,
     idempotency: idem,
     concurrency: own.concurrency?.value ?? defaults.concurrency?.value ?? DEFAULTS.concurrency,

@@ -56,21 +56,3 @@ export const MEMORY_TRANSPORT_DEFAULTS = {
   /** Stop timeout of subscriptions when none is given. */
   stopTimeoutMs: 10_000,
 } as const;
-
-/**
- * Defaults used by the programmatic topology builder (runtime/testing/topology-builder.ts). They
- * mirror the topology format's defaults (generator/src/spec/defaults.ts; test/spec/ir.test.ts checks
- * that they agree), except jitter, which is 0 so tests are deterministic, and the Kafka replication,
- * 1 so a single test broker can hold the topics.
- */
-export const TOPOLOGY_BUILDER_DEFAULTS = {
-  version: 1,
-  eventVersion: 1,
-  retry: { attempts: 3, backoff: 'exponential', delayMs: 200, maxDelayMs: 5_000, jitter: 0 },
-  deadLetter: true,
-  idempotency: { enabled: true, key: null, windowMs: 7 * 24 * 3_600_000 },
-  concurrency: 1,
-  kafka: { partitions: 3, replicationFactor: 1, minInsyncReplicas: 1 },
-  rabbitmq: { queueType: 'quorum' },
-  contentMode: 'binary',
-} as const;

@@ -80,7 +80,7 @@ export type { EnvelopeProblem, ValidationIssue } from './errors.js';
 
 export { assembleEventSchema, compileValidators, validatePayload } from './validation.js';
 export { AJV_RUNTIME_MODULE, PAYLOAD_AJV_OPTIONS, ajvRuntime } from './ajv-runtime.js';
-export { baseRetryDelay, decideRetry, retryDelay } from './retry-policy.js';
+export { backoffDelay, baseRetryDelay, decideRetry, retryDelay, retryDelays } from './retry-policy.js';
 export type { RetryDecision } from './retry-policy.js';
 export { DEAD_LETTER_REASONS, deadLetterHeaders, readDeadLetter, truncateUtf8 } from './dead-letter.js';
 export type { DeadLetterInput, DeadLetterReason, DeadLetterRecord } from './dead-letter.js';

@@ -187,3 +187,15 @@ export interface TopologyIR {
   rabbitmq: { exchange: string; queueType: QueueType };
   kafka: { partitions: number; replicationFactor: number; minInsyncReplicas: number };
 }
+
+/**
+ * A `topology.yaml` document as plain data, in the format's own field names and spellings
+ * (durations as `'100ms'`): JSON is YAML, so the generator's loader reads it as it reads a file.
+ * The generator's `topologyFromDocument` turns one into a {@link TopologyIR}; tests and the
+ * conformance suite describe their topologies this way.
+ */
+export interface TopologyDocument {
+  /** The topology's kebab-case name. */
+  topology: string;
+  [field: string]: unknown;
+}

@@ -8,14 +8,29 @@ import type { RetryPolicyIR } from './ir.js';
 export type RetryDecision = { retry: true; delayMs: number; nextAttempt: number } | { retry: false; attempts: number };
 
 /**
- * The base delay (without jitter) after the failed 1-based `attempt`: `delaysMs[attempt - 1]`, or
- * — for an IR that lacks the entry — computed from `backoff`, `delayMs` and `maxDelayMs`.
+ * The retry timing of the topology format, the one place it is written: the base delay (without
+ * jitter) after the failed 1-based `attempt` is `delayMs` (fixed) or `delayMs × 2^(attempt-1)`
+ * (exponential), capped at `maxDelayMs`.
  */
-export function baseRetryDelay(policy: RetryPolicyIR, attempt: number): number {
-  const listed = policy.delaysMs[attempt - 1];
-  if (listed !== undefined) return listed;
+export function backoffDelay(
+  policy: Pick<RetryPolicyIR, 'backoff' | 'delayMs' | 'maxDelayMs'>,
+  attempt: number,
+): number {
   const raw = policy.backoff === 'exponential' ? policy.delayMs * 2 ** (attempt - 1) : policy.delayMs;
   return Math.min(raw, policy.maxDelayMs);
+}
+
+/**
+ * The IR's `delaysMs`: the base delay after each failed attempt but the last, attempts 1 ..
+ * `attempts - 1` (the generator fills it in; transports size their retry tiers from it).
+ */
+export function retryDelays(policy: Pick<RetryPolicyIR, 'attempts' | 'backoff' | 'delayMs' | 'maxDelayMs'>): number[] {
+  return Array.from({ length: Math.max(0, policy.attempts - 1) }, (_, i) => backoffDelay(policy, i + 1));
+}
+
+/** The base delay (without jitter) after the failed 1-based `attempt`: `delaysMs[attempt - 1]`, else {@link backoffDelay}. */
+export function baseRetryDelay(policy: RetryPolicyIR, attempt: number): number {
+  return policy.delaysMs[attempt - 1] ?? backoffDelay(policy, attempt);
 }
 
 /**

@@ -13,14 +13,17 @@
  * import { describe, it } from 'vitest';
  * import { describeTransportConformance } from '@eventform/runtime/testing';
  * import { RabbitMQTransport } from '@eventform/rabbitmq';
+ * import { topologyFromDocument } from 'eventform';
  * describeTransportConformance('rabbitmq', () => new RabbitMQTransport({ url }), {
+ *   topology: topologyFromDocument,            // the suite's topology, through the generator
  *   test: { describe, it },
  *   skipIf: !reachable,                       // in CI (CI=true / CI=1) this fails instead of skipping
  *   readDeadLetters: (t, topology, consumer) => drainQueue(consumer.rabbitmq.deadLetterQueue!),
  *   cleanup: (topology) => deleteResources(topology),
  * });
  *
- * Each case builds its own topology (unique name `conf-<hex>`): 2 events, 3 consumers in 2
+ * Each case has its own topology (unique name `conf-<hex>`), written in the topology format and
+ * turned into its IR by `options.topology` (the generator): 2 events, 3 consumers in 2
  * services, retry delays of 100–200 ms × `timeScale`, 3 attempts. The factory is called once per
  * runtime; runtimes of one case share the broker (that is how "restart" is tested).
  */
@@ -33,7 +36,7 @@ import { STRUCTURED_CONTENT_TYPE, encodeEnvelope, envelopeHeaders } from '../env
 import { NonRetryableError, PublishValidationError, UndeclaredEventError } from '../errors.js';
 import { CONTENT_TYPE_HEADER, EF } from '../headers.js';
 import type { IdempotencyStore } from '../idempotency.js';
-import type { ConsumerIR, EventIR, TopologyIR } from '../ir.js';
+import type { ConsumerIR, EventIR, TopologyDocument, TopologyIR } from '../ir.js';
 import { createRuntime } from '../runtime.js';
 import type { Headers, Transport, TransportCapabilities } from '../transport.js';
 import { createMemoryStore } from '../memory/memory-store.js';
@@ -50,10 +53,8 @@ import {
   ok,
   rejectsWith,
 } from './checks.js';
-import { captureLogger, isCi, sleep, waitFor } from './test-utils.js';
+import { captureLogger, isCi, sleep, uniqueTopologyName, waitFor } from './test-utils.js';
 import type { CaptureLogger } from './test-utils.js';
-import { buildTopology, uniqueTopologyName } from './topology-builder.js';
-import type { ConsumerSpec } from './topology-builder.js';
 
 /** A raw message for poison tests: any bytes, logical header names (the transport maps them). */
 export interface RawMessage {
@@ -72,6 +73,13 @@ export interface RawDeadLetter {
 export type TransportFactory = () => Promise<Transport> | Transport;
 
 export interface ConformanceOptions {
+  /**
+   * Turns the suite's topology (a {@link TopologyDocument}, one per case) into its IR: pass the
+   * generator's `topologyFromDocument` from the `eventform` package (a development dependency of
+   * every project that generates code), or a function that adjusts the document and then calls it.
+   * The runtime does not load the generator itself, so a service never carries it at run time.
+   */
+  topology: (document: TopologyDocument) => TopologyIR;
   /**
    * Skip the suite, e.g. when the broker is not reachable. A function is evaluated once, before
    * the first case runs. In CI (see {@link isCi}) a skip fails the case instead: a broker test
@@ -159,10 +167,13 @@ export class ConformanceSkipError extends Error {
 /** The title `describeTransportConformance` gives the suite of a transport. */
 export const conformanceSuiteName = (name: string): string => `transport conformance: ${name}`;
 
+/** A handler's settings in the topology format (`retry`, `deadLetter`, `idempotency`, `concurrency`, ...). */
+type HandlerSettings = Record<string, unknown>;
+
 interface Consumers {
-  audit?: Partial<ConsumerSpec>;
-  onCreated?: Partial<ConsumerSpec>;
-  onShipped?: Partial<ConsumerSpec>;
+  audit?: HandlerSettings;
+  onCreated?: HandlerSettings;
+  onShipped?: HandlerSettings;
 }
 
 export const CONSUMERS = {
@@ -177,11 +188,12 @@ export const CONSUMERS = {
  * (`onCreated`, 3 attempts, exponential 100 → 200 ms × `timeScale`). Both events are keyed by
  * `itemId`; ItemCreated references the shared schema `Item`.
  */
-export function conformanceTopology(timeScale = 1, overrides: Consumers = {}): TopologyIR {
+export function conformanceDocument(timeScale = 1, overrides: Consumers = {}): TopologyDocument {
   const delay = Math.round(100 * timeScale);
-  return buildTopology({
-    name: uniqueTopologyName('conf'),
-    defaults: { retry: { attempts: 3, backoff: 'fixed', delay, maxDelay: delay * 4 }, concurrency: 1 },
+  const retry = { attempts: 3, delay: `${delay}ms`, maxDelay: `${delay * 4}ms` };
+  return {
+    topology: uniqueTopologyName('conf'),
+    defaults: { retry: { ...retry, backoff: 'fixed' }, concurrency: 1 },
     schemas: {
       Item: {
         type: 'object',
@@ -224,15 +236,11 @@ export function conformanceTopology(timeScale = 1, overrides: Consumers = {}): T
       'beta-svc': {
         produces: ['ItemShipped'],
         consumes: {
-          onCreated: {
-            event: 'ItemCreated',
-            retry: { attempts: 3, backoff: 'exponential', delay, maxDelay: delay * 4 },
-            ...overrides.onCreated,
-          },
+          onCreated: { event: 'ItemCreated', retry: { ...retry, backoff: 'exponential' }, ...overrides.onCreated },
         },
       },
     },
-  });
+  };
 }
 
 export const item = (itemId: string, seq: number) => ({ itemId, seq, item: { sku: 'SKU-1', quantity: 1 } });
@@ -257,7 +265,7 @@ function eventOf(topology: TopologyIR, name: string): EventIR {
 export function conformanceCases(
   name: string,
   factory: TransportFactory,
-  options: ConformanceOptions = {},
+  options: ConformanceOptions,
 ): ConformanceCase[] {
   const scale = options.timeScale ?? 1;
   const waitTimeoutMs = Math.round((options.waitTimeoutMs ?? 10_000) * scale);
@@ -363,7 +371,7 @@ export function conformanceCases(
     // The first transport is made up front: its capabilities shape some topologies.
     const first = await factory();
     const resolved = typeof overrides === 'function' ? overrides(first.capabilities) : overrides;
-    const world = new World(conformanceTopology(scale, resolved), first);
+    const world = new World(options.topology(conformanceDocument(scale, resolved)), first);
     try {
       await body(world);
     } finally {
@@ -633,7 +641,7 @@ export function conformanceCases(
         'the error log line of the drop',
       );
     },
-    { audit: { deadLetter: false, retry: { attempts: 2, delay: Math.round(50 * scale) } } },
+    { audit: { deadLetter: false, retry: { attempts: 2, delay: `${Math.round(50 * scale)}ms` } } },
   );
 
   test('takes events in either content mode, also with only the attributes CloudEvents requires', async (world) => {
@@ -993,12 +1001,15 @@ function globalFramework(): TestFramework {
  *
  * @example
  * import { describe, it } from 'node:test'; // or 'vitest'; jest and mocha: omit `test`
- * describeTransportConformance('memory', () => createMemoryTransport({ broker }), { test: { describe, it } });
+ * describeTransportConformance('memory', () => createMemoryTransport({ broker }), {
+ *   topology: topologyFromDocument, // from 'eventform'
+ *   test: { describe, it },
+ * });
  */
 export function describeTransportConformance(
   name: string,
   factory: TransportFactory,
-  options: DescribeConformanceOptions = {},
+  options: DescribeConformanceOptions,
 ): void {
   const { describe, it } = options.test ?? globalFramework();
   const cases = conformanceCases(name, factory, options);

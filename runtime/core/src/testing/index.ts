@@ -1,7 +1,7 @@
 /**
  * `@eventform/runtime/testing`: test support that depends on no test framework. The service test
  * harness, the transport conformance suite (registered with the `describe`/`it` you pass, or run
- * as data), a topology builder, and small helpers. Documented in testing.md.
+ * as data; its topologies go through the generator you pass it), and small helpers. Documented in testing.md.
  */
 export { createTestHarness } from './harness.js';
 export type { DeliverOptions, TestHarness, TestHarnessOptions } from './harness.js';
@@ -24,15 +24,6 @@ export type {
   TestRegistrar,
   TransportFactory,
 } from './conformance.js';
-export { buildTopology, formatDuration, parseDuration, retryDelays, uniqueTopologyName } from './topology-builder.js';
-export type {
-  ConsumerSpec,
-  DurationSpec,
-  EventSpec,
-  IdempotencySpec,
-  RetrySpec,
-  ServiceSpec,
-  TopologySpec,
-} from './topology-builder.js';
-export { captureLogger, isCi, sleep, waitFor } from './test-utils.js';
+export type { TopologyDocument } from '../ir.js';
+export { captureLogger, isCi, sleep, uniqueTopologyName, waitFor } from './test-utils.js';
 export type { CaptureLogger, LogLine } from './test-utils.js';

@@ -2,6 +2,7 @@
  * Small helpers shared by the conformance suite, the harness and tests: bounded waiting, a logger
  * that records lines, and whether this is a CI run. No test framework imports here.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../api.js';
 
 /**
@@ -11,6 +12,11 @@ import type { Logger } from '../api.js';
 export function isCi(env: Record<string, string | undefined> = process.env): boolean {
   const value = env['CI'];
   return value !== undefined && value !== '' && value !== 'false' && value !== '0';
+}
+
+/** A topology name unique to this run, `<prefix>-<8 hex>`: broker resources of parallel tests never meet. */
+export function uniqueTopologyName(prefix = 'test'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
