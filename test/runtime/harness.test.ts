@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConsumerRegistrationError, NonRetryableError, PublishValidationError } from '@eventform/runtime';
 import type { Handler, Runtime } from '@eventform/runtime';
 import { createTestHarness } from '@eventform/runtime/testing';
@@ -118,5 +118,41 @@ describe('test harness', () => {
   it('refuses to deliver an event nobody handles', async () => {
     const harness = createTestHarness({ topology });
     await expect(harness.deliver('InventoryReserved', { orderId: 'x' })).rejects.toThrow(/No registered handler/);
+  });
+
+  it('builds the envelope the runtime would send: the same key, the event content mode', async () => {
+    const keyed = topologyFromDocument({
+      topology: 'harness-keys',
+      events: {
+        SlotBooked: {
+          key: 'slot',
+          contentMode: 'structured',
+          payload: { type: 'object', required: ['slot'], properties: { slot: { type: 'string' } } },
+        },
+      },
+      services: { desk: { produces: ['SlotBooked'], consumes: { note: { event: 'SlotBooked' } } } },
+    });
+    // The format makes a key a string; a validator that lets anything through (generated code
+    // edited by hand, or none at all) must still not collapse distinct object keys into one.
+    const harness = createTestHarness({ topology: keyed, validators: { SlotBooked: () => true } });
+    const seen: (string | undefined)[] = [];
+    harness.handle('desk.note', async (event) => void seen.push(event.key));
+    const injected = vi.spyOn(harness.transport, 'injectRaw');
+    try {
+      const plain = await harness.deliver('SlotBooked', { slot: 'mon-2' });
+      const delivered = await harness.deliver('SlotBooked', { slot: { day: 'mon', n: 2 } });
+      const published = await harness.runtime.publish('desk', 'SlotBooked', { slot: { day: 'tue', n: 2 } });
+      await harness.transport.whenIdle();
+      expect([plain.key, delivered.key, published.key]).toEqual([
+        'mon-2',
+        '{"day":"mon","n":2}',
+        '{"day":"tue","n":2}',
+      ]);
+      expect(seen).toEqual(['mon-2', '{"day":"mon","n":2}', '{"day":"tue","n":2}']);
+      const contentType = injected.mock.calls[0]![1].headers['content-type'];
+      expect(contentType).toMatch(/^application\/cloudevents\+json/);
+    } finally {
+      await harness.stop();
+    }
   });
 });

@@ -114,23 +114,26 @@ export type Handler = (event: EventEnvelope, ctx: HandlerContext) => Promise<voi
 
 export type HealthStatus = 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
 
+/**
+ * The counters of one subscribed consumer: handler calls in flight, events handled, retries
+ * scheduled, messages dead-lettered, duplicates skipped (idempotency), and spent messages dropped
+ * on purpose (`deadLetter: false`, logged at error level).
+ */
+export interface ConsumerHealth {
+  id: string;
+  inFlight: number;
+  handled: number;
+  retried: number;
+  deadLettered: number;
+  duplicates: number;
+  dropped: number;
+}
+
 export interface HealthState {
   status: HealthStatus;
   transport: string;
-  /**
-   * Per subscribed consumer: handler calls in flight, events handled, retries scheduled, messages
-   * dead-lettered, duplicates skipped (idempotency), and spent messages dropped on purpose
-   * (`deadLetter: false`, logged at error level).
-   */
-  consumers: {
-    id: string;
-    inFlight: number;
-    handled: number;
-    retried: number;
-    deadLettered: number;
-    duplicates: number;
-    dropped: number;
-  }[];
+  /** Per subscribed consumer. */
+  consumers: ConsumerHealth[];
   /** The in-process outbox relay's view (see `OutboxHealth`), when one runs. */
   outbox?: OutboxHealth;
 }

@@ -19,7 +19,7 @@ import type { EventEnvelope } from './api.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { BodyTooLargeError, EnvelopeError, InvalidEncodingError, PublishOptionsError } from './errors.js';
 import { CE, CONTENT_TYPE_HEADER, EF } from './headers.js';
-import type { ConsumerIR, ContentMode } from './ir.js';
+import type { ConsumerIR, ContentMode, EventIR } from './ir.js';
 import { DEFAULT_BODY_LIMITS, decodeJsonBody } from './json-body.js';
 import type { BodyLimits } from './json-body.js';
 import type { Delivery, Headers, OutgoingMessage } from './transport.js';
@@ -36,6 +36,57 @@ export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=ut
 
 /** The envelope attributes, everything but the payload. */
 export type EnvelopeAttributes = Omit<EventEnvelope, 'data'>;
+
+/** What a new envelope takes besides its event, source and payload; absent fields are minted. */
+export interface NewEnvelopeOptions {
+  id?: string | undefined;
+  correlationId?: string | undefined;
+  causationId?: string | null | undefined;
+  traceparent?: string | undefined;
+  /** @default the payload's key field (see {@link eventKey}) */
+  key?: string | undefined;
+}
+
+/**
+ * A new envelope for `payload` of `event`, sent by `source`: a fresh id, the current time, a new
+ * correlation unless one is given, and the ordering key. What `runtime.publish` sends and what the
+ * test harness delivers.
+ */
+export function newEnvelope(
+  event: EventIR,
+  source: string,
+  payload: unknown,
+  options: NewEnvelopeOptions = {},
+): EventEnvelope {
+  const envelope: EventEnvelope = {
+    id: options.id ?? randomUUID(),
+    type: event.name,
+    source,
+    specversion: SPEC_VERSION,
+    time: new Date().toISOString(),
+    datacontenttype: CONTENT_TYPE,
+    correlationId: options.correlationId ?? randomUUID(),
+    causationId: options.causationId ?? null,
+    eventVersion: event.version,
+    data: payload,
+  };
+  if (options.traceparent !== undefined) envelope.traceparent = options.traceparent;
+  const key = options.key ?? eventKey(event, payload);
+  if (key !== undefined) envelope.key = key;
+  return envelope;
+}
+
+/**
+ * The ordering key of a payload: its `event.key` field, a string as it is, any other value as its
+ * JSON text (so two different objects never share a key, as `String()` would make them
+ * `[object Object]`); undefined when the event has no key or the field is missing or null.
+ */
+export function eventKey(event: Pick<EventIR, 'key'>, payload: unknown): string | undefined {
+  if (event.key === null || payload === null || typeof payload !== 'object') return undefined;
+  const value = (payload as Record<string, unknown>)[event.key];
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 const RESERVED_HEADERS = new Set<string>([...Object.values(CE), CONTENT_TYPE_HEADER]);
 

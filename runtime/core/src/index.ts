@@ -6,6 +6,7 @@
  */
 export { createRuntime } from './runtime.js';
 export type {
+  ConsumerHealth,
   EventEnvelope,
   Handler,
   HandlerContext,

@@ -9,8 +9,8 @@
  * Whatever arrives is untrusted: every failure before the handler runs is a poison message,
  * dead-lettered with its reason, never released for redelivery.
  */
-import { randomUUID } from 'node:crypto';
 import type {
+  ConsumerHealth,
   EventEnvelope,
   Handler,
   HandlerContext,
@@ -29,7 +29,7 @@ import type { CorrelationScope } from './context.js';
 import type { DeadLetterReason } from './dead-letter.js';
 import { deadLetterHeaders } from './dead-letter.js';
 import { RUNTIME_DEFAULTS } from './defaults.js';
-import { assertExtraHeaders, decodeEvent, encodeEnvelope, readAttempt } from './envelope.js';
+import { assertExtraHeaders, decodeEvent, encodeEnvelope, newEnvelope, readAttempt } from './envelope.js';
 import {
   ConsumerRegistrationError,
   NonRetryableError,
@@ -61,14 +61,8 @@ import { createMemoryTransport } from './memory/memory-transport.js';
 const ACK: Disposition = Object.freeze({ kind: 'ack' });
 const RELEASE: Disposition = Object.freeze({ kind: 'release' });
 
-interface ConsumerStats {
-  inFlight: number;
-  handled: number;
-  retried: number;
-  deadLettered: number;
-  duplicates: number;
-  dropped: number;
-}
+/** A consumer's counters, as `health()` reports them. */
+type ConsumerStats = Omit<ConsumerHealth, 'id'>;
 
 interface ConsumerState {
   ir: ConsumerIR;
@@ -183,26 +177,13 @@ class EventformRuntime implements Runtime {
     if (issues) throw new PublishValidationError(eventName, issues);
     if (options?.headers) assertExtraHeaders(options.headers);
 
-    const envelope: EventEnvelope = {
-      id: options?.id ?? randomUUID(),
-      type: eventName,
-      source: service,
-      specversion: '1.0',
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      correlationId: options?.correlationId ?? scope?.correlationId ?? randomUUID(),
-      causationId: options?.causationId ?? scope?.causationId ?? null,
-      eventVersion: event.version,
-      data: payload,
-    };
-    const traceparent = options?.traceparent ?? scope?.traceparent;
-    if (traceparent !== undefined) envelope.traceparent = traceparent;
-    const key =
-      options?.key ??
-      (event.key !== null && payload !== null && typeof payload === 'object'
-        ? keyOf((payload as Record<string, unknown>)[event.key])
-        : undefined);
-    if (key !== undefined) envelope.key = key;
+    const envelope = newEnvelope(event, service, payload, {
+      id: options?.id,
+      correlationId: options?.correlationId ?? scope?.correlationId,
+      causationId: options?.causationId ?? scope?.causationId,
+      traceparent: options?.traceparent ?? scope?.traceparent,
+      key: options?.key,
+    });
 
     const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
     // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
@@ -663,11 +644,6 @@ function retryHeaders(delivery: Delivery, nextAttempt: number): Headers {
   headers[EF.firstFailure] ??= new Date().toISOString();
   headers[EF.origin] ??= delivery.origin;
   return headers;
-}
-
-function keyOf(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 function messageOf(error: unknown): string {

@@ -72,20 +72,7 @@ export class MemoryTransport implements Transport {
           ? `Unknown event "${event.name}" in topology "${this.topology.name}"`
           : 'MemoryTransport: call start(topology) before publish',
       );
-    const origin = this.origins.get(event.name)!;
-    for (const queue of queues) {
-      // Each consumer gets its own message object; body and headers are shared and never mutated.
-      const stored = {
-        body: message.body,
-        headers: message.headers,
-        key: message.key,
-        origin,
-        redelivered: false,
-        duplicates: 0,
-      };
-      if (stored.key === undefined) delete stored.key;
-      queue.enqueue(stored);
-    }
+    this.enqueue(queues, this.origins.get(event.name)!, message);
   }
 
   async subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
@@ -117,19 +104,7 @@ export class MemoryTransport implements Transport {
    */
   injectRaw(target: string, message: RawMessage): void {
     const origin = this.origins.get(target) ?? `memory://${this.requireTopology().name}/${target}`;
-    const queues = this.routes.get(target) ?? [this.requireQueue(target)];
-    for (const queue of queues) {
-      const stored = {
-        body: message.body,
-        headers: message.headers,
-        key: message.key,
-        origin,
-        redelivered: false,
-        duplicates: 0,
-      };
-      if (stored.key === undefined) delete stored.key;
-      queue.enqueue(stored);
-    }
+    this.enqueue(this.routes.get(target) ?? [this.requireQueue(target)], origin, message);
   }
 
   /**
@@ -170,6 +145,20 @@ export class MemoryTransport implements Transport {
   whenIdle(consumerIds?: string[], timeoutMs = 10_000): Promise<void> {
     const queues = consumerIds ? consumerIds.map((id) => this.requireQueue(id)) : [...this.queues.values()];
     return this.broker.whenIdle(queues, timeoutMs);
+  }
+
+  /** A copy per queue: each consumer gets its own message object; body and headers are shared, never mutated. */
+  private enqueue(queues: ConsumerQueue[], origin: string, message: RawMessage): void {
+    for (const queue of queues) {
+      queue.enqueue({
+        body: message.body,
+        headers: message.headers,
+        ...(message.key === undefined ? {} : { key: message.key }),
+        origin,
+        redelivered: false,
+        duplicates: 0,
+      });
+    }
   }
 
   private requireTopology(): TopologyIR {

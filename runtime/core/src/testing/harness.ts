@@ -21,11 +21,10 @@
  * PostgreSQL transactions; then what handlers publish goes through the outbox and its relay, and
  * `deliver` waits for that as well.
  */
-import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, Handler, PublishOptions, Runtime, ValidatorMap } from '../api.js';
 import { readDeadLetter } from '../dead-letter.js';
 import type { DeadLetterRecord } from '../dead-letter.js';
-import { decodeDelivery, encodeEnvelope } from '../envelope.js';
+import { assertExtraHeaders, decodeDelivery, encodeEnvelope, newEnvelope } from '../envelope.js';
 import { PublishValidationError } from '../errors.js';
 import type { IdempotencyStore } from '../idempotency.js';
 import type { EventIR, TopologyIR } from '../ir.js';
@@ -162,8 +161,16 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
       }
       started ??= runtime.start();
       await started;
-      const envelope = buildEnvelope(event, payload, deliverOptions);
-      const message = encodeEnvelope(envelope, deliverOptions.headers);
+      if (deliverOptions.headers) assertExtraHeaders(deliverOptions.headers);
+      // The envelope the runtime would send for this payload: same key, same content mode.
+      const envelope = newEnvelope(event, deliverOptions.source ?? event.producers[0] ?? 'test-harness', payload, {
+        id: deliverOptions.id,
+        correlationId: deliverOptions.correlationId,
+        causationId: deliverOptions.causationId,
+        traceparent: deliverOptions.traceparent,
+        key: deliverOptions.key,
+      });
+      const message = encodeEnvelope(envelope, deliverOptions.headers, event.contentMode);
       for (const target of targets) transport.injectRaw(target, message);
       await transport.whenIdle(registered, timeoutMs);
       // With an outbox, what handlers published is sent after their commits, by the relay: wait for
@@ -191,23 +198,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   } finally {
     clearTimeout(timer);
   }
-}
-
-function buildEnvelope(event: EventIR, payload: unknown, options: DeliverOptions): EventEnvelope {
-  const envelope: EventEnvelope = {
-    id: options.id ?? randomUUID(),
-    type: event.name,
-    source: options.source ?? event.producers[0] ?? 'test-harness',
-    specversion: '1.0',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    correlationId: options.correlationId ?? randomUUID(),
-    causationId: options.causationId ?? null,
-    eventVersion: event.version,
-    data: payload,
-  };
-  const key = options.key ?? (event.key !== null ? (payload as Record<string, unknown>)[event.key] : undefined);
-  if (key !== undefined && key !== null) envelope.key = String(key);
-  if (options.traceparent !== undefined) envelope.traceparent = options.traceparent;
-  return envelope;
 }
