@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   export: () => import('./export.js'),
   import: () => import('./import.js'),
   relay: () => import('./relay.js'),
+  dlq: () => import('./dlq.js'),
 };
 
 /**

@@ -115,7 +115,7 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
  * Client libraries retry loudly while a broker is down; the command reports the final error
  * itself, so only warnings are shown (everything with --debug).
  */
-function cliLogger(io: CliIo, debug: boolean): Logger {
+export function cliLogger(io: CliIo, debug: boolean): Logger {
   const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     io.stderr(`${level}: ${message}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
   const quiet = (): void => {};

@@ -58,6 +58,8 @@ export const EF = {
   dlFirstFailure: 'ef-dl-first-failure',
   dlLastFailure: 'ef-dl-last-failure',
   dlCorrelationId: 'ef-dl-correlation-id',
+  /** Set by `eventform dlq replay` on the copy it sends back: the time (ISO 8601) of the replay. */
+  replayed: 'ef-replayed',
 } as const;
 
 export type Binding = 'kafka' | 'amqp' | 'memory';

@@ -85,6 +85,13 @@ export { backoffDelay, baseRetryDelay, decideRetry, retryDelay, retryDelays } fr
 export type { RetryDecision } from './retry-policy.js';
 export { DEAD_LETTER_REASONS, deadLetterHeaders, readDeadLetter, truncateUtf8 } from './dead-letter.js';
 export type { DeadLetterInput, DeadLetterReason, DeadLetterRecord } from './dead-letter.js';
+export type {
+  DeadLetterDecision,
+  DeadLetterPass,
+  DeadLetterPassOptions,
+  DeadLetterStore,
+  StoredDeadLetter,
+} from './dead-letter-store.js';
 
 export { dedupeKey, idempotencyNamespace } from './idempotency.js';
 export type { IdempotencyResult, IdempotencyStore } from './idempotency.js';

@@ -19,3 +19,5 @@ export type { InternalsStatus, KafkajsFastPaths } from './kafkajs-internals.js';
 /** @deprecated the status type of both paths is `InternalsStatus`. */
 export type { InternalsStatus as RecordEncoderStatus } from './kafkajs-internals.js';
 export { transportFromEnv } from './from-env.js';
+export { openKafkaDeadLetters } from './dead-letters.js';
+export type { KafkaDeadLettersOptions } from './dead-letters.js';

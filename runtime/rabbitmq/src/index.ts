@@ -31,3 +31,4 @@ export {
 export { KEY_HEADER } from './wire.js';
 export { defaultRabbitmqUrl, nodeUrls, redactUrl, RABBITMQ_DEFAULTS } from './defaults.js';
 export { transportFromEnv } from './from-env.js';
+export { openRabbitmqDeadLetters, type RabbitmqDeadLettersOptions } from './dead-letters.js';
