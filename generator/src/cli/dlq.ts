@@ -69,6 +69,14 @@ export interface DlqIo extends CliIo {
   ask(question: string): Promise<string>;
   /** Where the progress bar is drawn (only when it is a terminal). */
   progress: { isTTY?: boolean | undefined; write(text: string): unknown };
+  /** Connects to the broker; by default through its package (tests pass a store of their own). */
+  openStore?:
+    | ((
+        broker: 'rabbitmq' | 'kafka',
+        o: DlqCliOptions,
+        logger: Logger,
+      ) => Promise<{ store: DeadLetterStore; target: string }>)
+    | undefined;
 }
 
 export const processDlqIo: DlqIo = {
@@ -180,7 +188,9 @@ async function open(file: string, o: DlqCliOptions, io: DlqIo, verb: string): Pr
   let store: DeadLetterStore;
   let target: string;
   try {
-    if (broker === 'kafka') {
+    if (io.openStore) {
+      ({ store, target } = await io.openStore(broker, o, logger));
+    } else if (broker === 'kafka') {
       const kafka = await importBroker('@eventform/kafka', () => import('@eventform/kafka'));
       target = o.brokers ?? kafka.defaultKafkaBrokers();
       store = await kafka.openKafkaDeadLetters({ brokers: target, logger });
@@ -472,7 +482,7 @@ export function runDlqPurge(file: string, o: DlqCliOptions, io: DlqIo = processD
     const byRecord = filtersRecords(s.filter);
     if (byRecord && !s.store.deletesSingle) {
       throw new UserError(
-        `${s.broker} cannot delete single dead letters (a topic is a log): purge whole dead-letter topics, selected with --consumer only`,
+        `${s.store.broker} cannot delete single dead letters (a topic is a log): purge whole dead-letter topics, selected with --consumer only`,
         EXIT.usage,
       );
     }
