@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { createJsonLogger } from '../runtime/core/src/logger.js';
 import type { ContentMode, TopologyIR } from '../runtime/core/src/ir.js';
-import { KafkaTransport, kafkajsFastPaths } from '@eventform/kafka';
+import { KAFKA_DEFAULTS, KafkaTransport, kafkajsFastPaths } from '@eventform/kafka';
 import { benchTopology } from './order-topology.js';
 import { eventformSide } from './eventform-side.js';
 import { recordDecodeCost } from './kafka-decode.js';
@@ -102,7 +102,7 @@ export async function kafkaBrokers(): Promise<string> {
       },
     );
   });
-  return /KAFKA_BROKERS=(\S+)/.exec(out)?.[1] ?? '127.0.0.1:19092';
+  return /KAFKA_BROKERS=(\S+)/.exec(out)?.[1] ?? KAFKA_DEFAULTS.brokers;
 }
 
 function roundTimeoutMs(messages: number): number {

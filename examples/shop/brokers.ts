@@ -18,7 +18,9 @@ export async function publishRaw(
       return;
     case 'rabbitmq': {
       const amqp = (await import('amqplib')).default;
-      const connection = await amqp.connect(process.env.EVENTFORM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
+      const { defaultRabbitmqUrl, nodeUrls } = await import('@eventform/rabbitmq');
+      // The transport's own default and environment variable; the first node of a cluster list.
+      const connection = await amqp.connect(nodeUrls(defaultRabbitmqUrl())[0]!);
       const channel = await connection.createConfirmChannel();
       channel.publish(event.rabbitmq.exchange, event.rabbitmq.routingKey, body, {
         persistent: true,
@@ -30,9 +32,10 @@ export async function publishRaw(
     }
     case 'kafka': {
       const { Kafka, logLevel } = await import('kafkajs');
+      const { defaultKafkaBrokers } = await import('@eventform/kafka');
       const kafka = new Kafka({
         clientId: 'eventform-shop-raw',
-        brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(','),
+        brokers: defaultKafkaBrokers().split(','),
         logLevel: logLevel.NOTHING,
       });
       const producer = kafka.producer();

@@ -64,7 +64,7 @@ function hostileTopology(): TopologyIR {
       },
       Order: {
         key: 'orderId',
-        payload: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' }, ref: {} } },
+        payload: { type: 'object', required: ['orderId', 'ref'], properties: { orderId: { type: 'string' }, ref: {} } },
       },
     },
     services: {
@@ -227,7 +227,7 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
     });
     const big = JSON.stringify({ orderId: 'big', pad: 'x'.repeat(4_096) });
     await produceRaw(service.topic('Order'), 'k', big, headersOf('Order', 'big'));
-    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o2"}', headersOf('Order', 'fine'));
+    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o2","ref":"r2"}', headersOf('Order', 'fine'));
     await waitFor(() => handled.includes('fine'), { timeoutMs: 30_000, what: 'the record behind it handled' });
 
     expect(handled).toEqual(['fine']);
@@ -242,7 +242,7 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
     const service = await startService({ handlers: { onOrder: async (e) => void handled.push(e.id) } });
     const latin1 = Buffer.from('{"orderId":"caf\xe9"}', 'latin1');
     await produceRaw(service.topic('Order'), 'k', latin1, headersOf('Order', 'latin1'));
-    await produceRaw(service.topic('Order'), 'k', '{"orderId":"café"}', headersOf('Order', 'fine'));
+    await produceRaw(service.topic('Order'), 'k', '{"orderId":"café","ref":"r"}', headersOf('Order', 'fine'));
     await waitFor(() => handled.includes('fine'), { timeoutMs: 30_000, what: 'the record behind it handled' });
 
     expect(handled).toEqual(['fine']);
@@ -269,13 +269,13 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
         transport: { retryDueMarginMs: 300 },
       });
       // Sits at the head of the retry partition, due in 31,000 years.
-      await produceRaw(service.retryTopic('onOrder'), 'k', '{"orderId":"o1"}', {
+      await produceRaw(service.retryTopic('onOrder'), 'k', '{"orderId":"o1","ref":"r1"}', {
         ...headersOf('Order', 'forged'),
         [EF.dueAt]: '999999999999999',
         [EF.retryFor]: 'victim.onOrder',
         [EF.attempt]: '2',
       });
-      await service.runtime.publish('producer', 'Order', { orderId: 'k' }, { id: 'legit' });
+      await service.runtime.publish('producer', 'Order', { orderId: 'k', ref: 'legit' }, { id: 'legit' });
       await waitFor(() => seen.some((s) => s.id === 'legit' && s.attempt === 2) || overflows.length > 0, {
         timeoutMs: 30_000,
         what: 'the legitimate retry handled behind the forged record',
@@ -313,7 +313,7 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
         },
       },
     });
-    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o1"}', {
+    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o1","ref":"r1"}', {
       ...headersOf('Order', 'forged'),
       [EF.attempt]: '999999',
     });
@@ -357,7 +357,7 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
       runtime: { logger: failing, maxDeliveries },
       wrap: recording,
     });
-    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o1"}', headersOf('Order', 'doomed'));
+    await produceRaw(service.topic('Order'), 'k', '{"orderId":"o1","ref":"r1"}', headersOf('Order', 'doomed'));
     await waitFor(() => service.deadLettered('onOrder') > 0 || calls > maxDeliveries * 3, {
       timeoutMs: 30_000,
       what: 'a dead letter, or the record handled again and again',

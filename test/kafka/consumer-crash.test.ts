@@ -21,13 +21,12 @@ import { describe, expect, it } from 'vitest';
 import type { Handler, Logger, Runtime } from '../../runtime/core/src/api.js';
 import { createRuntime } from '../../runtime/core/src/runtime.js';
 import { createPostgresStore } from '@eventform/postgres';
-import { uniqueTopologyName } from '@eventform/runtime/testing';
 import { KafkaTransport, type KafkaTransportOptions } from '@eventform/kafka';
 import { requirePostgres } from '../support/brokers.js';
 import { requireKafka } from '../support/kafka.js';
 import type { CrashWorkerConfig, CrashWorkerMessage } from './crash-worker.js';
 import { cleanupTopology, FAST_GROUP, sleep, waitFor } from './helpers.js';
-import { topologyFromDocument } from '../../generator/src/spec/index.js';
+import { tickTopology } from './fixtures.js';
 
 const TOTAL = Number(process.env.EVENTFORM_CRASH_EVENTS ?? 4_000);
 /** Published in one burst once the group is formed: the doomed instance works through big batches. */
@@ -76,33 +75,7 @@ describe.skipIf(!kafka.available || !postgres.available)('Kafka consumer crash (
       let worker: ChildProcess | undefined;
       let workerStderr = '';
 
-      const topology = topologyFromDocument({
-        topology: uniqueTopologyName('crash'),
-        kafka: { partitions: 6, replicationFactor: 1, minInsyncReplicas: 1 },
-        events: {
-          Tick: {
-            key: 'key',
-            payload: {
-              type: 'object',
-              required: ['key', 'n'],
-              properties: { key: { type: 'string' }, n: { type: 'integer' } },
-            },
-          },
-        },
-        services: {
-          source: { produces: ['Tick'] },
-          sink: {
-            consumes: {
-              record: {
-                event: 'Tick',
-                concurrency: 8,
-                idempotency: { enabled: true },
-                retry: { attempts: 5, backoff: 'exponential', delay: '200ms', maxDelay: '2000ms' },
-              },
-            },
-          },
-        },
-      });
+      const topology = tickTopology('crash', { attempts: 5, maxDelay: '2s' });
       const groupId = topology.consumers.find((c) => c.id === CONSUMER)?.kafka.groupId ?? '';
 
       let invocations = 0;

@@ -15,12 +15,11 @@ import { describe, expect, it } from 'vitest';
 import type { Handler, Logger, Runtime } from '../../runtime/core/src/api.js';
 import { createRuntime } from '../../runtime/core/src/runtime.js';
 import { createPostgresStore } from '@eventform/postgres';
-import { uniqueTopologyName } from '@eventform/runtime/testing';
 import { KafkaTransport } from '@eventform/kafka';
 import { requirePostgres } from '../support/brokers.js';
 import { dedicatedKafka, KafkaUnavailableError } from '../support/kafka.js';
 import { cleanupTopology, FAST_GROUP, sleep } from './helpers.js';
-import { topologyFromDocument } from '../../generator/src/spec/index.js';
+import { tickTopology } from './fixtures.js';
 
 const TOTAL = Number(process.env.EVENTFORM_FAULT_EVENTS ?? 10_000);
 const PUBLISH_RATE_PER_S = 250; // ~40 s of publishing, so both kills land mid-stream
@@ -66,32 +65,7 @@ describe.skipIf(!postgres.available || !brokerReady)('Kafka under broker crashes
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-      const topology = topologyFromDocument({
-        topology: uniqueTopologyName('fault'),
-        kafka: { partitions: 6, replicationFactor: 1, minInsyncReplicas: 1 },
-        events: {
-          Tick: {
-            key: 'key',
-            payload: {
-              type: 'object',
-              required: ['key', 'n'],
-              properties: { key: { type: 'string' }, n: { type: 'integer' } },
-            },
-          },
-        },
-        services: {
-          source: { produces: ['Tick'] },
-          sink: {
-            consumes: {
-              record: {
-                event: 'Tick',
-                concurrency: 8,
-                retry: { attempts: 10, backoff: 'exponential', delay: '200ms', maxDelay: '5000ms' },
-              },
-            },
-          },
-        },
-      });
+      const topology = tickTopology('fault', { attempts: 10, maxDelay: '5s' });
 
       const transport = () =>
         new KafkaTransport({

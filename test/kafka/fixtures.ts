@@ -4,7 +4,7 @@
  * objects keyed by a required string `id` unless said otherwise; deduplication is off, so a test sees
  * every delivery the broker makes.
  */
-import { randomBytes } from 'node:crypto';
+import { uniqueTopologyName } from '@eventform/runtime/testing';
 import type { ContentMode, TopologyIR } from '../../runtime/core/src/ir.js';
 import { topologyFromDocument } from '../../generator/src/spec/index.js';
 
@@ -36,9 +36,7 @@ export interface TopologySpec {
   kafka?: Partial<TopologyIR['kafka']>;
 }
 
-export function uniqueName(prefix = 'kt'): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
+export const uniqueName = (prefix = 'kt'): string => uniqueTopologyName(prefix);
 
 /** A payload (an object) and, when it has a key, the key field, required as the format wants. */
 export function keyed(key: string | null | undefined): Record<string, unknown> {
@@ -80,5 +78,35 @@ export function makeTopology(spec: TopologySpec): TopologyIR {
       ]),
     ),
     services: { producer: { produces: spec.events.map((e) => e.name) }, ...services },
+  });
+}
+
+/**
+ * The topology of the Kafka fault tests (broker crashes, a consumer crash): `source` produces
+ * `Tick { key, n }`, keyed by `key`, over 6 partitions; `sink.record` handles it 8 at a time,
+ * deduplicated by event id, retrying with exponential backoff from 200 ms up to `maxDelay`.
+ */
+export function tickTopology(prefix: string, retry: { attempts: number; maxDelay: string }): TopologyIR {
+  return topologyFromDocument({
+    topology: uniqueName(prefix),
+    kafka: { partitions: 6, replicationFactor: 1, minInsyncReplicas: 1 },
+    events: {
+      Tick: {
+        key: 'key',
+        payload: {
+          type: 'object',
+          required: ['key', 'n'],
+          properties: { key: { type: 'string' }, n: { type: 'integer' } },
+        },
+      },
+    },
+    services: {
+      source: { produces: ['Tick'] },
+      sink: {
+        consumes: {
+          record: { event: 'Tick', concurrency: 8, retry: { ...retry, backoff: 'exponential', delay: '200ms' } },
+        },
+      },
+    },
   });
 }

@@ -3,7 +3,7 @@
  * builder), with a random suffix on the topology name so parallel tests never share resources.
  * Payloads are objects (with the key, if any, a required string); events without `producers` are produced by a service `producer`.
  */
-import { randomBytes } from 'node:crypto';
+import { uniqueTopologyName } from '@eventform/runtime/testing';
 import type { ContentMode, QueueType, TopologyIR } from '../../runtime/core/src/ir.js';
 import { topologyFromDocument } from '../../generator/src/spec/index.js';
 import { keyed } from '../kafka/fixtures.js';
@@ -29,9 +29,7 @@ export interface TopologySpec {
   queueType?: QueueType;
 }
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
+export const uniqueName = (prefix: string): string => uniqueTopologyName(prefix);
 
 const ms = (value: number | undefined): string | undefined => (value === undefined ? undefined : `${value}ms`);
 

@@ -13,10 +13,12 @@
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
+import { KAFKA_DEFAULTS } from '@eventform/kafka';
 import { isCi } from './brokers.js';
 import { runScript } from './scripts.js';
 
-export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:19092';
+/** The binding's default: where scripts/kafka/kafka.sh starts the test broker. */
+export const DEFAULT_KAFKA_BROKERS = KAFKA_DEFAULTS.brokers;
 
 /** Thrown when no broker can be had; in CI this must fail the run. */
 export class KafkaUnavailableError extends Error {
@@ -27,7 +29,8 @@ let ensured: Promise<string> | null = null;
 
 /**
  * The broker list to use. Returns `KAFKA_BROKERS` if set; otherwise runs
- * `scripts/kafka/kafka.sh start` (once per process) and returns `127.0.0.1:19092`.
+ * `scripts/kafka/kafka.sh start` (once per process) and returns the broker it
+ * printed (the binding's default address, {@link DEFAULT_KAFKA_BROKERS}).
  * Throws {@link KafkaUnavailableError} when the broker cannot be started.
  */
 export function ensureKafka(): Promise<string> {

@@ -13,10 +13,10 @@ import type {
 } from '@eventform/runtime';
 import { DEFAULTS } from './defaults.js';
 import { cmp, type Span } from './diagnostics.js';
-import { formatDuration } from './duration.js';
 import type { EffectivePolicies } from './policies.js';
-import type { RawConsumer, RawEvent, RawTopology } from './raw-topology.js';
+import type { RawConsumer, RawTopology } from './raw-topology.js';
 import type { ResolvedSchema, SharedSchema } from './schema-refs.js';
+import { deadLetterName, resourceNames, retryQueueName, retryTopicName } from './resource-names.js';
 import { toPlain } from './yaml-tree.js';
 
 export interface BuildInput {
@@ -26,30 +26,6 @@ export interface BuildInput {
   shared: ReadonlyMap<string, SharedSchema>;
   payloads: ReadonlyMap<string, ResolvedSchema & { refs: string[] }>;
   policies: ReadonlyMap<RawConsumer, EffectivePolicies>;
-}
-
-/** Broker resource names derived for the topology; also used by the collision checks. */
-export function resourceNames(raw: RawTopology, topologyName: string) {
-  const kafkaTop = {
-    partitions: raw.kafka.partitions?.value ?? DEFAULTS.kafka.partitions,
-    replicationFactor: raw.kafka.replicationFactor?.value ?? DEFAULTS.kafka.replicationFactor,
-    minInsyncReplicas: raw.kafka.minInsyncReplicas?.value ?? DEFAULTS.kafka.minInsyncReplicas,
-  };
-  return {
-    exchange: raw.rabbitmq.exchange?.value ?? `${topologyName}.events`,
-    queueType: raw.rabbitmq.queueType?.value ?? DEFAULTS.rabbitmq.queueType,
-    kafka: kafkaTop,
-    eventTopic: (e: RawEvent): string => e.kafka.topic?.value ?? `${topologyName}.${e.name}`,
-    consumerQueue: (c: RawConsumer): string => c.rabbitmq.queue?.value ?? `${topologyName}.${c.service}.${c.handler}`,
-    consumerGroup: (c: RawConsumer): string => c.kafka.groupId?.value ?? `${topologyName}.${c.service}.${c.handler}`,
-    /** The partition exchange and queues of a handler with `rabbitmq.partitions`, else undefined. */
-    partitions: (c: RawConsumer): { exchange: string; queues: string[] } | undefined => {
-      const count = c.rabbitmq.partitions?.value;
-      if (count === undefined) return undefined;
-      const queue = c.rabbitmq.queue?.value ?? `${topologyName}.${c.service}.${c.handler}`;
-      return { exchange: `${queue}.partitions`, queues: Array.from({ length: count }, (_, i) => `${queue}.p${i}`) };
-    },
-  };
 }
 
 export function buildIR(input: BuildInput): TopologyIR {
@@ -119,15 +95,15 @@ export function buildIR(input: BuildInput): TopologyIR {
       rabbitmq: {
         queue,
         queueType: c.rabbitmq.queueType?.value ?? names.queueType,
-        retryQueues: distinct.map((delayMs) => ({ name: `${queue}.retry.${formatDuration(delayMs)}`, delayMs })),
-        deadLetterQueue: p.deadLetter ? `${queue}.dlq` : null,
+        retryQueues: distinct.map((delayMs) => ({ name: retryQueueName(queue, delayMs), delayMs })),
+        deadLetterQueue: p.deadLetter ? deadLetterName(queue) : null,
         // Only when set, so the IR of every other topology stays as it was.
         ...(partitions ? { partitions } : {}),
       },
       kafka: {
         groupId: group,
-        retryTopic: p.retry.attempts > 1 ? `${group}.retry` : null,
-        deadLetterTopic: p.deadLetter ? `${group}.dlq` : null,
+        retryTopic: p.retry.attempts > 1 ? retryTopicName(group) : null,
+        deadLetterTopic: p.deadLetter ? deadLetterName(group) : null,
       },
       loc: loc(c.handlerSpan),
     };

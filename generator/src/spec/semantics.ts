@@ -3,7 +3,7 @@
  * identifier escaping can fix, unknown events, ordering and idempotency keys, Kafka settings,
  * broker resource names, and the advisory warnings (past tense, unused events, ...).
  */
-import { resourceNames } from './build-ir.js';
+import { deadLetterName, resourceNames, retryQueueName, retryTopicName } from './resource-names.js';
 import { LIMITS } from './defaults.js';
 import { cmp, type DiagnosticSink, type Span } from './diagnostics.js';
 import { formatDuration } from './duration.js';
@@ -412,15 +412,14 @@ function checkResources({ raw, policies }: SemanticInput, sink: DiagnosticSink):
       const q = names.consumerQueue(c);
       const qAt = c.rabbitmq.queue?.span ?? c.handlerSpan;
       claim(rabbit, q, owner, qAt, 'RabbitMQ', 'queue');
-      for (const d of new Set(pol.retry.delaysMs))
-        claim(rabbit, `${q}.retry.${formatDuration(d)}`, owner, qAt, 'RabbitMQ', 'queue');
-      if (pol.deadLetter) claim(rabbit, `${q}.dlq`, owner, qAt, 'RabbitMQ', 'queue');
+      for (const d of new Set(pol.retry.delaysMs)) claim(rabbit, retryQueueName(q, d), owner, qAt, 'RabbitMQ', 'queue');
+      if (pol.deadLetter) claim(rabbit, deadLetterName(q), owner, qAt, 'RabbitMQ', 'queue');
       for (const p of names.partitions(c)?.queues ?? []) claim(rabbit, p, owner, qAt, 'RabbitMQ', 'queue');
       const g = names.consumerGroup(c);
       const gAt = c.kafka.groupId?.span ?? c.handlerSpan;
       claim(groups, g, owner, gAt, 'Kafka', 'consumer group');
-      if (pol.retry.attempts > 1) claim(topics, `${g}.retry`, owner, gAt, 'Kafka', 'topic');
-      if (pol.deadLetter) claim(topics, `${g}.dlq`, owner, gAt, 'Kafka', 'topic');
+      if (pol.retry.attempts > 1) claim(topics, retryTopicName(g), owner, gAt, 'Kafka', 'topic');
+      if (pol.deadLetter) claim(topics, deadLetterName(g), owner, gAt, 'Kafka', 'topic');
     }
   }
   if (names.exchange.length > LIMITS.maxRabbitName) {
