@@ -34,39 +34,28 @@ import { eventformSide } from './eventform-side.js';
 import { recordDecodeCost } from './kafka-decode.js';
 import { rawKafkajsSide } from './raw-kafkajs.js';
 import {
-  compare,
   DEFAULT_WARMUP,
   eventformSideName,
-  formatComparison,
+  latencyArg,
   loadAverage,
-  measureLatency,
   numberArg,
   rawSideName,
+  runBench,
+  type BenchRunOptions,
   type ComparisonResult,
   type LatencySide,
   type Pair,
+  type RawWire,
   type Side,
 } from './support.js';
 
-export interface KafkaBenchOptions {
+export interface KafkaBenchOptions extends BenchRunOptions {
   /** @default `KAFKA_BROKERS`, else the broker `scripts/kafka/kafka.sh start` runs */
   brokers?: string;
-  /** Messages per measured round. @default 8_000 */
-  messages?: number;
-  /** Measured rounds per side. @default 3 */
-  rounds?: number;
-  /** Warm-up messages per side before the first round. @default min(5000, messages) */
-  warmup?: number;
   /** Topic partitions = partitions consumed at once = eventform consumer concurrency. @default 3 */
   partitions?: number;
-  /** Publishes awaiting their ack at once, both sides. @default 100 */
-  inFlight?: number;
   /** Also run raw kafkajs the textbook way (a send and a commit per message), as a reference row. @default true */
   reference?: boolean;
-  /** Publish→handled latency at a fixed rate; `false` skips it. @default { rate: 500, messages: 2_000, rounds: 2 } */
-  latency?: { rate: number; messages: number; rounds: number } | false;
-  /** @default console.log */
-  log?: (line: string) => void;
 }
 
 export const KAFKA_BENCH_DEFAULTS = {
@@ -204,57 +193,50 @@ export async function run(options: KafkaBenchOptions = {}): Promise<ComparisonRe
   log("  raw sides: the bare payload, or eventform's wire format in binary / structured mode");
   log('  eventform also: validation on publish and receipt, the envelope, idempotency (in-memory) before commit');
 
-  const closers: (() => Promise<void>)[] = [];
-  try {
-    const brokerList = brokers.split(',');
-    // The eventform sides first: the first KafkaTransport installs the record encoder and decoder
-    // into kafkajs, which must happen before anything in the process produces or fetches.
-    const efBinary = await eventformKafkaSide({ brokers, partitions, inFlight, contentMode: 'binary' });
-    closers.push(() => efBinary.close());
-    const efStructured = await eventformKafkaSide({ brokers, partitions, inFlight, contentMode: 'structured' });
-    closers.push(() => efStructured.close());
-    const fastPaths = kafkajsFastPaths();
-    log(
-      `  kafkajs ${fastPaths.version}: record encoder ${fastPaths.recordEncoder} (eventform's records only), record decoder ${fastPaths.recordDecoder}`,
-    );
-    log('    (the decoder is process-wide: the raw sides read records with it too — the same records, decoded faster)');
-    const decode = recordDecodeCost();
-    log(
-      `  record decode, kafkajs vs eventform's decoder (median of 5 x 20,000 here): ${decode.map((d) => `${d.label} (${d.headers} headers) ${d.kafkajsUs.toFixed(1)} → ${d.eventformUs.toFixed(1)} µs`).join('; ')}`,
-    );
-    const raw = async (wire: 'bare' | 'binary' | 'structured', mode: 'batched' | 'per-message' = 'batched') => {
-      const side = await rawKafkajsSide({ brokers: brokerList, inFlight, partitions, mode, wire });
-      closers.push(() => side.close());
-      return side;
-    };
-    const rawBare = await raw('bare');
-    const rawBinary = await raw('binary');
-    const rawStructured = await raw('structured');
-    const sides: Side[] = [rawBare, rawBinary, rawStructured, efBinary, efStructured];
-    if (reference) sides.push(await raw('bare', 'per-message'));
-    const result = await compare(KAFKA_BENCH_TITLE, sides, {
-      messages,
-      rounds,
-      warmup: options.warmup,
-      pairs: kafkaPairs(reference),
-    });
-    if (latency) {
-      result.latency = await measureLatency([rawBinary, efBinary, rawStructured, efStructured], {
-        count: latency.messages,
-        ratePerSecond: latency.rate,
-        rounds: latency.rounds,
-        pairs: [
-          { candidate: efBinary.name, baseline: rawBinary.name, goal: KAFKA_BENCH_DEFAULTS.goals.latencyP99 },
-          { candidate: efStructured.name, baseline: rawStructured.name, goal: KAFKA_BENCH_DEFAULTS.goals.latencyP99 },
+  return runBench({
+    title: KAFKA_BENCH_TITLE,
+    log,
+    messages,
+    rounds,
+    warmup: options.warmup,
+    pairs: kafkaPairs(reference),
+    latency,
+    latencyGoal: KAFKA_BENCH_DEFAULTS.goals.latencyP99,
+    async open(keep) {
+      const brokerList = brokers.split(',');
+      // The eventform sides first: the first KafkaTransport installs the record encoder and decoder
+      // into kafkajs, which must happen before anything in the process produces or fetches.
+      const ef = async (contentMode: ContentMode) =>
+        keep(await eventformKafkaSide({ brokers, partitions, inFlight, contentMode }));
+      const efBinary = await ef('binary');
+      const efStructured = await ef('structured');
+      const fastPaths = kafkajsFastPaths();
+      log(
+        `  kafkajs ${fastPaths.version}: record encoder ${fastPaths.recordEncoder} (eventform's records only), record decoder ${fastPaths.recordDecoder}`,
+      );
+      log(
+        '    (the decoder is process-wide: the raw sides read records with it too — the same records, decoded faster)',
+      );
+      const decode = recordDecodeCost();
+      log(
+        `  record decode, kafkajs vs eventform's decoder (median of 5 x 20,000 here): ${decode.map((d) => `${d.label} (${d.headers} headers) ${d.kafkajsUs.toFixed(1)} → ${d.eventformUs.toFixed(1)} µs`).join('; ')}`,
+      );
+      const raw = async (wire: RawWire, mode: 'batched' | 'per-message' = 'batched') =>
+        keep(await rawKafkajsSide({ brokers: brokerList, inFlight, partitions, mode, wire }));
+      const rawBare = await raw('bare');
+      const rawBinary = await raw('binary');
+      const rawStructured = await raw('structured');
+      const sides: Side[] = [rawBare, rawBinary, rawStructured, efBinary, efStructured];
+      if (reference) sides.push(await raw('bare', 'per-message'));
+      return {
+        sides,
+        sameWire: [
+          [rawBinary, efBinary],
+          [rawStructured, efStructured],
         ],
-      });
-    }
-    log(formatComparison(result));
-    log(`  ${loadAverage()} at the end`);
-    return result;
-  } finally {
-    for (const close of closers.reverse()) await close().catch((e: unknown) => log(`  cleanup failed: ${String(e)}`));
-  }
+      };
+    },
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
@@ -264,12 +246,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     partitions: numberArg('partitions'),
     inFlight: numberArg('in-flight'),
     reference: !process.argv.includes('--no-reference'),
-    latency: process.argv.includes('--no-latency')
-      ? false
-      : {
-          rate: numberArg('latency-rate') ?? KAFKA_BENCH_DEFAULTS.latency.rate,
-          messages: numberArg('latency-messages') ?? KAFKA_BENCH_DEFAULTS.latency.messages,
-          rounds: numberArg('latency-rounds') ?? KAFKA_BENCH_DEFAULTS.latency.rounds,
-        },
+    latency: latencyArg(KAFKA_BENCH_DEFAULTS.latency),
   });
 }

@@ -26,42 +26,32 @@ import path from 'node:path';
 import { createJsonLogger } from '../runtime/core/src/logger.js';
 import type { ContentMode } from '../runtime/core/src/ir.js';
 import { RabbitMQTransport } from '../runtime/rabbitmq/src/transport.js';
+import { defaultRabbitmqUrl } from '../runtime/rabbitmq/src/defaults.js';
 import { rabbitmqResources } from '../runtime/rabbitmq/src/resources.js';
 import { benchTopology } from './order-topology.js';
 import { eventformSide } from './eventform-side.js';
 import { rawAmqplibSide } from './raw-amqplib.js';
 import {
-  compare,
   DEFAULT_WARMUP,
   eventformSideName,
-  formatComparison,
+  latencyArg,
   loadAverage,
-  measureLatency,
   numberArg,
   rawSideName,
+  runBench,
+  type BenchRunOptions,
   type ComparisonResult,
   type LatencySide,
   type Pair,
+  type RawWire,
   type Side,
 } from './support.js';
 
-export interface RabbitBenchOptions {
+export interface RabbitBenchOptions extends BenchRunOptions {
   /** @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672 */
   url?: string;
-  /** Messages per measured round. @default 20_000 */
-  messages?: number;
-  /** Measured rounds per side (five: the broker's disk makes single rounds noisy). @default 5 */
-  rounds?: number;
-  /** Warm-up messages per side before the first round. @default min(5000, messages) */
-  warmup?: number;
   /** Raw prefetch = eventform consumer concurrency (and prefetch). @default 50 */
   prefetch?: number;
-  /** Publishes awaiting their confirm at once, both sides. @default 100 */
-  inFlight?: number;
-  /** Publish→handled latency at a fixed rate; `false` skips it. @default { rate: 500, messages: 2_000, rounds: 2 } */
-  latency?: { rate: number; messages: number; rounds: number } | false;
-  /** Where progress and the result go. @default console.log */
-  log?: (line: string) => void;
 }
 
 export const RABBITMQ_BENCH_DEFAULTS = {
@@ -75,10 +65,6 @@ export const RABBITMQ_BENCH_DEFAULTS = {
 } as const;
 
 export const RABBITMQ_BENCH_TITLE = 'RabbitMQ publish + consume (persistent, confirms, quorum queue)';
-
-function defaultUrl(): string {
-  return process.env.EVENTFORM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-}
 
 /** Upper bound on one round: generous (a loaded 2-core box), but a lost message fails the bench. */
 function roundTimeoutMs(messages: number): number {
@@ -144,7 +130,7 @@ export function rabbitmqPairs(): Pair[] {
 
 /** Runs raw amqplib and the eventform runtime side by side and returns the comparison. */
 export async function run(options: RabbitBenchOptions = {}): Promise<ComparisonResult> {
-  const url = options.url ?? defaultUrl();
+  const url = options.url ?? defaultRabbitmqUrl();
   const messages = options.messages ?? RABBITMQ_BENCH_DEFAULTS.messages;
   const rounds = options.rounds ?? RABBITMQ_BENCH_DEFAULTS.rounds;
   const prefetch = options.prefetch ?? RABBITMQ_BENCH_DEFAULTS.prefetch;
@@ -164,50 +150,33 @@ export async function run(options: RabbitBenchOptions = {}): Promise<ComparisonR
   log("  raw sides: the bare payload, or eventform's wire format in binary / structured mode");
   log('  eventform also: validation on publish and receipt, the envelope, idempotency (in-memory) before ack');
 
-  const closers: (() => Promise<void>)[] = [];
-  try {
-    const raw = async (wire: 'bare' | 'binary' | 'structured') => {
-      const side = await rawAmqplibSide({ url, prefetch, inFlight, wire });
-      closers.push(() => side.close());
-      return side;
-    };
-    const ef = async (contentMode: ContentMode) => {
-      const side = await eventformRabbitSide({ url, prefetch, inFlight, contentMode });
-      closers.push(() => side.close());
-      return side;
-    };
-    const rawBare = await raw('bare');
-    const rawBinary = await raw('binary');
-    const rawStructured = await raw('structured');
-    const efBinary = await ef('binary');
-    const efStructured = await ef('structured');
-    const result = await compare(RABBITMQ_BENCH_TITLE, [rawBare, rawBinary, rawStructured, efBinary, efStructured], {
-      messages,
-      rounds,
-      warmup: options.warmup,
-      pairs: rabbitmqPairs(),
-    });
-    if (latency) {
-      result.latency = await measureLatency([rawBinary, efBinary, rawStructured, efStructured], {
-        count: latency.messages,
-        ratePerSecond: latency.rate,
-        rounds: latency.rounds,
-        pairs: [
-          { candidate: efBinary.name, baseline: rawBinary.name, goal: RABBITMQ_BENCH_DEFAULTS.goals.latencyP99 },
-          {
-            candidate: efStructured.name,
-            baseline: rawStructured.name,
-            goal: RABBITMQ_BENCH_DEFAULTS.goals.latencyP99,
-          },
+  return runBench({
+    title: RABBITMQ_BENCH_TITLE,
+    log,
+    messages,
+    rounds,
+    warmup: options.warmup,
+    pairs: rabbitmqPairs(),
+    latency,
+    latencyGoal: RABBITMQ_BENCH_DEFAULTS.goals.latencyP99,
+    async open(keep) {
+      const raw = async (wire: RawWire) => keep(await rawAmqplibSide({ url, prefetch, inFlight, wire }));
+      const ef = async (contentMode: ContentMode) =>
+        keep(await eventformRabbitSide({ url, prefetch, inFlight, contentMode }));
+      const rawBare = await raw('bare');
+      const rawBinary = await raw('binary');
+      const rawStructured = await raw('structured');
+      const efBinary = await ef('binary');
+      const efStructured = await ef('structured');
+      return {
+        sides: [rawBare, rawBinary, rawStructured, efBinary, efStructured],
+        sameWire: [
+          [rawBinary, efBinary],
+          [rawStructured, efStructured],
         ],
-      });
-    }
-    log(formatComparison(result));
-    log(`  ${loadAverage()} at the end`);
-    return result;
-  } finally {
-    for (const close of closers.reverse()) await close().catch((e: unknown) => log(`  cleanup failed: ${String(e)}`));
-  }
+      };
+    },
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
@@ -216,12 +185,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     rounds: numberArg('rounds'),
     prefetch: numberArg('prefetch'),
     inFlight: numberArg('in-flight'),
-    latency: process.argv.includes('--no-latency')
-      ? false
-      : {
-          rate: numberArg('latency-rate') ?? RABBITMQ_BENCH_DEFAULTS.latency.rate,
-          messages: numberArg('latency-messages') ?? RABBITMQ_BENCH_DEFAULTS.latency.messages,
-          rounds: numberArg('latency-rounds') ?? RABBITMQ_BENCH_DEFAULTS.latency.rounds,
-        },
+    latency: latencyArg(RABBITMQ_BENCH_DEFAULTS.latency),
   });
 }

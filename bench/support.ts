@@ -121,6 +121,84 @@ export async function compare(
   return { title, rows, pairs };
 }
 
+/** Publish→handled latency at a fixed rate: `rate` per second, `messages` per round, `rounds` rounds. */
+export interface LatencyOptions {
+  rate: number;
+  messages: number;
+  rounds: number;
+}
+
+/** What every broker bench takes (each adds its broker's own settings). */
+export interface BenchRunOptions {
+  /** Messages per measured round. */
+  messages?: number | undefined;
+  /** Measured rounds per side. */
+  rounds?: number | undefined;
+  /** Warm-up messages per side before the first round. @default min(5000, messages) */
+  warmup?: number | undefined;
+  /** Publishes awaiting their confirm or ack at once, every side. */
+  inFlight?: number | undefined;
+  /** Latency at a fixed rate; `false` skips it. */
+  latency?: LatencyOptions | false | undefined;
+  /** Where progress and the result go. @default console.log */
+  log?: ((line: string) => void) | undefined;
+}
+
+/** A side the bench opened; closed when the bench ends. */
+export type OpenSide = Side & LatencySide & { close(): Promise<void> };
+
+/**
+ * The part every broker bench shares: open the sides (`open` hands each one to `keep`, so it is
+ * closed at the end whatever fails), compare their throughput, measure the latency of each
+ * eventform side against the raw side with the same wire format, print the result.
+ */
+export async function runBench(options: {
+  title: string;
+  log: (line: string) => void;
+  messages: number;
+  rounds: number;
+  warmup: number | undefined;
+  pairs: Pair[];
+  latency: LatencyOptions | false;
+  /** The p99 latency goal of each eventform side against its raw side, as a ratio. */
+  latencyGoal: number;
+  open(keep: <S extends OpenSide>(side: S) => S): Promise<{ sides: Side[]; sameWire: [raw: OpenSide, ef: OpenSide][] }>;
+}): Promise<ComparisonResult> {
+  const { log } = options;
+  const closers: (() => Promise<void>)[] = [];
+  try {
+    const { sides, sameWire } = await options.open((side) => {
+      closers.push(() => side.close());
+      return side;
+    });
+    const { messages, rounds, warmup, pairs } = options;
+    const result = await compare(options.title, sides, { messages, rounds, warmup, pairs });
+    if (options.latency) {
+      result.latency = await measureLatency(sameWire.flat(), {
+        count: options.latency.messages,
+        ratePerSecond: options.latency.rate,
+        rounds: options.latency.rounds,
+        pairs: sameWire.map(([raw, ef]) => ({ candidate: ef.name, baseline: raw.name, goal: options.latencyGoal })),
+      });
+    }
+    log(formatComparison(result));
+    log(`  ${loadAverage()} at the end`);
+    return result;
+  } finally {
+    for (const close of closers.reverse()) await close().catch((e: unknown) => log(`  cleanup failed: ${String(e)}`));
+  }
+}
+
+/** The latency settings from the command line (`--no-latency`, `--latency-rate|messages|rounds`) over `defaults`. */
+export function latencyArg(defaults: LatencyOptions, argv: string[] = process.argv): LatencyOptions | false {
+  if (argv.includes('--no-latency')) return false;
+  return {
+    rate: numberArg('latency-rate', argv) ?? defaults.rate,
+    messages: numberArg('latency-messages', argv) ?? defaults.messages,
+    rounds: numberArg('latency-rounds', argv) ?? defaults.rounds,
+  };
+}
+
 export function formatComparison(r: ComparisonResult): string {
   const lines = [`\n${r.title}`];
   const width = Math.max(...r.rows.map((row) => row.name.length));
