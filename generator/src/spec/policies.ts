@@ -6,7 +6,7 @@
 import { retryDelays, type IdempotencyIR, type RetryPolicyIR } from '@eventform/runtime';
 import { DEFAULTS } from './defaults.js';
 import type { Span } from './diagnostics.js';
-import type { RawDefaults, RawPolicies, RawRetry } from './raw-topology.js';
+import type { Located, RawDefaults, RawPolicies, RawRetry } from './raw-topology.js';
 
 export interface EffectivePolicies {
   retry: RetryPolicyIR;
@@ -32,48 +32,36 @@ export function effectivePolicies(defaults: RawDefaults, own: RawPolicies): Effe
     maxDelayMs: number;
     jitter: number;
   };
+  /** Takes a value that was written: sets it and, under `spanKey`, remembers where it was written. */
+  const take = <T>(located: Located<T> | undefined, set: (value: T) => void, spanKey?: keyof typeof spans): void => {
+    if (!located) return;
+    set(located.value);
+    if (spanKey) spans[spanKey] = located.span;
+  };
   const applyRetry = (raw: RawRetry | undefined): void => {
     if (!raw) return;
     if (raw.disabled) {
       r.attempts = 1;
       return;
     }
-    if (raw.attempts) r.attempts = raw.attempts.value;
-    if (raw.backoff) r.backoff = raw.backoff.value;
-    if (raw.delayMs) {
-      r.delayMs = raw.delayMs.value;
-      spans.delay = raw.delayMs.span;
-    }
-    if (raw.maxDelayMs) {
-      r.maxDelayMs = raw.maxDelayMs.value;
-      spans.maxDelay = raw.maxDelayMs.span;
-    }
-    if (raw.jitter) r.jitter = raw.jitter.value;
+    take(raw.attempts, (v) => (r.attempts = v));
+    take(raw.backoff, (v) => (r.backoff = v));
+    take(raw.delayMs, (v) => (r.delayMs = v), 'delay');
+    take(raw.maxDelayMs, (v) => (r.maxDelayMs = v), 'maxDelay');
+    take(raw.jitter, (v) => (r.jitter = v));
   };
   applyRetry(defaults.retry);
   applyRetry(own.retry);
 
   const idem: IdempotencyIR = { ...DEFAULTS.idempotency };
   for (const raw of [defaults.idempotency, own.idempotency]) {
-    if (!raw) continue;
-    if (raw.enabled) {
-      idem.enabled = raw.enabled.value;
-      spans.idempotencyEnabled = raw.enabled.span;
-    }
-    if (raw.key) {
-      idem.key = raw.key.value;
-      spans.idempotencyKey = raw.key.span;
-    }
-    if (raw.windowMs) idem.windowMs = raw.windowMs.value;
+    take(raw?.enabled, (v) => (idem.enabled = v), 'idempotencyEnabled');
+    take(raw?.key, (v) => (idem.key = v), 'idempotencyKey');
+    take(raw?.windowMs, (v) => (idem.windowMs = v));
   }
 
   let deadLetter: boolean = DEFAULTS.deadLetter;
-  for (const raw of [defaults.deadLetter, own.deadLetter]) {
-    if (raw) {
-      deadLetter = raw.value;
-      spans.deadLetter = raw.span;
-    }
-  }
+  for (const raw of [defaults.deadLetter, own.deadLetter]) take(raw, (v) => (deadLetter = v), 'deadLetter');
 
   return {
     retry: { ...r, delaysMs: retryDelays(r) },
