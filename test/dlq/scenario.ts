@@ -259,8 +259,9 @@ export async function runScenario(broker: ScenarioBroker, topo: DlqTopology, run
   expect(stats('billing.charge').retried).toBe(4);
   expect(effects.correlation.get('o1')).toBe('corr-o1');
   expect(effects.correlation.get('o2')).toBe('corr-o2');
-  // audit.record consumes Placed too and got none of it.
+  // audit.record consumes Placed too and got none of it: not even as a duplicate its idempotency skipped.
   expect(stats('audit.record').handled).toBe(auditHandled);
+  expect(stats('audit.record').duplicates).toBe(0);
   expect(Object.fromEntries(effects.audit)).toEqual({ o1: 1, o2: 1, o3: 1 });
   const afterReplay = await list('--consumer', 'billing.charge');
   // Kept (--keep on RabbitMQ; always on Kafka): the 3 originals, plus o3 dead-lettered again.
@@ -285,6 +286,7 @@ export async function runScenario(broker: ScenarioBroker, topo: DlqTopology, run
     what: 'the second replay skipped as duplicates',
   });
   expect(Object.fromEntries(effects.billing)).toEqual({ o1: 1, o2: 1 });
+  expect(stats('audit.record')).toMatchObject({ handled: auditHandled, duplicates: 0 });
 
   // ---- purge: refuses without a terminal and without --yes; --dry-run changes nothing ----------------
   const before = counts(await list());

@@ -52,6 +52,14 @@ export interface DeadLetterPass {
   replayed: number;
 }
 
+/** A pass that has read nothing yet. */
+export function emptyPass(consumer: string, location: string): DeadLetterPass {
+  return { consumer, location, missing: false, read: 0, kept: 0, deleted: 0, replayed: 0 };
+}
+
+/** What {@link DeadLetterStore.pass} asks about each message it reads. */
+export type DecideDeadLetter = (message: StoredDeadLetter) => DeadLetterDecision | Promise<DeadLetterDecision>;
+
 export interface DeadLetterPassOptions {
   /**
    * Called once before the first message with how many the pass will read at most (what the
@@ -78,11 +86,7 @@ export interface DeadLetterStore {
    * pass) and carry out `decide`'s decision for each before the next is shown. Messages the pass
    * did not get to (an error, `decide` threw) stay in the DLQ.
    */
-  pass(
-    consumer: ConsumerIR,
-    decide: (message: StoredDeadLetter) => DeadLetterDecision | Promise<DeadLetterDecision>,
-    options?: DeadLetterPassOptions,
-  ): Promise<DeadLetterPass>;
+  pass(consumer: ConsumerIR, decide: DecideDeadLetter, options?: DeadLetterPassOptions): Promise<DeadLetterPass>;
   /**
    * Remove every message the consumer's DLQ holds now (messages arriving meanwhile stay);
    * resolves to how many were removed. Where {@link deletesSingle}, the same as a pass deleting all.

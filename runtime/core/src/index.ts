@@ -90,8 +90,10 @@ export type {
   DeadLetterPass,
   DeadLetterPassOptions,
   DeadLetterStore,
+  DecideDeadLetter,
   StoredDeadLetter,
 } from './dead-letter-store.js';
+export { emptyPass } from './dead-letter-store.js';
 
 export { dedupeKey, idempotencyNamespace } from './idempotency.js';
 export type { IdempotencyResult, IdempotencyStore } from './idempotency.js';

@@ -19,12 +19,13 @@ import type {
   ConsumerIR,
   DeadLetterDecision,
   DeadLetterPass,
+  DecideDeadLetter,
   DeadLetterPassOptions,
   DeadLetterStore,
   Logger,
   StoredDeadLetter,
 } from '@eventform/runtime';
-import { EF, createJsonLogger, fromWireHeaders, toWireHeaders } from '@eventform/runtime';
+import { EF, createJsonLogger, emptyPass, fromWireHeaders, toWireHeaders } from '@eventform/runtime';
 import { createKafkaClient, describeKafkaError, parseBrokers } from './client.js';
 import { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
 
@@ -92,19 +93,11 @@ class KafkaDeadLetters implements DeadLetterStore {
 
   async pass(
     consumer: ConsumerIR,
-    decide: (message: StoredDeadLetter) => DeadLetterDecision | Promise<DeadLetterDecision>,
+    decide: DecideDeadLetter,
     options: DeadLetterPassOptions = {},
   ): Promise<DeadLetterPass> {
     const topic = this.requireTopic(consumer);
-    const result: DeadLetterPass = {
-      consumer: consumer.id,
-      location: topic,
-      missing: false,
-      read: 0,
-      kept: 0,
-      deleted: 0,
-      replayed: 0,
-    };
+    const result = emptyPass(consumer.id, topic);
     const ranges = await this.ranges(topic);
     if (ranges === null) return { ...result, missing: true };
     const open = new Map(ranges.filter((r) => r.high > r.low).map((r) => [r.partition, r]));

@@ -21,12 +21,13 @@ import type {
   ConsumerIR,
   DeadLetterDecision,
   DeadLetterPass,
+  DecideDeadLetter,
   DeadLetterPassOptions,
   DeadLetterStore,
   Logger,
   StoredDeadLetter,
 } from '@eventform/runtime';
-import { createJsonLogger } from '@eventform/runtime';
+import { createJsonLogger, emptyPass } from '@eventform/runtime';
 import { amqplibFastPaths, installHeaderDecoder, reportFastPaths } from './amqplib-internals.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { RABBITMQ_DEFAULTS, defaultRabbitmqUrl, openConnection, redactUrl } from './defaults.js';
@@ -97,19 +98,11 @@ class RabbitmqDeadLetters implements DeadLetterStore {
 
   async pass(
     consumer: ConsumerIR,
-    decide: (message: StoredDeadLetter) => DeadLetterDecision | Promise<DeadLetterDecision>,
+    decide: DecideDeadLetter,
     options: DeadLetterPassOptions = {},
   ): Promise<DeadLetterPass> {
     const queue = this.requireQueue(consumer);
-    const result: DeadLetterPass = {
-      consumer: consumer.id,
-      location: queue,
-      missing: false,
-      read: 0,
-      kept: 0,
-      deleted: 0,
-      replayed: 0,
-    };
+    const result = emptyPass(consumer.id, queue);
     const total = await this.depth(queue);
     if (total === null) return { ...result, missing: true };
     options.onTotal?.(total);
