@@ -56,3 +56,15 @@ export const MEMORY_TRANSPORT_DEFAULTS = {
   /** Stop timeout of subscriptions when none is given. */
   stopTimeoutMs: 10_000,
 } as const;
+
+/** Defaults of the test support (`@eventform/runtime/testing`) and the memory transport's test hooks. */
+export const TESTING_DEFAULTS = {
+  /** How long `waitFor`, `MemoryTransport.whenIdle` and the harness's `deliver` wait. */
+  waitTimeoutMs: 10_000,
+  /** How often `waitFor` polls. */
+  pollIntervalMs: 10,
+  /** How long the harness's `stop()` lets handlers finish. */
+  harnessStopTimeoutMs: 1_000,
+  /** The conformance suite's extra upper slack on measured retry delays (scaled by `timeScale`). */
+  retryToleranceMs: 300,
+} as const;

@@ -19,6 +19,7 @@ import type { ConsumerIR, Delivery, DeliveryHandler, Disposition, Logger, Subscr
 import { EF } from '@eventform/runtime';
 import { AckBatcher, type AckTicket } from './ack-batcher.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
+import { RABBITMQ_DEFAULTS } from './defaults.js';
 import { DEFAULT_EXCHANGE, retryTierFor } from './resources.js';
 import { errorMessage } from './errors.js';
 import { withTimeout } from './timing.js';
@@ -133,7 +134,7 @@ export class RabbitSubscription implements Subscription {
   async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? RABBITMQ_DEFAULTS.stopTimeoutMs;
     const channel = this.channel;
     if (channel && this.consumerTag) {
       // After cancel-ok the broker sends nothing more to this consumer.

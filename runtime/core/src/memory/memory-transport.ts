@@ -8,7 +8,7 @@
  * Test hooks: {@link MemoryTransport.injectRaw}, {@link MemoryTransport.duplicateNext},
  * {@link MemoryTransport.crash}, {@link MemoryTransport.deadLetters}, {@link MemoryTransport.whenIdle}.
  */
-import { MEMORY_TRANSPORT_DEFAULTS } from '../defaults.js';
+import { MEMORY_TRANSPORT_DEFAULTS, TESTING_DEFAULTS } from '../defaults.js';
 import type { ConsumerIR, EventIR, TopologyIR } from '../ir.js';
 import type {
   DeliveryHandler,
@@ -142,7 +142,7 @@ export class MemoryTransport implements Transport {
    * Resolves once the queues of `consumerIds` (default: all of the topology) hold nothing ready,
    * delayed or in flight. Retries count, so this waits for them. Rejects after `timeoutMs`.
    */
-  whenIdle(consumerIds?: string[], timeoutMs = 10_000): Promise<void> {
+  whenIdle(consumerIds?: string[], timeoutMs: number = TESTING_DEFAULTS.waitTimeoutMs): Promise<void> {
     const queues = consumerIds ? consumerIds.map((id) => this.requireQueue(id)) : [...this.queues.values()];
     return this.broker.whenIdle(queues, timeoutMs);
   }

@@ -32,6 +32,7 @@ import { inspect } from 'node:util';
 import type { EventEnvelope, Handler, HandlerContext, Runtime } from '../api.js';
 import { readDeadLetter } from '../dead-letter.js';
 import type { DeadLetterRecord } from '../dead-letter.js';
+import { TESTING_DEFAULTS } from '../defaults.js';
 import { STRUCTURED_CONTENT_TYPE, encodeEnvelope, envelopeHeaders } from '../envelope.js';
 import { NonRetryableError, PublishValidationError, UndeclaredEventError } from '../errors.js';
 import { CONTENT_TYPE_HEADER, EF } from '../headers.js';
@@ -268,8 +269,8 @@ export function conformanceCases(
   options: ConformanceOptions,
 ): ConformanceCase[] {
   const scale = options.timeScale ?? 1;
-  const waitTimeoutMs = Math.round((options.waitTimeoutMs ?? 10_000) * scale);
-  const tolerance = Math.round((options.retryToleranceMs ?? 300) * scale);
+  const waitTimeoutMs = Math.round((options.waitTimeoutMs ?? TESTING_DEFAULTS.waitTimeoutMs) * scale);
+  const tolerance = Math.round((options.retryToleranceMs ?? TESTING_DEFAULTS.retryToleranceMs) * scale);
   const grace = Math.round(300 * scale); // how long "nothing more happens" is watched
   const testTimeout = waitTimeoutMs * 3 + 10_000;
 

@@ -24,6 +24,7 @@
 import type { EventEnvelope, Handler, PublishOptions, Runtime, ValidatorMap } from '../api.js';
 import { readDeadLetter } from '../dead-letter.js';
 import type { DeadLetterRecord } from '../dead-letter.js';
+import { TESTING_DEFAULTS } from '../defaults.js';
 import { assertExtraHeaders, decodeDelivery, encodeEnvelope, newEnvelope } from '../envelope.js';
 import { PublishValidationError } from '../errors.js';
 import type { IdempotencyStore } from '../idempotency.js';
@@ -118,7 +119,7 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
   if (store) runtimeOptions.idempotencyStore = store;
   const runtime = createRuntime(runtimeOptions);
   if (standIns) logger.info(`ctx.tx is the ${STAND_IN_LABEL}; pass a PostgreSQL store for real transactions`);
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? TESTING_DEFAULTS.waitTimeoutMs;
   const registered: string[] = [];
   // Observe every registration on the runtime, not only those made through the harness, so
   // `deliver` also waits for handlers wired by generated code. Recorded only once the runtime
@@ -183,7 +184,7 @@ export function createTestHarness(options: TestHarnessOptions): TestHarness {
       }
       return envelope;
     },
-    stop: () => runtime.stop({ timeoutMs: 1_000 }),
+    stop: () => runtime.stop({ timeoutMs: TESTING_DEFAULTS.harnessStopTimeoutMs }),
   };
   return harness;
 }

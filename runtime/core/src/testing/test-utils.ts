@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../api.js';
+import { TESTING_DEFAULTS } from '../defaults.js';
 
 /**
  * Whether this run is a CI run: `CI` is set to anything but "", "false" or "0" (so `CI=true` and
@@ -29,8 +30,8 @@ export async function waitFor(
   predicate: () => unknown | Promise<unknown>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const intervalMs = options.intervalMs ?? 10;
+  const timeoutMs = options.timeoutMs ?? TESTING_DEFAULTS.waitTimeoutMs;
+  const intervalMs = options.intervalMs ?? TESTING_DEFAULTS.pollIntervalMs;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
