@@ -133,38 +133,22 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
     }
   });
   w.line();
-  w.doc(`The name of an event of the \`${ir.name}\` topology.`);
-  unionAlias(
-    w,
-    'EventName',
-    ir.events.map((e) => quote(e.name)),
-  );
-  w.line();
-  w.doc('Every event name as a constant: `EventNames.X === "X"`.');
-  constObject(
-    w,
-    'EventNames',
-    ir.events.map((e) => [e.name, e.name]),
-    ' as const satisfies { readonly [K in EventName]: K }',
-  );
+  nameSet(w, {
+    type: ['EventName', `The name of an event of the \`${ir.name}\` topology.`],
+    constant: ['EventNames', 'Every event name as a constant: `EventNames.X === "X"`.'],
+    entries: ir.events.map((e) => [e.name, e.name]),
+    suffix: ' as const satisfies { readonly [K in EventName]: K }',
+  });
   w.line();
   w.doc('The envelope of event `K` with its typed payload.');
   w.line('export type EventEnvelopeOf<K extends EventName> = EventEnvelope<K, EventMap[K]>;');
   w.line();
-  w.doc(`The name of a service of the \`${ir.name}\` topology.`);
-  unionAlias(
-    w,
-    'ServiceName',
-    ir.services.map((s) => quote(s.name)),
-  );
-  w.line();
-  w.doc('Every service name as a constant, keyed by its camelCase form.');
-  constObject(
-    w,
-    'ServiceNames',
-    ir.services.map((s) => [camelCase(s.name), s.name]),
-    ' as const',
-  );
+  nameSet(w, {
+    type: ['ServiceName', `The name of a service of the \`${ir.name}\` topology.`],
+    constant: ['ServiceNames', 'Every service name as a constant, keyed by its camelCase form.'],
+    entries: ir.services.map((s) => [camelCase(s.name), s.name]),
+    suffix: ' as const',
+  });
   w.line();
   w.doc('The id (`service.handler`) of a consumer of the topology.');
   unionAlias(
@@ -223,6 +207,25 @@ function declarationOf(byName: Map<string, Declaration>, name: string): Declarat
     throw new GenerateError(GENERATE_CODES.schema, `json-schema-to-typescript did not declare \`${name}\``);
   }
   return decl;
+}
+
+/**
+ * A set of names as a union type and as a constant object (key → name), each with its doc comment:
+ * `type EventName = 'A' | 'B'` and `const EventNames = { A: 'A', B: 'B' }`.
+ */
+function nameSet(
+  w: CodeWriter,
+  set: { type: [string, string]; constant: [string, string]; entries: [string, string][]; suffix: string },
+): void {
+  w.doc(set.type[1]);
+  unionAlias(
+    w,
+    set.type[0],
+    set.entries.map(([, name]) => quote(name)),
+  );
+  w.line();
+  w.doc(set.constant[1]);
+  constObject(w, set.constant[0], set.entries, set.suffix);
 }
 
 function constObject(w: CodeWriter, name: string, entries: readonly [string, string][], suffix: string): void {
