@@ -49,6 +49,13 @@ export interface RabbitmqDeadLettersOptions {
 const DELIVERY_COUNT_WARNING = 10;
 /** AMQP reply code of a missing queue. */
 const NOT_FOUND = 404;
+/** How long a pass waits for the messages it kept to be ready in the queue again. */
+const RETURN_WAIT_MS = 10_000;
+
+/** Messages a pass acknowledged: deleted, or replayed and not kept. */
+function removed(pass: DeadLetterPass): number {
+  return pass.read - pass.kept;
+}
 
 /** Connects to RabbitMQ and gives access to the dead letters of a topology's consumers. */
 export async function openRabbitmqDeadLetters(options: RabbitmqDeadLettersOptions = {}): Promise<DeadLetterStore> {
@@ -149,6 +156,9 @@ class RabbitmqDeadLetters implements DeadLetterStore {
       await channel.close().catch(() => {});
     }
     if (closeError) throw closeError;
+    // The broker puts them back after the close-ok (a quorum queue through its log): wait until
+    // they are ready again, so the next pass, in this process or the next command, sees them.
+    await this.untilReady(queue, total - removed(result));
     return result;
   }
 
@@ -165,6 +175,24 @@ class RabbitmqDeadLetters implements DeadLetterStore {
     const queue = consumer.rabbitmq.deadLetterQueue;
     if (queue === null) throw new Error(`consumer ${consumer.id} has dead-lettering off: it has no dead-letter queue`);
     return queue;
+  }
+
+  /** Waits (a bounded time) until the queue holds at least `count` ready messages. */
+  private async untilReady(queue: string, count: number): Promise<void> {
+    const deadline = Date.now() + RETURN_WAIT_MS;
+    for (;;) {
+      const ready = await this.depth(queue);
+      if (ready === null || ready >= count) return;
+      if (Date.now() > deadline) {
+        this.logger.warn('rabbitmq has not given the kept dead letters back yet; a next read may miss some', {
+          queue,
+          ready,
+          expected: count,
+        });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   /** Messages ready in the queue, or null when it does not exist. */
