@@ -6,6 +6,7 @@
 import type { IdempotencyStore } from './idempotency.js';
 import type { TopologyIR } from './ir.js';
 import type { OutboxHealth } from './outbox.js';
+import type { TelemetryOptions } from './telemetry.js';
 import type { Transport } from './transport.js';
 
 /** An ajv-compatible validation function (ajv `ValidateFunction` or ajv standalone output). */
@@ -42,7 +43,14 @@ export interface EventEnvelope<TType extends string = string, TData = unknown> {
    * when the producer sent one (eventform does not), else the version the consuming topology declares.
    */
   eventVersion: number;
+  /**
+   * W3C Trace Context of the message's creation (the CloudEvents distributed-tracing extension):
+   * with an OpenTelemetry SDK registered, the publish span's context; without one, the value given
+   * in {@link PublishOptions.traceparent} or inherited from the event being handled.
+   */
   traceparent?: string;
+  /** The W3C `tracestate` that goes with {@link traceparent}. */
+  tracestate?: string;
   /**
    * Ordering key (value of the event's `key` field, or the override); on the wire the CloudEvents
    * `partitionkey` extension, and on Kafka the message key.
@@ -61,7 +69,13 @@ export interface PublishOptions {
   headers?: Record<string, string>;
   /** Event id; defaults to a new UUID. Useful to make a retried publish idempotent downstream. */
   id?: string;
+  /**
+   * A creation context of your own (W3C `traceparent`): sent unchanged, and the publish span
+   * links to it instead of becoming the creation context.
+   */
   traceparent?: string;
+  /** The W3C `tracestate` that goes with `traceparent`; ignored without it. */
+  tracestate?: string;
 }
 
 export interface Logger {
@@ -208,6 +222,12 @@ export interface RuntimeOptions {
    * @default true (every service; a relay in this process)
    */
   outbox?: boolean | OutboxOptions;
+  /**
+   * OpenTelemetry: publish and process spans, handler metrics (see docs/telemetry.md). Only the
+   * API is used; without an SDK everything is a no-op.
+   * @default the global tracer and meter providers
+   */
+  telemetry?: TelemetryOptions | undefined;
 }
 
 /** Per-service outbox settings (see {@link RuntimeOptions.outbox}). */

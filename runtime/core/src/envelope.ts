@@ -43,6 +43,8 @@ export interface NewEnvelopeOptions {
   correlationId?: string | undefined;
   causationId?: string | null | undefined;
   traceparent?: string | undefined;
+  /** Kept only with a `traceparent`. */
+  tracestate?: string | undefined;
   /** @default the payload's key field (see {@link eventKey}) */
   key?: string | undefined;
 }
@@ -70,7 +72,10 @@ export function newEnvelope(
     eventVersion: event.version,
     data: payload,
   };
-  if (options.traceparent !== undefined) envelope.traceparent = options.traceparent;
+  if (options.traceparent !== undefined) {
+    envelope.traceparent = options.traceparent;
+    if (options.tracestate !== undefined) envelope.tracestate = options.tracestate;
+  }
   const key = options.key ?? eventKey(event, payload);
   if (key !== undefined) envelope.key = key;
   return envelope;
@@ -123,6 +128,7 @@ export function envelopeHeaders(envelope: EnvelopeAttributes, extra?: Record<str
   headers[CE.correlationid] = envelope.correlationId;
   if (envelope.causationId !== null) headers[CE.causationid] = envelope.causationId;
   if (envelope.traceparent !== undefined) headers[CE.traceparent] = envelope.traceparent;
+  if (envelope.tracestate !== undefined) headers[CE.tracestate] = envelope.tracestate;
   if (envelope.key !== undefined) headers[CE.partitionkey] = envelope.key;
   if (extra) {
     for (const name in extra) headers[name] = extra[name]!;
@@ -146,6 +152,7 @@ export function structuredEvent(envelope: EventEnvelope): Record<string, unknown
   event[CE.correlationid] = envelope.correlationId;
   if (envelope.causationId !== null) event[CE.causationid] = envelope.causationId;
   if (envelope.traceparent !== undefined) event[CE.traceparent] = envelope.traceparent;
+  if (envelope.tracestate !== undefined) event[CE.tracestate] = envelope.tracestate;
   if (envelope.key !== undefined) event[CE.partitionkey] = envelope.key;
   // `undefined` has no JSON form; send it as null rather than drop the member.
   event.data = envelope.data === undefined ? null : envelope.data;
@@ -213,7 +220,7 @@ function mediaType(value: string): string {
  * The attributes of one event. Throws {@link EnvelopeError} naming the first missing or invalid
  * attribute. Required: `id`, `source`, `type`, `specversion` (= 1.0). Optional: `time` (RFC 3339),
  * `datacontenttype` (JSON when present), `correlationid` (a fresh one when absent), `causationid`,
- * `eventversion` (a positive integer; `declaredVersion` when absent), `traceparent`, `partitionkey`
+ * `eventversion` (a positive integer; `declaredVersion` when absent), `traceparent`, `tracestate`, `partitionkey`
  * (else `key`, the transport's key).
  */
 function readAttributes(
@@ -266,6 +273,8 @@ function readAttributes(
   if (time !== undefined) attributes.time = time;
   const traceparent = stringAttribute(get, CE.traceparent, false);
   if (traceparent !== undefined) attributes.traceparent = traceparent;
+  const tracestate = stringAttribute(get, CE.tracestate, false);
+  if (tracestate !== undefined) attributes.tracestate = tracestate;
   const partitionKey = stringAttribute(get, CE.partitionkey, false) ?? key;
   if (partitionKey !== undefined) attributes.key = partitionKey;
   return attributes;

@@ -28,7 +28,9 @@ export const CE = {
   correlationid: 'correlationid',
   causationid: 'causationid',
   eventversion: 'eventversion',
+  /** The CloudEvents distributed-tracing extension: W3C Trace Context of the message's creation. */
   traceparent: 'traceparent',
+  tracestate: 'tracestate',
   /** The Partitioning extension: the event's ordering key (on Kafka also the record key). */
   partitionkey: 'partitionkey',
 } as const;

@@ -62,6 +62,16 @@ export { currentEvent, currentScope, withCorrelation } from './context.js';
 export type { CorrelationScope } from './context.js';
 
 export {
+  EVENTFORM_ATTRIBUTES,
+  MESSAGING_ATTRIBUTES,
+  METRIC_NAMES,
+  TELEMETRY_SCOPE,
+  formatTraceparent,
+  parseTraceparent,
+} from './telemetry.js';
+export type { TelemetryOptions } from './telemetry.js';
+
+export {
   BodyTooLargeError,
   ConsumerRegistrationError,
   EnvelopeError,

@@ -54,6 +54,8 @@ import type { BodyLimits } from './json-body.js';
 import { PipelineFailures } from './pipeline-failures.js';
 import { decideRetry } from './retry-policy.js';
 import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
+import { RuntimeTelemetry, endPublishSpan } from './telemetry.js';
+import type { ConsumerTelemetry, DeliveryObservation } from './telemetry.js';
 import { resolveValidators, validatePayload } from './validation.js';
 import { createMemoryStore } from './memory/memory-store.js';
 import { createMemoryTransport } from './memory/memory-transport.js';
@@ -76,6 +78,7 @@ interface ConsumerState {
   stats: ConsumerStats;
   /** Where its handler's publishes go while its transaction is open; undefined: sent directly. */
   outbox: TransactionalOutbox | undefined;
+  telemetry: ConsumerTelemetry;
 }
 
 /**
@@ -104,6 +107,7 @@ class EventformRuntime implements Runtime {
   private readonly shutdownTimeoutMs: number;
   private readonly maxDeliveries: number;
   private readonly pipelineFailures = new PipelineFailures(RUNTIME_DEFAULTS.pipelineFailureMemory);
+  private readonly telemetry: RuntimeTelemetry;
   private readonly events = new Map<string, EventIR>();
   private readonly produces = new Map<string, ReadonlySet<string>>();
   private readonly consumers = new Map<string, ConsumerState>();
@@ -124,6 +128,7 @@ class EventformRuntime implements Runtime {
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? RUNTIME_DEFAULTS.shutdownTimeoutMs;
     this.maxDeliveries = options.maxDeliveries ?? RUNTIME_DEFAULTS.maxDeliveries;
     this.validators = resolveValidators(this.topology, options.validators);
+    this.telemetry = new RuntimeTelemetry(this.transport.name, this.topology.events, options.telemetry);
     this.debugEnabled = isLevelEnabled(this.logger, 'debug');
     for (const event of this.topology.events) this.events.set(event.name, event);
     for (const service of this.topology.services) this.produces.set(service.name, new Set(service.produces));
@@ -141,6 +146,7 @@ class EventformRuntime implements Runtime {
         subscription: undefined,
         stats: { inFlight: 0, handled: 0, retried: 0, deadLettered: 0, duplicates: 0, dropped: 0 },
         outbox: outbox.services.has(consumer.service) ? this.store.outbox : undefined,
+        telemetry: this.telemetry.consumer(consumer, this.events),
       });
     }
   }
@@ -182,18 +188,27 @@ class EventformRuntime implements Runtime {
       correlationId: options?.correlationId ?? scope?.correlationId,
       causationId: options?.causationId ?? scope?.causationId,
       traceparent: options?.traceparent ?? scope?.traceparent,
+      tracestate: options?.traceparent !== undefined ? options.tracestate : undefined,
       key: options?.key,
     });
 
-    const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
     // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
     const outboxTx = currentOutboxTransaction();
-    if (outboxTx) {
-      await outboxTx.write({ topology: this.topology.name, event, message });
-      return envelope;
+    // The span's context becomes the envelope's traceparent (when an SDK records), so it starts first.
+    const span = this.telemetry.startPublish(event, envelope, outboxTx !== null, options?.traceparent !== undefined);
+    const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
+    try {
+      if (outboxTx) {
+        await outboxTx.write({ topology: this.topology.name, event, message });
+      } else {
+        if (!this.transportReady) await this.ensureTransport();
+        await this.transport.publish(event, message);
+      }
+    } catch (error) {
+      endPublishSpan(span, error);
+      throw error;
     }
-    if (!this.transportReady) await this.ensureTransport();
-    await this.transport.publish(event, message);
+    endPublishSpan(span);
     return envelope;
   }
 
@@ -241,7 +256,8 @@ class EventformRuntime implements Runtime {
       await this.store.init();
       this.storeStarted = true;
       if (this.outbox && this.outboxRelay) {
-        const target = { topology: this.topology, transport: this.transport, logger: this.logger };
+        const transport = this.telemetry.relayTransport(this.transport);
+        const target = { topology: this.topology, transport, logger: this.logger };
         // Outside any outbox transaction the caller may be in: the relay publishes, it never writes.
         this.relay = await runInOutboxTransaction(null, () => this.outbox!.startRelay(target));
       }
@@ -327,11 +343,19 @@ class EventformRuntime implements Runtime {
   // ---- the delivery pipeline ---------------------------------------------------------------
 
   private async deliver(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
+    const observation = consumer.telemetry.observe();
+    let disposition: Disposition;
     try {
-      return await this.process(consumer, delivery);
+      disposition = await this.process(consumer, delivery, observation);
     } catch (error) {
-      return this.pipelineFailed(consumer, delivery, error);
+      disposition = this.pipelineFailed(consumer, delivery, error);
     }
+    try {
+      observation.end(disposition, delivery.headers);
+    } catch (error) {
+      this.logger.warn('telemetry failed to record a delivery', { consumer: consumer.ir.id, error });
+    }
+    return disposition;
   }
 
   /**
@@ -358,10 +382,15 @@ class EventformRuntime implements Runtime {
     return RELEASE;
   }
 
-  private async process(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
+  private async process(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    observation: DeliveryObservation,
+  ): Promise<Disposition> {
     const headers = delivery.headers;
     const reading = readAttempt(headers, consumer.ir);
     const attempt = reading.attempt;
+    observation.attempt = attempt;
     if (delivery.undecodable !== undefined) {
       return this.poison(consumer, delivery, attempt, 'invalid-headers', new Error(delivery.undecodable));
     }
@@ -377,6 +406,7 @@ class EventformRuntime implements Runtime {
     });
     if (!decoded.ok) return this.poison(consumer, delivery, attempt, decoded.reason, decoded.error);
     const envelope = decoded.envelope;
+    observation.decoded(envelope);
     const type = envelope.type;
     const data = envelope.data;
     if (reading.problem !== undefined) {
@@ -427,9 +457,10 @@ class EventformRuntime implements Runtime {
       // Inline arrows, not named closures: this runs per message (and named ones cost more under tsx).
       if (key !== undefined) {
         const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
-          this.invoke(consumer, envelope, scope, attempt, tx),
+          this.invoke(consumer, envelope, scope, attempt, tx, observation),
         );
         if (result.duplicate) {
+          observation.duplicate = true;
           stats.duplicates++;
           if (this.debugEnabled)
             this.logger.debug('duplicate skipped', { ...deliveryFields(consumer, envelope, attempt), dedupeKey: key });
@@ -437,10 +468,12 @@ class EventformRuntime implements Runtime {
         }
         if (result.value) result.value.outbox.committed();
       } else if (this.store.transaction) {
-        const written = await this.store.transaction((tx) => this.invoke(consumer, envelope, scope, attempt, tx));
+        const written = await this.store.transaction((tx) =>
+          this.invoke(consumer, envelope, scope, attempt, tx, observation),
+        );
         if (written) written.outbox.committed();
       } else {
-        await this.invoke(consumer, envelope, scope, attempt, undefined);
+        await this.invoke(consumer, envelope, scope, attempt, undefined, observation);
       }
       stats.handled++;
       if (this.debugEnabled) {
@@ -468,15 +501,20 @@ class EventformRuntime implements Runtime {
     scope: CorrelationScope,
     attempt: number,
     tx: unknown,
+    observation: DeliveryObservation,
   ): Promise<OutboxTransaction | undefined | void> {
     const handler = consumer.handler!;
     const ctx = new DeliveryContext(this, consumer, envelope, scope, attempt, tx);
+    // In the process span's context (what it publishes are its children), timed.
     if (consumer.outbox && tx !== undefined)
-      return invokeWithOutbox(consumer.outbox, tx, scope, () => handler(envelope, ctx));
+      return invokeWithOutbox(consumer.outbox, tx, scope, () => observation.runHandler(() => handler(envelope, ctx)));
     // An outbox transaction of whoever delivered this in-process does not extend into the handler.
-    if (currentOutboxTransaction())
-      return runInOutboxTransaction(null, () => runInScope(scope, () => handler(envelope, ctx)));
-    return runInScope(scope, () => handler(envelope, ctx));
+    if (currentOutboxTransaction()) {
+      return runInOutboxTransaction(null, () =>
+        runInScope(scope, () => observation.runHandler(() => handler(envelope, ctx))),
+      );
+    }
+    return runInScope(scope, () => observation.runHandler(() => handler(envelope, ctx)));
   }
 
   private failed(
