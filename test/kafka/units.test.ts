@@ -5,7 +5,7 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { KeyScheduler } from '../../runtime/kafka/src/key-scheduler.js';
+import { KeyScheduler } from '@eventform/runtime';
 import { BatchingPublisher, KafkaPublishError } from '../../runtime/kafka/src/publisher.js';
 import {
   ConsumerLoop,

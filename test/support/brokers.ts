@@ -35,6 +35,13 @@ export async function requirePostgres(): Promise<BrokerAvailability> {
   return requireTcp('PostgreSQL', url, 5432);
 }
 
+/** NATS (with JetStream) at `NATS_URL` (its first server) or nats://127.0.0.1:4222. */
+export async function requireNats(): Promise<BrokerAvailability> {
+  const first = (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',')[0]!.trim();
+  const url = first.includes('://') ? first : `nats://${first}`;
+  return requireTcp('NATS', url, 4222);
+}
+
 async function requireTcp(what: string, url: string, defaultPort: number): Promise<BrokerAvailability> {
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';

@@ -1,11 +1,11 @@
 /**
  * vitest globalSetup: start Kafka once for the whole run (so test files do not race to boot it)
- * and check that RabbitMQ and PostgreSQL answer. With `CI=true` anything missing fails the run
+ * and check that RabbitMQ, PostgreSQL and NATS answer. With `CI=true` anything missing fails the run
  * before a single test starts; locally it is reported and the affected tests skip visibly.
  *
  * Wire it in vitest.config.ts: `test: { globalSetup: ['test/support/global-setup.ts'] }`.
  */
-import { requirePostgres, requireRabbitmq } from './brokers.js';
+import { requireNats, requirePostgres, requireRabbitmq } from './brokers.js';
 import { requireKafka } from './kafka.js';
 
 interface ProvideContext {
@@ -13,7 +13,7 @@ interface ProvideContext {
 }
 
 export async function setup(context?: ProvideContext): Promise<void> {
-  const [kafka] = await Promise.all([requireKafka(), requireRabbitmq(), requirePostgres()]);
+  const [kafka] = await Promise.all([requireKafka(), requireRabbitmq(), requirePostgres(), requireNats()]);
   if (kafka.available) {
     // Worker processes are forked after this and inherit the environment.
     process.env.KAFKA_BROKERS = kafka.brokers;

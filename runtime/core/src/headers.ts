@@ -79,20 +79,34 @@ export const CE_PREFIX: Record<Binding, string> = {
  */
 const CE_PREFIX_READ_ALSO: Partial<Record<Binding, string>> = { amqp: 'cloudEvents:' };
 
+/** The two directions of a binding's mapping of CloudEvents attribute names. */
+export interface AttributeNames {
+  /** Logical → wire (`id` → `ce_id`); other names are not in it. */
+  toWire: ReadonlyMap<string, string>;
+  /** Wire → logical (`ce_id` → `id`), plus the names read as well (`alsoRead`). */
+  fromWire: ReadonlyMap<string, string>;
+}
+
+/**
+ * The CloudEvents attribute names of a binding whose attributes travel as `<prefix><attribute>`
+ * headers. The bindings of runtime/core ({@link Binding}) are built with it; a broker package with
+ * a binding of its own calls it once (the CloudEvents NATS and HTTP bindings use `ce-`).
+ */
+export function attributeNames(prefix: string, alsoRead?: string): AttributeNames {
+  const toWire = new Map([...CE_ATTRIBUTES].map((name) => [name, prefix + name]));
+  const fromWire = new Map([...CE_ATTRIBUTES].map((name): [string, string] => [prefix + name, name]));
+  if (alsoRead !== undefined) for (const name of CE_ATTRIBUTES) fromWire.set(alsoRead + name, name);
+  return { toWire, fromWire };
+}
+
 // Logical ↔ wire names of the CloudEvents attributes per binding, built once: the conversions run
 // for every message sent and received.
 const TO_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
 const FROM_WIRE = new Map<Binding, ReadonlyMap<string, string>>();
 for (const [binding, prefix] of Object.entries(CE_PREFIX) as [Binding, string][]) {
-  TO_WIRE.set(binding, new Map([...CE_ATTRIBUTES].map((name) => [name, prefix + name])));
-  const also = CE_PREFIX_READ_ALSO[binding];
-  FROM_WIRE.set(
-    binding,
-    new Map([
-      ...[...CE_ATTRIBUTES].map((name): [string, string] => [prefix + name, name]),
-      ...(also === undefined ? [] : [...CE_ATTRIBUTES].map((name): [string, string] => [also + name, name])),
-    ]),
-  );
+  const names = attributeNames(prefix, CE_PREFIX_READ_ALSO[binding]);
+  TO_WIRE.set(binding, names.toWire);
+  FROM_WIRE.set(binding, names.fromWire);
 }
 
 /**

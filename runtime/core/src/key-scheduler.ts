@@ -2,15 +2,16 @@
  * Runs tasks with a concurrency limit while keeping tasks of the same key strictly sequential,
  * in submission order. Tasks without a key only take a slot.
  *
- * The Kafka binding submits a partition's messages in offset order, so same-key messages are
- * handled in publish order while different keys of the same partition run in parallel.
+ * A broker binding submits messages in the order the broker delivers them (Kafka: a partition's
+ * offsets; a queue or stream: its sequence), so same-key messages are handled in publish order
+ * while different keys run in parallel.
  *
  * Plain queues rather than promise chains: a task whose key is idle and for which a slot is free
  * starts at once, and each task costs one promise however busy its key is (the consumer runs every
  * message through here).
  */
 import type { AsyncResource } from 'node:async_hooks';
-import { Deque } from '@eventform/runtime';
+import { Deque } from './deque.js';
 
 interface Job {
   key: string | undefined;

@@ -32,7 +32,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } fr
 import type { Logger } from '@eventform/runtime';
 import { EF } from '@eventform/runtime';
 import { describeKafkaError, isRebalancing } from './client.js';
-import type { KeyScheduler } from './key-scheduler.js';
+import type { KeyScheduler } from '@eventform/runtime';
 
 /** `done`: finished, may be committed. `release`: leave it (and what follows) for redelivery. */
 export type MessageOutcome = 'done' | 'release';

@@ -33,7 +33,7 @@ import type {
   Transport,
   TransportCapabilities,
 } from '@eventform/runtime';
-import { createJsonLogger, EF, EventformError, fromWireHeaders, toWireHeaders } from '@eventform/runtime';
+import { createJsonLogger, EF, EventformError, fromWireHeaders, KeyScheduler, toWireHeaders } from '@eventform/runtime';
 import { createKafkaClient, parseBrokers } from './client.js';
 import {
   ConsumerLoop,
@@ -42,7 +42,6 @@ import {
   type PartitionMessage,
 } from './consumer-loop.js';
 import { KAFKA_DEFAULTS, type KafkaLogLevel } from './defaults.js';
-import { KeyScheduler } from './key-scheduler.js';
 import { provisionKafka, type KafkaPlanItem } from './provision.js';
 import { BatchingPublisher } from './publisher.js';
 import { kafkajsFastPaths, reportFastPaths, type KafkajsFastPaths } from './kafkajs-internals.js';

@@ -1,0 +1,25 @@
+/** The NATS JetStream binding: transport, provisioning and the stream layout it derives from the IR. */
+export { NatsTransport, NatsResourceConflictError, NatsTransportStateError } from './transport.js';
+export type { NatsTransportOptions } from './transport.js';
+export {
+  provisionNats,
+  planStream,
+  planConsumer,
+  streamConfig,
+  consumerConfig,
+  NatsProvisionError,
+} from './provision.js';
+export type { NatsPlanAction, NatsPlanItem, ProvisionNatsOptions } from './provision.js';
+export { natsResources, eventStream, eventSubject, consumerNames } from './resources.js';
+export type {
+  NatsConsumerDescriptor,
+  NatsConsumerNames,
+  NatsResources,
+  NatsResourcesOptions,
+  NatsStreamDescriptor,
+  NatsStreamRole,
+} from './resources.js';
+export { NATS_CE_PREFIX, decodeHeaderValue, encodeHeaderValue, fromNatsHeaders, toNatsHeaders } from './wire.js';
+export { NATS_DEFAULTS, defaultNatsServers } from './defaults.js';
+export { parseServers } from './client.js';
+export { transportFromEnv } from './from-env.js';
