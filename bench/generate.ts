@@ -10,8 +10,12 @@
  * included — into an empty directory, and reports wall time, CPU time (user + sys, all threads;
  * less sensitive to a busy machine), files and bytes, and the load average around the runs. A
  * second table breaks one run down by phase, measured on the same built code in a fresh plain-Node
- * process, next to the median and its goal: at most 500 ms median, cold. `run()` is what
- * bench/index.ts calls for its summary. Run `npm run build` first (`npm run bench` does).
+ * process, next to the median and its goal: at most 500 ms median, cold. A third table is
+ * `generate --watch` on the shop topology (topology.yaml at the root, copied to a scratch folder):
+ * one warm regeneration per edit, measured by the watch itself (load + generate + write), and the
+ * time from the edit's write to the end of that regeneration (debounce and fs.watch included);
+ * goal: at most 200 ms per regeneration. `run()` is what bench/index.ts calls for its summary. Run
+ * `npm run build` first (`npm run bench` does).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -145,6 +149,70 @@ process.stdout.write(JSON.stringify({
 }));
 `;
 
+/**
+ * `generate --watch` on the built code in a fresh process: the topology in argv[1] is edited
+ * `edits` times (a description changed), each edit written once the previous regeneration ended;
+ * prints the watch's own time of each regeneration and the time from the write to its end.
+ */
+const WATCH_CHILD = `
+const [topology, out, dist, edits] = process.argv.slice(1);
+const fs = await import('node:fs');
+const { watchGenerate } = await import(dist + '/cli/watch.js');
+const original = fs.readFileSync(topology, 'utf8');
+const controller = new AbortController();
+const regenerations = [];
+const latencies = [];
+let wrote = 0;
+let next;
+const silent = { stdout: () => {}, stderr: () => {} };
+const done = watchGenerate(topology, { out, signal: controller.signal, onRun: (r) => {
+  if (r.exitCode !== 0) throw new Error('regeneration failed');
+  if (r.n > 1) { regenerations.push(r.ms); latencies.push(performance.now() - wrote); }
+  next?.();
+} }, silent);
+const ran = () => new Promise((resolve) => (next = resolve));
+await ran();
+for (let i = 1; i <= Number(edits); i++) {
+  const waiting = ran();
+  wrote = performance.now();
+  fs.writeFileSync(topology, original.replace(/description: .*/, 'description: edit ' + i));
+  await waiting;
+}
+controller.abort();
+await done;
+process.stdout.write(JSON.stringify({ regenerations, latencies }));
+`;
+
+interface WatchTimes {
+  regenerations: number[];
+  latencies: number[];
+}
+
+/** Runs {@link WATCH_CHILD} in a fresh process on a copy of the shop topology. */
+function measureWatch(work: string, edits: number): WatchTimes {
+  const dir = path.join(work, 'watch');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(REPO, 'topology.yaml'), path.join(dir, 'topology.yaml'));
+  const dist = pathToFileURL(path.join(REPO, 'generator/dist')).href;
+  const json = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '--eval',
+      WATCH_CHILD,
+      path.join(dir, 'topology.yaml'),
+      path.join(dir, 'generated'),
+      dist,
+      String(edits),
+    ],
+    { cwd: dir, encoding: 'utf8' },
+  );
+  return JSON.parse(json) as WatchTimes;
+}
+
+/** Goal: a warm `generate --watch` regeneration of the shop topology takes at most this (median). */
+const WATCH_GOAL_MS = 200;
+
 /** Runs {@link PHASES_CHILD} in a fresh process. */
 function measurePhases(topology: string, out: string): Phases {
   const dist = pathToFileURL(path.join(REPO, 'generator/dist')).href;
@@ -233,6 +301,9 @@ const GOAL_MS = 500;
 export async function run({ events = 200, services = 60, runs = 5 } = {}): Promise<{
   medianMs: number;
   goalMs: number;
+  /** Median warm `generate --watch` regeneration of the shop topology. */
+  watchMedianMs: number;
+  watchGoalMs: number;
 }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'eventform-bench-'));
   try {
@@ -293,7 +364,23 @@ export async function run({ events = 200, services = 60, runs = 5 } = {}): Promi
       ),
     );
     console.log(`\n${p.files} files, ${(p.bytes / 1024).toFixed(0)} KiB`);
-    return { medianMs, goalMs: GOAL_MS };
+
+    const edits = 15;
+    const watch = measureWatch(work, edits);
+    const watchMedianMs = median(watch.regenerations);
+    console.log(`\ngenerate --watch, shop topology (topology.yaml), ${edits} edits, one regeneration each:\n`);
+    console.log(
+      table(
+        ['watch regeneration', 'median', 'max'],
+        [
+          ['load + generate + write', ms(watchMedianMs), ms(Math.max(...watch.regenerations))],
+          ['edit written → output written', ms(median(watch.latencies)), ms(Math.max(...watch.latencies))],
+          ['goal (median regeneration)', `≤ ${ms(WATCH_GOAL_MS)}`, ''],
+        ],
+      ),
+    );
+    console.log(`watch regeneration goal: ${watchMedianMs <= WATCH_GOAL_MS ? 'met' : 'NOT met'}`);
+    return { medianMs, goalMs: GOAL_MS, watchMedianMs, watchGoalMs: WATCH_GOAL_MS };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -143,7 +143,7 @@ describe('generate and --check', () => {
     expect(fs.existsSync(path.join(empty, '.eventform'))).toBe(true);
   });
 
-  it('an invalid topology exits 2 with diagnostics and writes nothing', async () => {
+  it('an invalid topology exits 1 (as validate does) with diagnostics and writes nothing', async () => {
     const bad = path.join(scratch.dir, 'bad.yaml');
     fs.writeFileSync(
       bad,
@@ -151,13 +151,13 @@ describe('generate and --check', () => {
     );
     const io = captureIo();
     const target = path.join(scratch.dir, 'bad-out');
-    expect(await runGenerate(bad, { out: target }, io)).toBe(2);
+    expect(await runGenerate(bad, { out: target }, io)).toBe(1);
     expect(io.err()).toMatch(/EF4001/);
     expect(io.err()).toContain('nothing generated');
     expect(fs.existsSync(target)).toBe(false);
   });
 
-  it('names that cannot be made safe exit 2 with a located EF8002 and write nothing', async () => {
+  it('names that cannot be made safe exit 1 with a located EF8002 and write nothing', async () => {
     const clash = path.join(scratch.dir, 'clash.yaml');
     fs.writeFileSync(
       clash,
@@ -174,7 +174,7 @@ describe('generate and --check', () => {
     );
     const io = captureIo();
     const target = path.join(scratch.dir, 'clash-out');
-    expect(await runGenerate(clash, { out: target }, io)).toBe(2);
+    expect(await runGenerate(clash, { out: target }, io)).toBe(1);
     expect(io.err()).toMatch(
       /clash\.yaml:5:3 error EF8002 event RecordEvent and event Record .* would both be generated as `RecordEvent`/,
     );

@@ -1,29 +1,43 @@
 /**
- * `eventform generate [topology.yaml] [--out generated/] [--stubs <dir>] [--check]`
+ * `eventform generate [topology.yaml] [--out generated/] [--stubs <dir>] [--check | --watch]`
  *
  * Writes the typed code for a topology into a directory eventform owns (see generator/writer.ts)
  * and, with `--stubs`, creates or extends user-owned handler stubs.
  *
- * Exit codes: 0 done / in sync; 1 `--check` found stale, missing or orphaned files; 2 usage
- * error, invalid topology, a topology the generator cannot name, or a foreign output directory.
+ * With `--watch` it keeps running and regenerates on every change (see watch.ts).
+ *
+ * Exit codes (exit-codes.ts): 0 done / in sync; 1 an invalid topology, one the generator cannot
+ * name, or `--check` found stale, missing or orphaned files; 2 a usage error, an unreadable
+ * topology, or an output folder eventform may not write.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { TopologyIR } from '@eventform/runtime';
 import { generate, GENERATE_DEFAULTS, GenerateError } from '../generate.js';
-import { formatDiagnostics, loadTopology, type Diagnostic } from '../spec/index.js';
+import { generateErrorDiagnostic } from '../naming.js';
+import { formatDiagnostics, loadTopology } from '../spec/index.js';
 import { diffOutput, inSync, readUserFile, writeOutput, writeUserFile } from '../writer.js';
-import { DEFAULT_TOPOLOGY, processIo, readSource, useColor, type CliIo } from './shared.js';
-
-export const GENERATE_EXIT = { ok: 0, stale: 1, usage: 2 } as const;
+import {
+  DEFAULT_TOPOLOGY,
+  EXIT,
+  exitCodeFor,
+  processIo,
+  readSource,
+  useColor,
+  UserError,
+  type CliIo,
+  type ExitCode,
+} from './shared.js';
 
 export interface GenerateCliOptions {
   /** @default 'generated' */
-  out?: string;
-  stubs?: string;
-  check?: boolean;
+  out?: string | undefined;
+  stubs?: string | undefined;
+  check?: boolean | undefined;
+  /** Regenerate on every change of the topology or a schema file it refers to, until Ctrl-C. */
+  watch?: boolean | undefined;
   /** @default '@eventform/runtime' */
-  runtimeImport?: string;
+  runtimeImport?: string | undefined;
 }
 
 /** Adds the `generate` command to the eventform CLI. */
@@ -39,12 +53,22 @@ export function register(program: Command): void {
     )
     .option('--check', 'write nothing; exit 1 when the output directory is not what generate would write')
     .option(
+      '--watch',
+      'keep running: regenerate whenever the topology or a schema file it refers to changes (Ctrl-C stops)',
+    )
+    .option(
       '--runtime-import <specifier>',
       'module generated code imports the runtime from',
       GENERATE_DEFAULTS.runtimeImport,
     )
     .action(async (file: string, options: GenerateCliOptions) => {
-      process.exitCode = await runGenerate(file, options);
+      if (options.watch && options.check) throw new UserError('--watch and --check exclude each other', EXIT.usage);
+      if (options.watch) {
+        const { watchGenerate } = await import('./watch.js');
+        process.exitCode = await watchGenerate(file, options);
+      } else {
+        process.exitCode = await runGenerate(file, options);
+      }
     });
 }
 
@@ -54,14 +78,35 @@ export async function runGenerate(
   options: GenerateCliOptions = {},
   io: CliIo = processIo,
 ): Promise<number> {
-  const outDir = options.out ?? 'generated';
-  const color = useColor(process.stderr);
+  return (await generateOnce(file, options, io)).exitCode;
+}
 
-  const { ir, diagnostics } = loadTopology(file);
+/** What one run of {@link generateOnce} did. */
+export interface GenerateRun {
+  exitCode: ExitCode;
+  /** Absolute paths of the topology and of every schema file it refers to (see LoadResult). */
+  sources: string[];
+  /** Output files written (changed or new), relative to the output folder; empty when nothing was written. */
+  written: string[];
+}
+
+/**
+ * Loads, generates and writes once, printing diagnostics as `generate` does. Writes nothing when
+ * the topology has errors or cannot be generated, so the last good output stays in place.
+ */
+export async function generateOnce(
+  file: string,
+  options: GenerateCliOptions,
+  io: CliIo,
+  color: boolean = useColor(process.stderr),
+): Promise<GenerateRun> {
+  const outDir = options.out ?? 'generated';
+  const { ir, diagnostics, sources } = loadTopology(file);
+  const done = (exitCode: ExitCode, written: string[] = []): GenerateRun => ({ exitCode, sources, written });
   if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, readSource, { color }));
   if (!ir) {
     io.stderr(`${file}: nothing generated, the topology has errors (see above)\n`);
-    return GENERATE_EXIT.usage;
+    return done(exitCodeFor(diagnostics));
   }
 
   try {
@@ -72,7 +117,7 @@ export async function runGenerate(
       const diff = diffOutput(outDir, result.files);
       if (inSync(diff)) {
         io.stdout(`${shown} is up to date with ${file} (${result.files.size} files)\n`);
-        return GENERATE_EXIT.ok;
+        return done(EXIT.ok);
       }
       const lines = [`${shown} is out of date with ${file}:`];
       for (const f of diff.stale) lines.push(`  stale     ${f}`);
@@ -80,7 +125,7 @@ export async function runGenerate(
       for (const f of diff.orphaned) lines.push(`  orphaned  ${f}`);
       lines.push(`run \`eventform generate ${file} --out ${outDir}\` and commit the result`);
       io.stderr(lines.join('\n') + '\n');
-      return GENERATE_EXIT.stale;
+      return done(EXIT.invalid);
     }
 
     const written = writeOutput(outDir, result.files);
@@ -90,11 +135,12 @@ export async function runGenerate(
     );
 
     if (options.stubs) await writeStubs(result.ir, result.names, options.stubs, outDir, io);
-    return GENERATE_EXIT.ok;
+    return done(EXIT.ok, written.written);
   } catch (err) {
     if (err instanceof GenerateError) {
+      const diagnostic = generateErrorDiagnostic(err);
       io.stderr(renderGenerateError(err, color));
-      return GENERATE_EXIT.usage;
+      return done(exitCodeFor([diagnostic]));
     }
     throw err;
   }
@@ -124,17 +170,7 @@ async function writeStubs(
 /** A generator error as a diagnostic (code, file:line:col, code frame, hint) when it has a location. */
 export function renderGenerateError(err: GenerateError, color = false): string {
   if (!err.loc) return `error ${err.code} ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ''}\n`;
-  const message = err.message.startsWith(`${err.loc.file}:`) ? err.message.replace(/^[^ ]+: /, '') : err.message;
-  const diagnostic: Diagnostic = {
-    code: err.code,
-    severity: 'error',
-    message,
-    file: err.loc.file,
-    line: err.loc.line,
-    col: err.loc.col,
-  };
-  if (err.hint) diagnostic.hint = err.hint;
-  return formatDiagnostics([diagnostic], readSource, { color });
+  return formatDiagnostics([generateErrorDiagnostic(err)], readSource, { color });
 }
 
 function displayDir(p: string): string {

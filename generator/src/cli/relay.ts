@@ -14,7 +14,15 @@
  */
 import { Command, Option } from 'commander';
 import type { Logger, TopologyIR, Transport } from '@eventform/runtime';
-import { DEFAULT_TOPOLOGY, EXIT, UserError, loadAndReport, processIo, type CliIo } from './shared.js';
+import {
+  DEFAULT_TOPOLOGY,
+  EXIT,
+  UserError,
+  loadAndReport,
+  processIo,
+  signalOnTermination,
+  type CliIo,
+} from './shared.js';
 
 type PostgresPackage = typeof import('@eventform/postgres');
 
@@ -187,13 +195,4 @@ function describe(ir: TopologyIR): string {
 
 function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
-}
-
-/** Aborted on the first SIGINT or SIGTERM. */
-function signalOnTermination(): AbortSignal {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return controller.signal;
 }

@@ -3,8 +3,11 @@
  * its diagnostics. Commands live in their own files and export `register(program)`.
  */
 import { readFileSync } from 'node:fs';
-import { formatDiagnostics, loadTopology, type Diagnostic, type LoadResult } from '../spec/index.js';
+import { formatDiagnostics, loadTopology, type LoadResult } from '../spec/index.js';
 import { nameDiagnostics } from '../naming.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+export { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 
 /** Where a command writes; tests pass their own to capture the output. */
 export interface CliIo {
@@ -16,18 +19,6 @@ export const processIo: CliIo = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
 };
-
-/** Process exit codes of every command. */
-export const EXIT = {
-  /** Success (warnings may have been printed). */
-  ok: 0,
-  /** The topology (or the command's subject) is invalid / out of date. */
-  invalid: 1,
-  /** Bad command line, or an input file that is missing or unreadable. */
-  usage: 2,
-  /** A bug or an unexpected environment failure. */
-  internal: 3,
-} as const;
 
 /**
  * An error meant for the user: printed as one line, no stack trace, process exits with
@@ -77,7 +68,7 @@ export function loadAndReport(
   const loaded = loadTopology(file);
   // A topology that validates must also generate: report names the generator cannot make safe.
   const naming = loaded.ir ? nameDiagnostics(loaded.ir) : [];
-  const result = naming.length > 0 ? { ir: null, diagnostics: [...loaded.diagnostics, ...naming] } : loaded;
+  const result = naming.length > 0 ? { ...loaded, ir: null, diagnostics: [...loaded.diagnostics, ...naming] } : loaded;
   const exitCode = exitCodeFor(result.diagnostics);
   if (opts.format !== 'json' && (result.diagnostics.length > 0 || !opts.quietWhenClean)) {
     if (result.diagnostics.length > 0) {
@@ -87,11 +78,21 @@ export function loadAndReport(
   return { ...result, file, exitCode };
 }
 
-/** EXIT.usage for a missing/unreadable file, EXIT.invalid for any other error, else EXIT.ok. */
-export function exitCodeFor(diags: Diagnostic[]): number {
-  if (diags.some((d) => d.code === 'EF1001')) return EXIT.usage;
-  return diags.some((d) => d.severity === 'error') ? EXIT.invalid : EXIT.ok;
-}
-
 /** The default topology path when a command is given none. */
 export const DEFAULT_TOPOLOGY = 'topology.yaml';
+
+/**
+ * A signal that aborts on the first SIGINT (Ctrl-C) or SIGTERM, for commands that run until they
+ * are stopped (`relay`, `generate --watch`): they finish cleanly and exit 0.
+ */
+export function signalOnTermination(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (): void => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}

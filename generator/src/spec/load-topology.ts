@@ -5,6 +5,7 @@
  * there is no error.
  */
 import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import type { TopologyIR } from '@eventform/runtime';
 import { buildIR } from './build-ir.js';
 import { DiagnosticSink, fileStart, type Diagnostic } from './diagnostics.js';
@@ -37,6 +38,12 @@ export interface LoadResult {
   ir: TopologyIR | null;
   /** Errors and warnings, sorted by file, line, col. */
   diagnostics: Diagnostic[];
+  /**
+   * Absolute paths of the files this load read or tried to read: the topology, then every
+   * external `$ref` file inside the schema root (missing ones included, so `generate --watch`
+   * notices when one appears). Files refused for lying outside the root are not listed.
+   */
+  sources: string[];
 }
 
 let processDefaults: Pick<LoadOptions, 'schemaRoot'> = {};
@@ -49,12 +56,13 @@ export function setLoadDefaults(defaults: Pick<LoadOptions, 'schemaRoot'>): void
 /** Loads, validates and compiles a topology. Synchronous; never throws for bad input. */
 export function loadTopology(file: string, options: LoadOptions = {}): LoadResult {
   const sink = new DiagnosticSink();
-  const ir = load(file, { ...processDefaults, ...options }, sink);
+  const sources = new Set([path.resolve(file)]);
+  const ir = load(file, { ...processDefaults, ...options }, sink, sources);
   const diagnostics = sink.sorted();
-  return { ir: sink.errorCount === 0 ? ir : null, diagnostics };
+  return { ir: sink.errorCount === 0 ? ir : null, diagnostics, sources: [...sources] };
 }
 
-function load(file: string, options: LoadOptions, sink: DiagnosticSink): TopologyIR | null {
+function load(file: string, options: LoadOptions, sink: DiagnosticSink, sources: Set<string>): TopologyIR | null {
   let data: string | Uint8Array;
   if (options.text !== undefined) {
     data = options.text;
@@ -90,6 +98,7 @@ function load(file: string, options: LoadOptions, sink: DiagnosticSink): Topolog
     root: options.schemaRoot,
     // Symlinks can only be followed on the real file system; another reader (a git tree) has none.
     realpath: options.readFile ? undefined : realpathSync,
+    onRead: (abs) => sources.add(abs),
   });
   resolver.addInline(raw.schemas);
   const payloads = new Map<string, ResolvedSchema & { refs: string[] }>();

@@ -92,6 +92,7 @@ export class SchemaResolver {
   /** Absolute folder every external file must be inside. */
   private readonly root: string;
   private readonly realpath: ((p: string) => string) | undefined;
+  private readonly onRead: ((absPath: string) => void) | undefined;
   private realRoot: string | undefined;
 
   constructor(
@@ -99,11 +100,17 @@ export class SchemaResolver {
     private readonly sink: DiagnosticSink,
     private readonly inlineNames: ReadonlySet<string>,
     private readonly readFile: (absPath: string) => string,
-    confinement: { root?: string | undefined; realpath?: ((p: string) => string) | undefined } = {},
+    confinement: {
+      root?: string | undefined;
+      realpath?: ((p: string) => string) | undefined;
+      /** Told the absolute path of every external file about to be read (inside the root only). */
+      onRead?: ((absPath: string) => void) | undefined;
+    } = {},
   ) {
     this.topologyDir = path.dirname(topologyFile);
     this.root = path.resolve(confinement.root ?? this.topologyDir);
     this.realpath = confinement.realpath;
+    this.onRead = confinement.onRead;
   }
 
   /**
@@ -112,7 +119,7 @@ export class SchemaResolver {
    * so nothing of it can reach a diagnostic or the generated code.
    */
   private outsideRoot(abs: string): string | undefined {
-    if (!inside(this.root, abs)) return 'is outside the topology\'s folder';
+    if (!inside(this.root, abs)) return "is outside the topology's folder";
     if (!this.realpath) return undefined;
     let real: string;
     try {
@@ -125,7 +132,7 @@ export class SchemaResolver {
     } catch {
       this.realRoot = this.root;
     }
-    return inside(this.realRoot, real) ? undefined : 'is a link to a file outside the topology\'s folder';
+    return inside(this.realRoot, real) ? undefined : "is a link to a file outside the topology's folder";
   }
 
   /** Resolves every inline shared schema. Call once, before payloads. */
@@ -316,6 +323,7 @@ export class SchemaResolver {
       return undefined;
     }
 
+    this.onRead?.(abs);
     let data: string;
     try {
       data = this.readFile(abs);
