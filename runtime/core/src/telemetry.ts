@@ -20,6 +20,7 @@ import {
   SpanKind,
   SpanStatusCode,
   context,
+  createNoopMeter,
   createTraceState,
   isSpanContextValid,
   metrics,
@@ -213,6 +214,8 @@ export class RuntimeTelemetry {
   readonly failed: Counter;
   readonly deadLettered: Counter;
   readonly processDuration: Histogram;
+  /** False when the meter is the API's no-op one: then handlers are not timed at all. */
+  readonly metricsOn: boolean;
   private readonly sends = new Map<string, SendTelemetry>();
 
   constructor(
@@ -238,6 +241,7 @@ export class RuntimeTelemetry {
       description: 'Duration of handler invocations.',
       unit: 's',
     });
+    this.metricsOn = this.processDuration.constructor !== createNoopMeter().createHistogram('probe').constructor;
     for (const event of events) {
       const { destination, attributes } = sendNames(system, event);
       const base = { [M.system]: system, ...attributes, [EFA.eventType]: event.name };
@@ -328,6 +332,8 @@ function errorType(error: unknown): string {
   return '_OTHER';
 }
 
+const NO_LINKS: Link[] = [];
+
 type Outcome = 'handled' | 'duplicate' | 'retry' | 'dead-letter' | 'dropped' | 'released';
 
 /**
@@ -366,19 +372,28 @@ export class DeliveryObservation {
 
   private start(creation: SpanContext | undefined): void {
     const parent = creation ? trace.setSpanContext(ROOT_CONTEXT, creation) : ROOT_CONTEXT;
-    const links: Link[] = creation ? [{ context: creation }] : [];
+    const links: Link[] = creation ? [{ context: creation }] : NO_LINKS;
     const span = this.consumer.owner.tracer.startSpan(
       this.consumer.spanName,
       { kind: SpanKind.CONSUMER, attributes: this.consumer.spanAttributes, links },
       parent,
     );
-    span.setAttribute(EFA.attempt, this.attempt);
+    if (span.isRecording()) span.setAttribute(EFA.attempt, this.attempt);
     this.span = span;
-    this.spanContext = trace.setSpan(parent, span);
+    // A span without a valid context (no SDK, no creation context) gives the handler nothing to see.
+    if (isSpanContextValid(span.spanContext())) this.spanContext = trace.setSpan(parent, span);
   }
 
   /** Run the handler in the process span's context, timed for `messaging.process.duration`. */
-  async runHandler<T>(handler: () => Promise<T>): Promise<T> {
+  runHandler<T>(handler: () => Promise<T>): Promise<T> {
+    if (!this.consumer.owner.metricsOn && !this.span?.isRecording()) {
+      // Nothing records: the handler as it is, in the span's context when it has a valid one.
+      return this.spanContext === ROOT_CONTEXT ? handler() : context.with(this.spanContext, handler);
+    }
+    return this.timed(handler);
+  }
+
+  private async timed<T>(handler: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       const result = await context.with(this.spanContext, handler);
