@@ -414,15 +414,17 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     expect(transport.sent).toEqual([]);
 
     // ...and takes every row as soon as the first one's session is gone.
-    const internals = (r: unknown) => r as { table: { lockNamespace: number }; token: number };
-    const { rows: sessions } = await admin.query<{ pid: number; token: string }>(
-      `SELECT pid, objid::bigint AS token FROM pg_locks
-       WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::oid AND granted`,
-      [internals(first).table.lockNamespace],
+    const { rows: sessions } = await admin.query<{ pid: number }>(
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::oid AND granted`,
+      [(first as unknown as { table: { lockNamespace: number } }).table.lockNamespace],
     );
     expect(sessions).toHaveLength(2);
-    // The first relay's session: the one holding its token's lock.
-    const firstPid = sessions.find((s) => Number(s.token) === internals(first).token)!.pid;
+    const firstPid = (
+      await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid = ANY($1::int[]) ORDER BY backend_start LIMIT 1`,
+        [sessions.map((s) => s.pid)],
+      )
+    ).rows[0]!.pid;
     await admin.query('SELECT pg_terminate_backend($1)', [firstPid]);
     await waitFor(async () => (await admin.query('SELECT 1 FROM pg_locks WHERE pid = $1', [firstPid])).rowCount === 0, {
       what: 'the terminated session to be gone',

@@ -8,7 +8,7 @@
  *   (`claimed_by = token`) counts only while a session holds that token's lock: a relay killed with
  *   SIGKILL, cut off from the database, or whose database restarted holds nothing, at once, with no
  *   lease to wait out.
- * - **Claims.** One short transaction on the relay's own session (as are its marks), serialised between relays by a transaction-level advisory
+ * - **Claims.** One short transaction, serialised between relays by a transaction-level advisory
  *   lock, takes the next `batchSize` unpublished rows of the relay's topology in `seq` order — but no
  *   row with an earlier unpublished row of the same key claimed by another live relay. So one key is
  *   never in flight at two relays, and claiming can never reorder a key.
@@ -323,7 +323,7 @@ export class OutboxRelay implements OutboxRelayHandle {
       if (failed.length > 0) break;
     }
     if (done.length > 0) {
-      const marked = await this.session().query<{ n: number; lag_ms: number | null }>(this.table.sql.mark, [done]);
+      const marked = await this.pool.query<{ n: number; lag_ms: number | null }>(this.table.sql.mark, [done]);
       this.published += done.length;
       this.lagMs = marked.rows[0]?.lag_ms ?? this.lagMs;
     }
@@ -332,7 +332,7 @@ export class OutboxRelay implements OutboxRelayHandle {
       const doneSet = new Set(done);
       const unsent = rows.filter((r) => !doneSet.has(r.seq)).map((r) => r.seq);
       const reason = error === undefined ? 'relay lost its database session' : errorText(error);
-      await this.session().query(this.table.sql.release, [unsent, token, failed, reason]);
+      await this.pool.query(this.table.sql.release, [unsent, token, failed, reason]);
       if (error !== undefined) {
         this.failed('outbox relay could not publish; rows released and retried', error);
         return { claimed: rows.length, failed: true };
@@ -342,8 +342,12 @@ export class OutboxRelay implements OutboxRelayHandle {
   }
 
   private async claim(token: number): Promise<ClaimedRow[]> {
-    const client = this.listener;
-    if (token === 0 || !client || this.token !== token) throw new Error('the relay has no database session');
+    if (token === 0) throw new Error('the relay has no database session');
+    const client = await this.pool.connect();
+    // A checked-out client whose connection dies emits 'error'; without a listener that kills the process.
+    let broken: unknown;
+    const onError = (error: unknown) => (broken = error);
+    client.on('error', onError);
     let ok = false;
     try {
       // One statement takes the claim lock; the claim itself then reads a snapshot taken after it.
@@ -358,18 +362,9 @@ export class OutboxRelay implements OutboxRelayHandle {
       ok = true;
       return result.rows.sort((a, b) => compareSeq(a.seq, b.seq));
     } finally {
-      // A failed statement left the session in an aborted transaction; a dead one rejects this too.
-      if (!ok) await client.query('ROLLBACK').catch(() => {});
+      client.off('error', onError);
+      client.release(ok && broken === undefined ? undefined : true);
     }
-  }
-
-  /**
-   * Claims, marks and releases run on the relay's own session, so they never queue for a pool client
-   * behind handlers and `withOutbox` calls (a busy pool would otherwise hold the relay up and show as
-   * lag). Once the session is gone, marks and releases of the batch in flight go through the pool.
-   */
-  private session(): Pool | PoolClient {
-    return this.listener ?? this.pool;
   }
 
   // ---- the listener session ------------------------------------------------------------------
