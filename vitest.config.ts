@@ -29,7 +29,10 @@ const SERVICE_HELPERS = /\b(requireRabbitmq|requireKafka|requireNats|requirePost
 function testFiles(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const rel = `${dir}/${e.name}`;
-    if (e.isDirectory()) return rel === 'test/.tmp' || e.name === 'fixtures' ? [] : testFiles(rel);
+    // test/cluster is its own run: `npm run test:cluster` (vitest.cluster.config.ts).
+    if (e.isDirectory()) {
+      return rel === 'test/.tmp' || rel === 'test/cluster' || e.name === 'fixtures' ? [] : testFiles(rel);
+    }
     return e.name.endsWith('.test.ts') ? [rel] : [];
   });
 }

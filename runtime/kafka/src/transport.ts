@@ -43,7 +43,7 @@ import {
 } from './consumer-loop.js';
 import { KAFKA_DEFAULTS, type KafkaLogLevel } from './defaults.js';
 import { provisionKafka, type KafkaPlanItem } from './provision.js';
-import { BatchingPublisher } from './publisher.js';
+import { BatchingPublisher, recordingPartitioner } from './publisher.js';
 import { kafkajsFastPaths, reportFastPaths, type KafkajsFastPaths } from './kafkajs-internals.js';
 
 const { Partitioners } = kafkajs;
@@ -186,7 +186,8 @@ export class KafkaTransport implements Transport {
           // kafkajs requires 1 in flight for the idempotent producer to keep order on retries.
           maxInFlightRequests: 1,
           allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
+          // Records each message's partition: see recordingPartitioner (a kafkajs retry can skip some).
+          createPartitioner: recordingPartitioner(Partitioners.DefaultPartitioner),
           retry: this.retry,
         }),
       {
