@@ -4,7 +4,7 @@
  */
 import { toWireHeaders, type BrokerName, type EventIR, type MemoryTransport, type Transport } from '@eventform/runtime';
 
-/** Publishes `body` with `headers` (logical names) straight to the event's exchange or topic. */
+/** Publishes `body` with `headers` (logical names) straight to the event's exchange, topic or subject. */
 export async function publishRaw(
   broker: BrokerName,
   transport: Transport,
@@ -47,5 +47,8 @@ export async function publishRaw(
       await producer.disconnect();
       return;
     }
+    default:
+      // Any other binding: its transport's publish sends the bytes and headers as they are.
+      await transport.publish(event, { body, headers });
   }
 }

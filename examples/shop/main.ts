@@ -1,6 +1,6 @@
 /**
  * The shop saga, end to end: four services written against `generated/`, run in one process on the
- * broker named by `BROKER` (memory by default; rabbitmq; kafka).
+ * broker named by `BROKER` (memory by default, or any broker of `BROKER_PACKAGES`: rabbitmq, kafka, ...).
  *
  *   order placed → stock reserved → payment charged → customer mailed
  *                 ↘ out of stock  ↘ card declined → stock released, order cancelled → customer mailed

@@ -1,27 +1,26 @@
 /**
  * `eventform provision [topology.yaml]`: make a broker match the topology — create what is
- * missing, change nothing that exists, report conflicts.
+ * missing, change nothing that exists, report conflicts. The broker is reached only through its
+ * package's `brokerBinding` (runtime/core broker-binding.ts), found by name in `BROKER_PACKAGES`.
  *
  * Exit codes (generator/src/cli/shared.ts): 0 done or nothing to do; 1 conflicts found (nothing
  * changed) or an invalid topology; 2 usage error, unreadable file or unreachable broker.
  */
 import { Command, Option } from 'commander';
-import type { Logger, TopologyIR } from '@eventform/runtime';
+import { BROKER_PACKAGES, loadBrokerBinding } from '@eventform/runtime';
+import type { Logger, ProvisionPlanItem, TopologyIR } from '@eventform/runtime';
 import { DEFAULT_TOPOLOGY, EXIT, loadAndReport, processIo, type CliIo } from './shared.js';
 
-/** A plan line as every broker's provisioner returns it. */
-export interface ProvisionPlanItem {
-  kind: string;
-  name: string;
-  action: string;
-  detail: string;
-}
+export type { ProvisionPlanItem };
 
 export interface ProvisionCliOptions {
-  broker: 'rabbitmq' | 'kafka';
-  /** AMQP URL (RabbitMQ). */
+  /** A broker name of `BROKER_PACKAGES`. */
+  broker: string;
+  /** Where the broker is, in its binding's form (an AMQP URL, a server list). */
+  target?: string;
+  /** AMQP URL (RabbitMQ): `--target` by its older name. */
   url?: string;
-  /** `host:port[,host:port]` (Kafka). */
+  /** `host:port[,host:port]` (Kafka): `--target` by its older name. */
   brokers?: string;
   dryRun?: boolean;
   format: 'text' | 'json';
@@ -34,9 +33,12 @@ export function register(program: Command): Command {
     .command('provision')
     .description('create the broker resources the topology needs; never changes existing ones')
     .argument('[topology]', 'topology file', DEFAULT_TOPOLOGY)
-    .addOption(new Option('--broker <broker>', 'target broker').choices(['rabbitmq', 'kafka']).default('rabbitmq'))
-    .option('--url <url>', 'RabbitMQ URL (default: $EVENTFORM_RABBITMQ_URL or amqp://guest:guest@127.0.0.1:5672)')
-    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: $KAFKA_BROKERS or 127.0.0.1:19092)')
+    .addOption(
+      new Option('--broker <broker>', 'target broker').choices(Object.keys(BROKER_PACKAGES)).default('rabbitmq'),
+    )
+    .option('--target <address>', "where the broker is, in its binding's form (default: its environment variable)")
+    .option('--url <url>', 'RabbitMQ: the same as --target (default: $EVENTFORM_RABBITMQ_URL)')
+    .option('--brokers <list>', 'Kafka: the same as --target (default: $KAFKA_BROKERS)')
     .option('--dry-run', 'only show the plan; change nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--debug', 'print stack traces of unexpected errors')
@@ -63,16 +65,10 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
   let target: string;
   const logger = cliLogger(io, options.debug ?? false);
   try {
-    if (options.broker === 'kafka') {
-      const { defaultKafkaBrokers, provisionKafka } = await import('@eventform/kafka');
-      target = options.brokers ?? defaultKafkaBrokers();
-      plan = await provisionKafka(ir, { brokers: target, dryRun: options.dryRun ?? false, logger });
-    } else {
-      const { defaultRabbitmqUrl, provisionRabbitmq, redactUrl } = await import('@eventform/rabbitmq');
-      const url = options.url ?? defaultRabbitmqUrl();
-      target = redactUrl(url);
-      plan = await provisionRabbitmq(ir, { url, dryRun: options.dryRun ?? false, logger });
-    }
+    const binding = await loadBrokerBinding(options.broker);
+    const explicit = options.target ?? options.url ?? options.brokers;
+    target = binding.describeTarget(explicit, process.env);
+    plan = await binding.provision(ir, { target: explicit, env: process.env, dryRun: options.dryRun ?? false, logger });
   } catch (err) {
     io.stderr(`eventform provision: ${err instanceof Error ? err.message : String(err)}\n`);
     const completed = (err as { completed?: unknown }).completed;

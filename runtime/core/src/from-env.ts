@@ -1,24 +1,32 @@
 /**
  * Picks a transport by name, for entry points that let the environment choose the broker:
- * `BROKER=memory|rabbitmq|kafka` (default memory). Each broker lives in its own package
- * (`@eventform/rabbitmq`, `@eventform/kafka`), imported only when chosen, so a service installs
- * and loads only the client it uses; a missing package is named in the error, with its version.
+ * `BROKER=memory|rabbitmq|kafka|nats` (default memory). Each broker lives in its own package,
+ * imported only when chosen, so a service installs and loads only the client it uses; a missing
+ * package is named in the error, with its version. The package's `brokerBinding`
+ * (broker-binding.ts) is the one way in, for this and for the CLI.
  */
 import type { Logger } from './api.js';
+import type { BrokerBinding, TransportEnvOptions } from './broker-binding.js';
 import { EventformError } from './errors.js';
 import { MemoryTransport } from './memory/index.js';
 import type { Transport } from './transport.js';
 import { RUNTIME_VERSION } from './version.js';
 
-export type BrokerName = 'memory' | 'rabbitmq' | 'kafka';
-
-export const BROKER_NAMES: readonly BrokerName[] = ['memory', 'rabbitmq', 'kafka'];
-
-/** The package that holds each broker's binding. */
-export const BROKER_PACKAGES: Readonly<Record<Exclude<BrokerName, 'memory'>, string>> = {
+/**
+ * The broker packages eventform knows, by broker name: the registry of bindings. A new broker is
+ * one line here (and its package).
+ */
+export const BROKER_PACKAGES = {
   rabbitmq: '@eventform/rabbitmq',
   kafka: '@eventform/kafka',
-};
+  nats: '@eventform/nats',
+} as const satisfies Record<string, string>;
+
+export type BrokerName = 'memory' | keyof typeof BROKER_PACKAGES;
+
+export const BROKER_NAMES: readonly BrokerName[] = ['memory', ...(Object.keys(BROKER_PACKAGES) as BrokerName[])];
+
+export type { TransportEnvOptions };
 
 export class UnknownBrokerError extends EventformError {
   readonly code = 'EF_UNKNOWN_BROKER';
@@ -36,14 +44,6 @@ export function brokerFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerName 
   throw new UnknownBrokerError(`BROKER must be one of ${BROKER_NAMES.join(', ')} (got "${env['BROKER']}")`);
 }
 
-/** What a broker package's `transportFromEnv` receives. */
-export interface TransportEnvOptions {
-  env: NodeJS.ProcessEnv;
-  /** Names this process's connections and clients on the broker. */
-  clientName: string;
-  logger?: Logger | undefined;
-}
-
 export interface TransportFromEnvOptions {
   /** @default brokerFromEnv() */
   broker?: BrokerName;
@@ -55,8 +55,8 @@ export interface TransportFromEnvOptions {
 
 /**
  * A new, unstarted transport for `BROKER` (or `options.broker`): the memory transport, or the one
- * the broker's package builds from its environment variables (`EVENTFORM_RABBITMQ_URL`,
- * `KAFKA_BROKERS`; see each package's README).
+ * the broker's binding builds from its environment variables (`EVENTFORM_RABBITMQ_URL`,
+ * `KAFKA_BROKERS`, `NATS_URL`; see each package's README).
  * @throws UnknownBrokerError for a name that is not a broker
  * @throws TransportPackageMissingError when the broker's package is not installed
  */
@@ -64,19 +64,24 @@ export async function createTransportFromEnv(options: TransportFromEnvOptions = 
   const env = options.env ?? process.env;
   const broker = options.broker ?? brokerFromEnv(env);
   if (broker === 'memory') return new MemoryTransport();
-  const binding = await importBinding(broker);
+  const binding = await loadBrokerBinding(broker);
   return binding.transportFromEnv({ env, clientName: options.clientName ?? 'eventform', logger: options.logger });
 }
 
-interface BindingModule {
-  transportFromEnv(options: TransportEnvOptions): Transport;
-}
-
-async function importBinding(broker: Exclude<BrokerName, 'memory'>): Promise<BindingModule> {
-  const pkg = BROKER_PACKAGES[broker];
-  let mod: Partial<BindingModule>;
+/**
+ * The binding of a broker from its package (see {@link BROKER_PACKAGES}).
+ * @throws UnknownBrokerError for a name that is not a broker
+ * @throws TransportPackageMissingError when the package is not installed or exports no binding
+ */
+export async function loadBrokerBinding(broker: string): Promise<BrokerBinding> {
+  if (!Object.hasOwn(BROKER_PACKAGES, broker)) {
+    const names = Object.keys(BROKER_PACKAGES).join(', ');
+    throw new UnknownBrokerError(`unknown broker "${broker}" (one of ${names})`);
+  }
+  const pkg = BROKER_PACKAGES[broker as keyof typeof BROKER_PACKAGES];
+  let mod: { brokerBinding?: Partial<BrokerBinding> };
   try {
-    mod = (await import(pkg)) as Partial<BindingModule>;
+    mod = (await import(pkg)) as typeof mod;
   } catch (err) {
     if (isMissing(err, pkg)) {
       throw new TransportPackageMissingError(
@@ -86,12 +91,13 @@ async function importBinding(broker: Exclude<BrokerName, 'memory'>): Promise<Bin
     }
     throw err;
   }
-  if (typeof mod.transportFromEnv !== 'function') {
+  const binding = mod.brokerBinding;
+  if (typeof binding?.transportFromEnv !== 'function' || typeof binding.provision !== 'function') {
     throw new TransportPackageMissingError(
-      `${pkg} does not export transportFromEnv(): install the version that matches @eventform/runtime ${RUNTIME_VERSION}`,
+      `${pkg} does not export a brokerBinding: install the version that matches @eventform/runtime ${RUNTIME_VERSION}`,
     );
   }
-  return mod as BindingModule;
+  return binding as BrokerBinding;
 }
 
 /**

@@ -141,8 +141,16 @@ export {
   UnknownBrokerError,
   brokerFromEnv,
   createTransportFromEnv,
+  loadBrokerBinding,
 } from './from-env.js';
 export type { BrokerName, TransportEnvOptions, TransportFromEnvOptions } from './from-env.js';
+export type {
+  BindingProvisionOptions,
+  BrokerBinding,
+  BrokerResource,
+  ProvisionAction,
+  ProvisionPlanItem,
+} from './broker-binding.js';
 export { RUNTIME_VERSION } from './version.js';
 export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './memory/index.js';
 

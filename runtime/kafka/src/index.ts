@@ -21,3 +21,4 @@ export type { InternalsStatus as RecordEncoderStatus } from './kafkajs-internals
 export { transportFromEnv } from './from-env.js';
 export { openKafkaDeadLetters } from './dead-letters.js';
 export type { KafkaDeadLettersOptions } from './dead-letters.js';
+export { brokerBinding } from './binding.js';

@@ -23,3 +23,4 @@ export { NATS_CE_PREFIX, decodeHeaderValue, encodeHeaderValue, fromNatsHeaders, 
 export { NATS_DEFAULTS, defaultNatsServers } from './defaults.js';
 export { parseServers } from './client.js';
 export { transportFromEnv } from './from-env.js';
+export { brokerBinding } from './binding.js';

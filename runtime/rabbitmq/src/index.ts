@@ -32,3 +32,4 @@ export { KEY_HEADER } from './wire.js';
 export { defaultRabbitmqUrl, nodeUrls, redactUrl, RABBITMQ_DEFAULTS } from './defaults.js';
 export { transportFromEnv } from './from-env.js';
 export { openRabbitmqDeadLetters, type RabbitmqDeadLettersOptions } from './dead-letters.js';
+export { brokerBinding } from './binding.js';
