@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every bench in sequence, then one summary table.
  *
- *   npx tsx bench/index.ts                 # rabbitmq, kafka, outbox, generate
+ *   npx tsx bench/index.ts                 # rabbitmq, kafka, nats, outbox, generate
  *   npx tsx bench/index.ts rabbitmq kafka  # a selection, in the order given
  *
  * A bench that fails is reported in the summary and makes the exit code 1; the others still run.
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { run as runKafka } from './kafka.js';
+import { run as runNats } from './nats.js';
 import { outboxSummaryRows, run as runOutbox } from './outbox.js';
 import { run as runRabbitmq } from './rabbitmq.js';
 import { formatSummary, summaryRows, type SummaryRow } from './support.js';
@@ -40,6 +41,7 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'rabbitmq', run: async () => summaryRows('rabbitmq', await runRabbitmq()) },
   { name: 'kafka', run: async () => summaryRows('kafka', await runKafka()) },
+  { name: 'nats', run: async () => summaryRows('nats', await runNats()) },
   { name: 'outbox', run: async () => outboxSummaryRows(await runOutbox()) },
   { name: 'generate', run: async () => [await runGenerate()] },
 ];

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the machine's RabbitMQ and PostgreSQL when they are installed but not answering.
+# Starts the machine's RabbitMQ, PostgreSQL and NATS (JetStream) when they are installed but not
+# answering; NATS's Debian package is installed first when it is missing.
 # Used by .ci/run; on a laptop with these services already running it does nothing.
 set -uo pipefail
 
@@ -29,6 +30,21 @@ if ! port_open 5432; then
     wait_port PostgreSQL 5432 60 || exit 1
   else
     echo "ensure-services: PostgreSQL is not running on 127.0.0.1:5432 and pg_ctlcluster is not installed" >&2
+  fi
+fi
+if ! port_open 4222; then
+  if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ] && command -v apt-get >/dev/null; then
+    echo "ensure-services: installing nats-server (Debian package)"
+    (apt-get install -y nats-server >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y nats-server >/dev/null 2>&1; }) || true
+  fi
+  NATS_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+  if [ -x "$NATS_BIN" ]; then
+    echo "ensure-services: starting NATS with JetStream"
+    mkdir -p /var/tmp/eventform-nats
+    setsid nohup "$NATS_BIN" -js -a 127.0.0.1 -p 4222 -sd /var/tmp/eventform-nats >/var/tmp/eventform-nats.log 2>&1 &
+    wait_port NATS 4222 30 || exit 1
+  else
+    echo "ensure-services: NATS is not running on 127.0.0.1:4222 and nats-server is not installed" >&2
   fi
 fi
 exit 0

@@ -545,7 +545,8 @@ class FetchLoop {
     const { settings } = this.sub;
     while (!this.sub.stopRequested) {
       const room = settings.maxInHand - this.inHand;
-      if (room <= 0) {
+      // Fetch again once at least half the room is free: many small fetches cost a round trip each.
+      if (room <= 0 || (this.inHand > 0 && room < settings.maxInHand / 2)) {
         await new Promise<void>((resolve) => (this.roomWaiter = resolve));
         continue;
       }
