@@ -55,7 +55,7 @@ describe.skipIf(!rabbit.available || !postgres.available)(
     const connectionPrefix = `ef-fault-${suffix}`;
     const ir = buildTopology({
       name: 'fault',
-      events: [{ name: 'WorkRequested', key: 'n', producers: ['producer'] }],
+      events: [{ name: 'WorkRequested', producers: ['producer'] }], // no key: a key must be a string field, and order does not matter here
       consumers: [
         {
           service: 'worker',
