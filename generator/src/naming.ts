@@ -6,7 +6,10 @@
  * Rules, in order:
  * 1. Case conversion: events and schemas keep their PascalCase name as a type name; services
  *    become a PascalCase base (`order-service` → `OrderService`) from which every per-service
- *    identifier is built; producer methods are the camelCased event name.
+ *    identifier is built; producer methods are the camelCased event name. A definition kept in
+ *    a schema file (shared schema `Payments.Money`, from `$defs: { Money }` of the file named
+ *    `Payments`) is named after the definition (`Money`), or after file and definition
+ *    (`PaymentsMoney`) when another event or schema wants that name too.
  * 2. A type name that would shadow a JavaScript/TypeScript global, a TS utility type or an
  *    identifier the generated code itself declares or imports (`Record`, `Promise`, `EventMap`,
  *    `Runtime`, ...) is renamed deterministically — events get `Event` appended, schemas
@@ -378,15 +381,30 @@ export function assignNames(ir: TopologyIR): Names {
   }
 
   const schemaType = new Map<string, string>();
+  // A definition kept in a schema file is the shared schema `<FileName>.<definition>` (see
+  // spec/schema-refs.ts). It is named after the definition alone (`Money`) when nothing else of
+  // the topology wants that name, else qualified by its file's name (`PaymentsMoney`): another
+  // team's file cannot be renamed to make room, and the rule depends on the names alone.
+  const wanted = new Map<string, number>();
+  const want = (identifier: string): void => void wanted.set(identifier, (wanted.get(identifier) ?? 0) + 1);
+  for (const event of ir.events) want(pascalCase(event.name));
+  for (const schema of ir.schemas) want(pascalCase(definitionOf(schema.name)?.definition ?? schema.name));
   for (const schema of ir.schemas) {
-    let identifier = pascalCase(schema.name);
-    if (isTaken(identifier)) {
-      const reason = reasonFor(identifier);
-      identifier = `${identifier}Schema`;
-      renames.push({ kind: 'schema', from: schema.name, to: identifier, reason });
-    } else if (identifier !== schema.name) {
-      renames.push({ kind: 'schema', from: schema.name, to: identifier, reason: 'not a PascalCase identifier' });
+    const definition = definitionOf(schema.name);
+    const written = definition?.definition ?? schema.name;
+    let identifier = pascalCase(written);
+    let reason = identifier === written ? undefined : 'not a PascalCase identifier';
+    if (definition && ((wanted.get(identifier) ?? 0) > 1 || isTaken(identifier))) {
+      reason = isTaken(identifier)
+        ? `${reasonFor(identifier)}; qualified by its file's name`
+        : `another schema or event of the topology is also named \`${identifier}\`; qualified by its file's name`;
+      identifier = `${pascalCase(definition.file)}${identifier}`;
     }
+    if (isTaken(identifier)) {
+      reason = reasonFor(identifier);
+      identifier = `${identifier}Schema`;
+    }
+    if (reason !== undefined) renames.push({ kind: 'schema', from: schema.name, to: identifier, reason });
     claim(identifier, `schema ${schema.name}`, schema.loc);
     schemaType.set(schema.name, identifier);
   }
@@ -450,6 +468,15 @@ export function assignNames(ir: TopologyIR): Names {
   claim(runtimeOptions, `the runtime options type of topology ${ir.name}`, undefined);
 
   return { eventType, eventMethod, schemaType, services, runtimeFactory, runtimeOptions, renames };
+}
+
+/**
+ * The file and definition of a shared schema that is a definition kept in a schema file
+ * (`Payments.Money`); undefined for other shared schemas, whose names are PascalCase.
+ */
+export function definitionOf(schemaName: string): { file: string; definition: string } | undefined {
+  const dot = schemaName.indexOf('.');
+  return dot < 0 ? undefined : { file: schemaName.slice(0, dot), definition: schemaName.slice(dot + 1) };
 }
 
 function reasonFor(identifier: string): string {

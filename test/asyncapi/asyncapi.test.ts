@@ -15,6 +15,7 @@ import type { TopologyIR } from '@eventform/runtime';
 import { exportAsyncApi } from '../../generator/src/asyncapi/export.js';
 import { importAsyncApi } from '../../generator/src/asyncapi/import.js';
 import { loadTopology } from '../../generator/src/spec/index.js';
+import { pascalCase } from '../../generator/src/spec/naming.js';
 import { goldenCases } from '../generator/support/cases.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
@@ -35,7 +36,8 @@ function essence(ir: TopologyIR) {
       name: e.name,
       key: e.key,
       examples: e.examples,
-      refs: e.refs,
+      // A schema file's definition (`Payment.Money`) comes back as an inline schema named `PaymentMoney`.
+      refs: e.refs.map((r) => pascalCase(r)).sort(),
       contentMode: e.contentMode,
     })),
     services: ir.services.map((s) => ({ name: s.name, produces: s.produces })),

@@ -90,6 +90,24 @@ const topology = (events: string[], services: string, schemas = ''): string =>
     .join('\n');
 
 describe('assignNames', () => {
+  it("names a schema file's definitions after themselves, qualified by the file only when the name is wanted twice", () => {
+    const names = assignNames(loadValid('test/fixtures/generator/partner/topology.yaml'));
+    expect(Object.fromEntries(names.schemaType)).toEqual({
+      Common: 'Common',
+      'Common.Timestamp': 'Timestamp',
+      Money: 'Money', // the topology's own keeps its name
+      Payment: 'Payment',
+      'Payment.Category': 'Category',
+      'Payment.Currency': 'Currency',
+      'Payment.Money': 'PaymentMoney', // wanted by the inline Money too
+      'Payment.line-item': 'LineItem',
+    });
+    expect(names.renames.filter((r) => r.kind === 'schema').map((r) => [r.from, r.to])).toEqual([
+      ['Payment.Money', 'PaymentMoney'],
+      ['Payment.line-item', 'LineItem'],
+    ]);
+  });
+
   it('renames events and schemas that shadow globals or generated names, and records why', () => {
     const ir = loadValid(
       'naming.yaml',

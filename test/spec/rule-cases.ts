@@ -464,14 +464,57 @@ events:
     expect: ["EF4006 10:24 schema file './schemas/missing.json' does not exist"],
   },
   {
-    name: 'pointer into an external file',
+    name: 'pointer into an external file, not at a definition',
     yaml: BASE.replace(
       'orderId: { type: string }',
-      'orderId: { type: string }\n        total: { $ref: "./schemas/money.json#/definitions/Money" }',
+      'orderId: { type: string }\n        total: { $ref: "./schemas/money.json#/properties/amount" }',
     ),
     expect: [
-      "EF4008 10:24 '$ref: ./schemas/money.json#/definitions/Money' points inside a file; only whole files can be referenced",
+      "EF4008 10:24 '$ref: ./schemas/money.json#/properties/amount' points inside a file, but not at one of its definitions",
     ],
+  },
+  {
+    name: "a schema file's definitions: its own #/definitions refs, and another file's #/$defs",
+    yaml: BASE.replace(
+      'orderId: { type: string }',
+      'orderId: { type: string }\n        total: { $ref: "./pay.json#/definitions/Money" }\n        at: { $ref: "./common.json#/$defs/At" }',
+    ),
+    files: {
+      '/virtual/pay.json':
+        '{ "definitions": { "Money": { "type": "object", "properties": { "currency": { "$ref": "#/definitions/Currency" }, "at": { "$ref": "common.json#/$defs/At" } } }, "Currency": { "enum": ["EUR"] } } }',
+      '/virtual/common.json': '{ "$defs": { "At": { "type": "string", "format": "date-time" } } }',
+    },
+    expect: [],
+  },
+  {
+    name: 'a definition a file does not have',
+    yaml: BASE.replace(
+      'orderId: { type: string }',
+      'orderId: { type: string }\n        total: { $ref: "./pay.json#/definitions/Mony" }',
+    ),
+    files: { '/virtual/pay.json': '{ "definitions": { "Money": { "type": "number" } } }' },
+    expect: ["EF4003 10:24 '$ref: ./pay.json#/definitions/Mony' points at no definition of ./pay.json"],
+    hints: ["did you mean 'Money'?"],
+  },
+  {
+    name: 'a definition ref inside the topology',
+    yaml: BASE.replace(
+      'orderId: { type: string }',
+      'orderId: { type: string }\n        total: { $ref: "#/$defs/Money" }',
+    ),
+    expect: ["EF4005 10:24 '$ref: #/$defs/Money' is not supported"],
+  },
+  {
+    name: 'definitions nested below the root of a schema file',
+    yaml: BASE.replace('orderId: { type: string }', 'orderId: { type: string }\n        total: { $ref: ./pay.json }'),
+    files: { '/virtual/pay.json': '{ "type": "object", "properties": { "x": { "$defs": { "Y": {} } } } }' },
+    expect: ["pay.json EF5006 1:44 '$defs' is not supported in topology schemas"],
+  },
+  {
+    name: 'a definition name that cannot become a type name',
+    yaml: BASE.replace('orderId: { type: string }', 'orderId: { type: string }\n        total: { $ref: ./pay.json }'),
+    files: { '/virtual/pay.json': '{ "$defs": { "9 lives": { "type": "number" } } }' },
+    expect: ["pay.json EF4009 1:14 definition '9 lives' of ./pay.json has no name eventform can turn into a type name"],
   },
   {
     name: 'external file that does not parse',

@@ -16,7 +16,7 @@
  * then events, both sorted by name.
  */
 import type { JsonSchema } from '@eventform/runtime';
-import { camelCase, GENERATE_CODES, GenerateError, propertyKey, quote, type Rename } from '../naming.js';
+import { camelCase, definitionOf, GENERATE_CODES, GenerateError, propertyKey, quote, type Rename } from '../naming.js';
 import { CodeWriter, unionAlias } from './code.js';
 import { jsonSchemaToTs } from './json-schema-to-ts.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
@@ -33,7 +33,8 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
   const { ir, names } = ctx;
   const renameNote = (kind: Rename['kind'], from: string): string | null => {
     const r = names.renames.find((x) => x.kind === kind && x.from === from);
-    return r ? `Generated as \`${r.to}\` instead of \`${r.from}\`: ${r.reason}.` : null;
+    const written = definitionOf(r?.from ?? '')?.definition ?? r?.from;
+    return r ? `Generated as \`${r.to}\` instead of \`${written}\`: ${r.reason}.` : null;
   };
 
   const defs: Record<string, JsonSchema> = {};
@@ -41,9 +42,12 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
   for (const schema of ir.schemas) {
     const title = names.schemaType.get(schema.name) as string;
     const origin = schema.origin === 'inline' ? '' : ` (from \`${schema.origin}\`)`;
+    const definition = definitionOf(schema.name);
     defs[schema.name] = forTypes(schema.schema, title, [
       description(schema.schema),
-      `Shared schema \`${schema.name}\`${origin}.`,
+      definition
+        ? `Definition \`${definition.definition}\` of \`${schema.origin}\`.`
+        : `Shared schema \`${schema.name}\`${origin}.`,
       renameNote('schema', schema.name),
     ]);
     properties[schema.name] = { $ref: `#/$defs/${schema.name}` };

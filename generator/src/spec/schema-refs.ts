@@ -1,9 +1,13 @@
 /**
- * JSON Schema `$ref` resolution for payloads and shared schemas. `#/schemas/Name` and relative
- * files (`./schemas/x.json`, JSON or YAML) are the only ref forms; each is rewritten to
- * `#/$defs/<Name>` so a caller can assemble a self-contained schema from the shared ones.
- * External files are loaded once each (cycles between files are fine: a file being loaded is
- * already registered), and go through the same hostile-input guards as the topology.
+ * JSON Schema `$ref` resolution for payloads and shared schemas. The ref forms: `#/schemas/Name`,
+ * relative files (`./schemas/x.json`, JSON or YAML), and the definitions a file keeps under its
+ * root `$defs` or `definitions` — `#/$defs/X` inside that file, `./x.json#/$defs/X` (or
+ * `#/definitions/X`) from anywhere. Each becomes `#/$defs/<Name>` so a caller can assemble a
+ * self-contained schema from the shared ones: a file is the shared schema named after it, each of
+ * its definitions the shared schema `<FileName>.<definition>` (the generator's naming module turns
+ * that into a readable type name). External files are loaded once each (cycles between files and
+ * definitions are fine: everything of a file is registered before it is walked), and go through
+ * the same hostile-input guards as the topology.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -62,8 +66,10 @@ const DATA_VALUED = new Set(['const', 'enum', 'default', 'examples']);
 const REJECTED: Record<string, string> = {
   $id: 'schemas are identified by their name under `schemas:`',
   $schema: 'schemas use the JSON Schema 2020-12 vocabulary; remove `$schema`',
-  $defs: 'declare shared definitions under the top-level `schemas:` and use `$ref: "#/schemas/Name"`',
-  definitions: 'declare shared definitions under the top-level `schemas:` and use `$ref: "#/schemas/Name"`',
+  $defs:
+    'declare shared definitions under the top-level `schemas:` (or at the root of a schema file) and use `$ref: "#/schemas/Name"`',
+  definitions:
+    'declare shared definitions under the top-level `schemas:` (or at the root of a schema file) and use `$ref: "#/schemas/Name"`',
   $anchor: 'refer to shared schemas by name: `$ref: "#/schemas/Name"`',
   $dynamicRef: 'dynamic references are not supported',
   $dynamicAnchor: 'dynamic references are not supported',
@@ -75,6 +81,8 @@ interface ExternalFile {
   name: string;
   origin: string;
   text: string;
+  /** The file's definitions: `$defs/X` or `definitions/X` (as a pointer spells it) → shared schema name. */
+  defs: Map<string, string>;
 }
 
 interface Ctx {
@@ -82,6 +90,27 @@ interface Ctx {
   file: string;
   /** Directory relative refs resolve against. */
   baseDir: string;
+  /** The external file the schema is part of, for its `#/$defs/X` refs; undefined in the topology. */
+  external?: ExternalFile | undefined;
+}
+
+/** The root keywords whose entries are a schema file's own definitions. */
+const DEFINITION_KEYWORDS = ['$defs', 'definitions'] as const;
+
+/** A definition name usable in a shared schema name and, through the naming module, in a type name. */
+const DEFINITION_NAME = /^[A-Za-z_$][A-Za-z0-9_$.-]*$/;
+
+/** `#/$defs/X` or `#/definitions/X` (pointer-decoded) → `$defs/X`, else undefined. */
+function definitionPointer(fragment: string): string | undefined {
+  const m = /^\/(\$defs|definitions)\/([^/]+)$/.exec(fragment);
+  if (!m) return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(m[2]!).replace(/~1/g, '/').replace(/~0/g, '~');
+  } catch {
+    return undefined;
+  }
+  return `${m[1]}/${name}`;
 }
 
 export class SchemaResolver {
@@ -261,11 +290,15 @@ export class SchemaResolver {
       return undefined;
     }
     if (ref.startsWith('#')) {
+      const pointer = definitionPointer(ref.slice(1));
+      if (pointer !== undefined && ctx.external) return this.definition(ctx.external, pointer, ref, at);
       this.sink.report(
         'EF4005',
         at,
         `'$ref: ${ref}' is not supported`,
-        "refer to shared schemas as '#/schemas/Name' and declare them under 'schemas:'",
+        pointer !== undefined
+          ? "'#/$defs/X' and '#/definitions/X' work inside a schema file; in the topology refer to shared schemas as '#/schemas/Name'"
+          : "refer to shared schemas as '#/schemas/Name' and declare them under 'schemas:'",
       );
       return undefined;
     }
@@ -288,16 +321,42 @@ export class SchemaResolver {
       return undefined;
     }
     const hash = ref.indexOf('#');
-    if (hash >= 0 && hash < ref.length - 1) {
+    const fragment = hash >= 0 ? ref.slice(hash + 1) : '';
+    const pointer = fragment === '' ? undefined : definitionPointer(fragment);
+    if (fragment !== '' && pointer === undefined) {
       this.sink.report(
         'EF4008',
         at,
-        `'$ref: ${ref}' points inside a file; only whole files can be referenced`,
-        'move that definition into its own file, or under `schemas:`',
+        `'$ref: ${ref}' points inside a file, but not at one of its definitions`,
+        "refer to a whole file, or to a definition at its root: './x.json#/$defs/Name' or './x.json#/definitions/Name'",
       );
       return undefined;
     }
-    return this.external(hash >= 0 ? ref.slice(0, hash) : ref, at, ctx);
+    const name = this.external(hash >= 0 ? ref.slice(0, hash) : ref, at, ctx);
+    if (name === undefined || pointer === undefined) return name;
+    const file = [...this.externalsByPath.values()].find((f) => f?.name === name);
+    return file ? this.definition(file, pointer, ref, at) : undefined;
+  }
+
+  /** The shared schema name of definition `pointer` (`$defs/X`) of `file`, or undefined (reported). */
+  private definition(file: ExternalFile, pointer: string, ref: string, at: Span): string | undefined {
+    const name = file.defs.get(pointer);
+    if (name !== undefined) return name;
+    const known = [...file.defs.keys()].filter((k) => k.startsWith(pointer.slice(0, pointer.indexOf('/') + 1)));
+    const wanted = pointer.slice(pointer.indexOf('/') + 1);
+    this.sink.report(
+      'EF4003',
+      at,
+      `'$ref: ${ref}' points at no definition of ${file.origin}`,
+      didYouMean(
+        wanted,
+        known.map((k) => k.slice(k.indexOf('/') + 1)),
+      ) ??
+        (file.defs.size > 0
+          ? `its definitions: ${[...file.defs.keys()].sort().join(', ')}`
+          : `${file.origin} has no $defs or definitions`),
+    );
+    return undefined;
   }
 
   private external(rel: string, at: Span, ctx: Ctx): string | undefined {
@@ -380,18 +439,73 @@ export class SchemaResolver {
       );
       return undefined;
     }
-    const file: ExternalFile = { name, origin, text };
+    const file: ExternalFile = { name, origin, text, defs: new Map() };
     this.externalsByPath.set(abs, file);
     // Strip the identity keywords a standalone file usually carries; they would break ref
-    // resolution once the schema is embedded under $defs.
-    const body: YNode = { ...tree, entries: tree.entries.filter((e) => e.key !== '$schema' && e.key !== '$id') };
+    // resolution once the schema is embedded under $defs. Its definitions become shared schemas
+    // of their own.
+    const body: YNode = {
+      ...tree,
+      entries: tree.entries.filter(
+        (e) => e.key !== '$schema' && e.key !== '$id' && !(DEFINITION_KEYWORDS as readonly string[]).includes(e.key),
+      ),
+    };
     const loc: Span = { file: displayPath, line: 1, col: 1, endLine: 1, endCol: 1 };
+    // Everything of the file is registered before anything is walked, so cycles terminate.
+    const pending: [SharedSchema, YNode][] = [];
     const entry: SharedSchema = { name, schema: {}, origin, loc, node: body, deps: new Set(), ok: true };
-    this.shared.set(name, entry); // registered before walking, so cycles terminate
-    const r = this.resolve(body, { file: displayPath, baseDir: path.dirname(displayPath) });
-    entry.schema = r.schema;
-    entry.deps = r.deps;
-    entry.ok = r.ok;
+    this.shared.set(name, entry);
+    pending.push([entry, body]);
+    const defNames = new Map<string, string>(); // shared name → the pointer that claimed it
+    for (const keyword of DEFINITION_KEYWORDS) {
+      const defs = tree.entries.find((e) => e.key === keyword);
+      if (!defs) continue;
+      if (defs.value.kind !== 'map') {
+        this.sink.report('EF2002', defs.value.span, `'${keyword}' must map definition names to schemas`);
+        continue;
+      }
+      for (const d of defs.value.entries) {
+        if (!DEFINITION_NAME.test(d.key)) {
+          this.sink.report(
+            'EF4009',
+            d.keySpan,
+            `definition '${d.key}' of ${origin} has no name eventform can turn into a type name`,
+            'use letters, digits, `_`, `-` or `.`, starting with a letter',
+          );
+          continue;
+        }
+        const defName = `${name}.${d.key}`;
+        const claimed = defNames.get(defName);
+        if (claimed !== undefined) {
+          this.sink.report(
+            'EF4009',
+            d.keySpan,
+            `definition '${d.key}' of ${origin} is declared under both '${claimed}' and '${keyword}'`,
+            'keep one of them',
+          );
+          continue;
+        }
+        defNames.set(defName, keyword);
+        file.defs.set(`${keyword}/${d.key}`, defName);
+        const def: SharedSchema = {
+          name: defName,
+          schema: {},
+          origin,
+          loc: d.keySpan,
+          node: d.value,
+          deps: new Set(),
+          ok: true,
+        };
+        this.shared.set(defName, def);
+        pending.push([def, d.value]);
+      }
+    }
+    for (const [shared, node] of pending) {
+      const r = this.resolve(node, { file: displayPath, baseDir: path.dirname(displayPath), external: file });
+      shared.schema = r.schema;
+      shared.deps = r.deps;
+      shared.ok = r.ok;
+    }
     return name;
   }
 }
