@@ -239,6 +239,13 @@ kill_node() {
   fi
 }
 
+# Waits for the background start_node jobs; fails when any failed.
+wait_all_started() {
+  local job failed=0
+  for job in $(jobs -p); do wait "$job" || failed=1; done
+  ((failed == 0)) || die "a node did not start"
+}
+
 # ---------------------------------------------------------------- commands
 
 selected() { if [ -n "${1:-}" ]; then echo "$1"; else echo "${NODES[@]}"; fi; }
@@ -247,12 +254,26 @@ cmd_start() {
   require_sbin
   take_lock "$CLUSTER_DIR" .cluster.lock
   write_cookie
-  local n
-  # One after another: a fresh node joins the nodes already up (classic peer discovery).
+  local n fresh=0
   for n in $(selected "${1:-}"); do
     node_vars "$n"
-    start_node
+    [ -n "$(ls -A "$NODE_DIR/mnesia" 2>/dev/null)" ] || fresh=1
   done
+  if ((fresh)); then
+    # One after another: a fresh node joins the nodes already up (classic peer discovery).
+    for n in $(selected "${1:-}"); do
+      node_vars "$n"
+      start_node
+    done
+  else
+    # A cluster that was stopped as a whole: each node waits at boot for the peers it last saw
+    # (the last one stopped first), so they must all boot at the same time.
+    for n in $(selected "${1:-}"); do
+      node_vars "$n"
+      start_node &
+    done
+    wait_all_started
+  fi
   cmd_urls
 }
 
