@@ -23,6 +23,9 @@ beforeAll(() => {
   fs.cpSync(path.join(REPO, 'runtime/core/dist'), path.join(runtime, 'dist'), { recursive: true });
   fs.symlinkSync(path.join(REPO, 'node_modules/ajv'), path.join(dir, 'node_modules/ajv'));
   fs.symlinkSync(path.join(REPO, 'node_modules/ajv-formats'), path.join(dir, 'node_modules/ajv-formats'));
+  // A peer dependency of the runtime: npm installs it with the runtime.
+  fs.mkdirSync(path.join(dir, 'node_modules/@opentelemetry'), { recursive: true });
+  fs.symlinkSync(path.join(REPO, 'node_modules/@opentelemetry/api'), path.join(dir, 'node_modules/@opentelemetry/api'));
   // An installed @eventform/kafka whose own dependency is missing.
   fs.writeFileSync(
     path.join(dir, 'node_modules/@eventform/kafka/package.json'),

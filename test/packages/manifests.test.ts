@@ -29,10 +29,11 @@ const root = read('package.json');
 const packages = root.workspaces!.map((dir) => ({ dir, pkg: read(`${dir}/package.json`) }));
 
 describe('package manifests', () => {
-  it('the workspace root is private and lists the five packages', () => {
+  it('the workspace root is private and lists the six packages', () => {
     expect(root.private).toBe(true);
     expect(packages.map((p) => p.pkg.name).sort()).toEqual([
       '@eventform/kafka',
+      '@eventform/nats',
       '@eventform/postgres',
       '@eventform/rabbitmq',
       '@eventform/runtime',
