@@ -115,13 +115,20 @@ async function starter(dir: string, esm: boolean): Promise<void> {
 
 beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'eventform-packages-'));
-  for (const pkg of ['generator', 'runtime/core', 'runtime/rabbitmq', 'runtime/kafka', 'runtime/postgres']) {
+  for (const pkg of [
+    'generator',
+    'runtime/core',
+    'runtime/rabbitmq',
+    'runtime/kafka',
+    'runtime/postgres',
+    'runtime/nats',
+  ]) {
     expect(fs.existsSync(path.join(REPO, pkg, 'dist')), `${pkg}/dist: run npm run build`).toBe(true);
   }
-  const out = await ok(REPO, NPM, ['pack', '--workspaces', '--pack-destination', root, '--json']);
+  const out = await ok(REPO, NPM, ['pack', '--workspaces', '--pack-destination', root, '--json', '--silent']);
   const packed = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarballs = packed.map((p) => path.join(root, p.filename));
-  expect(tarballs).toHaveLength(5);
+  expect(tarballs).toHaveLength(6);
   // What is in the tarballs: the build, no sources, no build info.
   for (const p of packed) {
     const files = p.files.map((f) => f.path);

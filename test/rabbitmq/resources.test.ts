@@ -114,6 +114,8 @@ describe('rabbitmqResources', () => {
         { exchange: 'shop.events', queue: 'shop.order.cancel', routingKey: 'OrderCreated' },
         { exchange: 'shop.events', queue: 'shop.order.cancel', routingKey: 'PaymentFailed' },
       ],
+      // No consumer declares rabbitmq.partitions here, so no exchange-to-exchange binding.
+      exchangeBindings: [],
     });
   });
 
