@@ -45,6 +45,25 @@ describe('memory idempotency store', () => {
     expect(await second).toEqual({ duplicate: false, value: 'second' });
   });
 
+  it('lets several waiters of one key through one at a time after a failed run', async () => {
+    const store = new MemoryIdempotencyStore();
+    const ran: number[] = [];
+    const runs = [0, 1, 2, 3].map((n) =>
+      store.run('c', 'k', 60_000, async () => {
+        ran.push(n);
+        await later(5, null);
+        if (n === 0) throw new Error('first fails');
+        return n;
+      }),
+    );
+    const results = await Promise.allSettled(runs);
+    expect(results[0]!.status).toBe('rejected');
+    // After the failure exactly one waiter runs and marks; the rest see a duplicate.
+    expect(ran).toHaveLength(2);
+    const values = results.slice(1).map((r) => (r.status === 'fulfilled' ? r.value : r.reason));
+    expect(values.filter((v) => JSON.stringify(v) === '{"duplicate":true}')).toHaveLength(2);
+  });
+
   it('runs different keys in parallel', async () => {
     const store = new MemoryIdempotencyStore();
     // Each handler waits for all three to have started: only parallel runs can finish.
@@ -100,6 +119,47 @@ describe('memory idempotency store', () => {
     expect(await store.run('c', 'a', 1_000, async () => 1)).toEqual({ duplicate: true });
     expect(await store.run('c', 'd', 1_000, async () => 1)).toEqual({ duplicate: true });
     expect(await store.run('c', 'b', 1_000, async () => 1)).toEqual({ duplicate: false, value: 1 });
+  });
+
+  it('stays within maxEntries by count and evicts oldest mark first, across consumers, purges and many evictions', async () => {
+    let now = 0;
+    const store = new MemoryIdempotencyStore({ maxEntries: 5, now: () => now, purgeIntervalMs: 0 });
+    const marked: string[] = []; // full keys in marking order, as the store should keep them
+    for (let i = 0; i < 2_000; i++) {
+      const consumer = i % 3 === 0 ? 'c2' : 'c1';
+      // Every 7th key expires at once and is purged: deleted slots in front of the eviction cursor.
+      const windowMs = i % 7 === 0 ? 1 : 1_000_000;
+      await store.run(consumer, `k${i}`, windowMs, async () => i);
+      marked.push(`${consumer}/k${i}`);
+      if (i % 7 === 0) {
+        now += 1;
+        expect(await store.purgeExpired()).toBe(1);
+        marked.pop();
+      }
+      expect(store.size).toBeLessThanOrEqual(5);
+    }
+    expect(store.size).toBe(5);
+    const kept = marked.slice(-5);
+    const evicted = marked.slice(-8, -5);
+    for (const full of kept) {
+      const [consumer, key] = full.split('/') as [string, string];
+      expect(await store.run(consumer, key, 1_000_000, async () => 'again'), full).toEqual({ duplicate: true });
+    }
+    // Each of these is run (not a duplicate) and marked again, evicting one of the kept ones per run.
+    for (const full of evicted) {
+      const [consumer, key] = full.split('/') as [string, string];
+      expect(await store.run(consumer, key, 1_000_000, async () => 'again'), full).toEqual({
+        duplicate: false,
+        value: 'again',
+      });
+    }
+    // The three oldest kept keys went; the two newest and the three re-marked ones remain.
+    const [consumer, key] = kept[0]!.split('/') as [string, string];
+    expect(await store.run(consumer, key, 1_000_000, async () => 'third')).toEqual({
+      duplicate: false,
+      value: 'third',
+    });
+    expect(store.size).toBe(5);
   });
 
   it('keeps entries across close() and init() (a restarted runtime reuses the instance)', async () => {

@@ -5,7 +5,6 @@
  */
 import { MEMORY_STORE_DEFAULTS } from '../defaults.js';
 import type { IdempotencyResult, IdempotencyStore } from '../idempotency.js';
-import { Deque } from '../deque.js';
 
 export interface MemoryStoreOptions {
   /** Keys remembered; beyond this the oldest-marked are evicted first. @default 100_000 */
@@ -17,16 +16,25 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Keys live in a `Map`; a FIFO of marks gives the eviction order (oldest mark first). A run of a key that
- * is already running waits for it (one in-process lock per key) and then re-checks. `close()` keeps
- * the entries, so one instance can back a runtime that is stopped and started again.
+ * Keys live in one `Map` whose insertion order is the marking order (a key is marked only while
+ * absent, so a re-mark goes to the back): the oldest mark is the first entry. Eviction reads it through
+ * one long-lived iterator over the map, which never has to skip more than the entries deleted in
+ * front of it since its last step (a fresh iterator per eviction would walk every deleted slot at
+ * the front of the table). So marking and evicting cost O(1) amortized, with nothing allocated per
+ * mark but the map entry. A run of a key that is already running waits for it (one in-process lock
+ * per key) and then re-checks. `close()` keeps the entries, so one instance can back a runtime
+ * that is stopped and started again.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly name = 'memory';
-  private readonly entries = new Map<string, number>(); // full key → expires at (ms)
-  // Marking order, for eviction without iterating the Map (iterating past deleted entries is O(n)).
-  private readonly order = new Deque<{ key: string; expiresAt: number }>();
-  private readonly running = new Map<string, (() => void)[]>();
+  private readonly entries = new Map<string, number>(); // full key → expires at (ms), oldest mark first
+  /**
+   * Where eviction goes on: every entry it has passed was evicted, and a key marked again since
+   * went to the back, so the next key it yields is the oldest mark (the Map iterator is live).
+   */
+  private cursor: IterableIterator<string> | undefined;
+  /** Keys being run → the runs waiting for them (`null` while none waits). */
+  private readonly running = new Map<string, (() => void)[] | null>();
   private readonly maxEntries: number;
   private readonly purgeIntervalMs: number;
   private readonly now: () => number;
@@ -53,21 +61,24 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   ): Promise<IdempotencyResult<T>> {
     const fullKey = `${consumer}\u0000${key}`;
     // Wait for a run of the same key in progress; loop because another waiter may win the lock.
-    for (let lock = this.running.get(fullKey); lock; lock = this.running.get(fullKey)) {
-      await new Promise<void>((resolve) => lock!.push(resolve));
+    for (let lock = this.running.get(fullKey); lock !== undefined; lock = this.running.get(fullKey)) {
+      await new Promise<void>((resolve) => {
+        if (lock) lock.push(resolve);
+        else this.running.set(fullKey, [resolve]);
+      });
     }
     if (this.isMarked(fullKey)) return { duplicate: true };
 
-    // The lock is a waiter list, so the uncontended path allocates no promise for it.
-    const waiters: (() => void)[] = [];
-    this.running.set(fullKey, waiters);
+    // Uncontended, the lock allocates nothing: the waiter list is made by the first waiter.
+    this.running.set(fullKey, null);
     try {
       const value = await fn(undefined);
       this.mark(fullKey, windowMs);
       return { duplicate: false, value };
     } finally {
+      const waiters = this.running.get(fullKey);
       this.running.delete(fullKey);
-      for (const wake of waiters) wake();
+      if (waiters) for (const wake of waiters) wake();
     }
   }
 
@@ -102,23 +113,19 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   private mark(fullKey: string, windowMs: number): void {
-    const expiresAt = this.now() + windowMs;
-    this.entries.set(fullKey, expiresAt);
-    this.order.push({ key: fullKey, expiresAt });
+    // The key is absent here (isMarked deleted it if it had expired, and the lock keeps other runs
+    // of it out), so `set` appends it: the newest mark is the last entry.
+    this.entries.set(fullKey, this.now() + windowMs);
     while (this.entries.size > this.maxEntries) {
-      const oldest = this.order.shift();
-      if (!oldest) break;
-      // Skip records made stale by a purge or a later re-mark of the same key.
-      if (this.entries.get(oldest.key) === oldest.expiresAt) this.entries.delete(oldest.key);
+      let oldest = this.cursor?.next();
+      // A finished iterator stays finished; start again at the front (it is the oldest entry).
+      if (oldest === undefined || oldest.done) {
+        this.cursor = this.entries.keys();
+        oldest = this.cursor.next();
+      }
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
     }
-    // Stale records pile up only through purges and re-marks; rebuild when they dominate.
-    if (this.order.length > 2 * this.maxEntries + 1024) this.rebuildOrder();
-  }
-
-  private rebuildOrder(): void {
-    const live = [...this.entries].sort((a, b) => a[1] - b[1]);
-    this.order.clear();
-    for (const [key, expiresAt] of live) this.order.push({ key, expiresAt });
   }
 }
 
