@@ -49,7 +49,7 @@ services:
 }
 
 describe.skipIf(!rabbit.available)('provisioning refused part-way (real RabbitMQ)', () => {
-  it('reports the exchange it created before the broker refused the queues, and exits 2', async () => {
+  it('reports the exchange it created before the broker refused the queues, and exits 4', async () => {
     const name = `hostile-prov-${randomBytes(3).toString('hex')}`;
     const user = `ef-${name}`;
     const password = 'only-the-exchange';
@@ -72,7 +72,7 @@ describe.skipIf(!rabbit.available)('provisioning refused part-way (real RabbitMQ
     const r = spawnSync(process.execPath, [CLI, 'provision', file, '--broker', 'rabbitmq', '--url', url], {
       encoding: 'utf8',
     });
-    expect(r.status, r.stdout + r.stderr).toBe(2);
+    expect(r.status, r.stdout + r.stderr).toBe(4); // EXIT.unavailable: the broker refused
     expect(r.stderr).toMatch(/rabbitmq provisioning failed after 1 of the planned changes: .*ACCESS_REFUSED|403/);
     expect(r.stderr).toContain('created before the failure');
     expect(r.stderr).toContain(`  exchange ${name}.events`);
@@ -141,7 +141,7 @@ describe('passwords in broker URLs', () => {
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(4); // EXIT.unavailable
     for (const part of [secret, 'ssw0rd']) expect(r.stdout + r.stderr).not.toContain(part);
   }, 60_000);
 });

@@ -144,7 +144,7 @@ describe.skipIf(!rabbit.available)('eventform provision (generator/bin/eventform
     }
   }
 
-  it('creates (exit 0), is idempotent (exit 0), reports a conflict (exit 1) and an unreachable broker (exit 2)', async () => {
+  it('creates (exit 0), is idempotent (exit 0), reports a conflict (exit 1) and an unreachable broker (exit 4)', async () => {
     expect(loaded.ir).not.toBeNull();
     const ir = loaded.ir!;
 
@@ -179,7 +179,7 @@ describe.skipIf(!rabbit.available)('eventform provision (generator/bin/eventform
     expect(await queueExists(dlq)).toBe(true);
 
     const down = await cli('--url', 'amqp://guest:guest@127.0.0.1:1');
-    expect(down.code).toBe(2);
+    expect(down.code).toBe(4); // EXIT.unavailable
     expect(down.stderr).toMatch(/cannot connect to RabbitMQ/);
     expect(down.stderr).not.toMatch(/\n\s+at /); // no stack trace for a user-facing error
   }, 120_000);

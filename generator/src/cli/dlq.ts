@@ -9,9 +9,9 @@
  *
  * The broker package (`@eventform/rabbitmq`, `@eventform/kafka`) is imported only when a command
  * runs, as `provision` does. Selection: `--consumer`, `--reason`, `--type`, `--id`, `--since`,
- * `--until` (dlq-records.ts holds the rules). Exit codes (shared.ts): 0 done; 1 invalid topology,
- * nothing found by `show`, or dead letters that could not be replayed; 2 usage error, unreachable
- * broker, purge refused.
+ * `--until` (dlq-records.ts holds the rules). Exit codes (exit-codes.ts): 0 done; 1 invalid
+ * topology, nothing found by `show`, or dead letters that could not be replayed; 2 usage error,
+ * purge refused; 4 the broker cannot be reached or failed a request.
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
@@ -36,7 +36,15 @@ import {
   type DlqFilter,
 } from './dlq-records.js';
 import { cliLogger } from './provision.js';
-import { DEFAULT_TOPOLOGY, EXIT, UserError, loadAndReport, processIo, type CliIo } from './shared.js';
+import {
+  DEFAULT_TOPOLOGY,
+  EXIT,
+  UserError,
+  loadAndReport,
+  processIo,
+  reportUnavailable,
+  type CliIo,
+} from './shared.js';
 
 export interface DlqCliOptions {
   broker?: string | undefined;
@@ -202,8 +210,7 @@ async function open(file: string, o: DlqCliOptions, io: DlqIo, verb: string): Pr
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
-    io.stderr(`eventform dlq ${verb}: ${messageOf(error)}\n`);
-    return EXIT.usage;
+    return reportUnavailable(io, `eventform dlq ${verb}`, error, o.debug ?? false);
   }
   return { ir, broker, target, store, consumers, filter, named: (o.consumer ?? []).length > 0 };
 }
@@ -217,7 +224,7 @@ async function importBroker<T>(name: string, load: () => Promise<T>): Promise<T>
 }
 
 function brokerOf(option: string | undefined): 'rabbitmq' | 'kafka' {
-  const broker = option ?? process.env['BROKER'] ?? 'rabbitmq';
+  const broker = option ?? (process.env['BROKER'] || 'rabbitmq'); // BROKER= (empty) is unset
   if (broker === 'rabbitmq' || broker === 'kafka') return broker;
   throw new UserError(
     `dead letters live on a broker: --broker rabbitmq or kafka (BROKER is "${safeLine(broker, 40)}")`,
@@ -280,9 +287,8 @@ async function withSession(
     return await body(session);
   } catch (error) {
     if (error instanceof UserError) throw error;
-    io.stderr(`eventform dlq ${verb}: ${messageOf(error)}\n`);
-    if (o.debug && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
-    return EXIT.usage;
+    // What the store throws is the broker's answer: a lost connection, a refused request.
+    return reportUnavailable(io, `eventform dlq ${verb}`, error, o.debug ?? false);
   } finally {
     await session.store.close();
   }

@@ -3,13 +3,22 @@
  * missing, change nothing that exists, report conflicts. The broker is reached only through its
  * package's `brokerBinding` (runtime/core broker-binding.ts), found by name in `BROKER_PACKAGES`.
  *
- * Exit codes (generator/src/cli/shared.ts): 0 done or nothing to do; 1 conflicts found (nothing
- * changed) or an invalid topology; 2 usage error, unreadable file or unreachable broker.
+ * Exit codes (generator/src/cli/exit-codes.ts): 0 done or nothing to do; 1 conflicts found (nothing
+ * changed) or an invalid topology; 2 usage error, unreadable file, broker package not installed;
+ * 4 the broker cannot be reached or refused a change.
  */
 import { Command, Option } from 'commander';
 import { BROKER_PACKAGES, loadBrokerBinding } from '@eventform/runtime';
 import type { Logger, ProvisionPlanItem, TopologyIR } from '@eventform/runtime';
-import { DEFAULT_TOPOLOGY, EXIT, loadAndReport, processIo, type CliIo } from './shared.js';
+import {
+  DEFAULT_TOPOLOGY,
+  EXIT,
+  UserError,
+  loadAndReport,
+  processIo,
+  reportUnavailable,
+  type CliIo,
+} from './shared.js';
 
 export type { ProvisionPlanItem };
 
@@ -50,7 +59,8 @@ export function register(program: Command): Command {
 
 /**
  * The command's body, callable from tests; returns the exit code instead of exiting: 0 done,
- * 1 conflicts (or an invalid topology), 2 unreadable file or unreachable broker.
+ * 1 conflicts (or an invalid topology), 2 unreadable file, 4 unreachable or refusing broker.
+ * @throws UserError (usage) when the broker's package is not installed
  */
 export async function runProvision(file: string, options: ProvisionCliOptions, io: CliIo = processIo): Promise<number> {
   const { ir, diagnostics, exitCode } = loadAndReport(file, { format: options.format, quietWhenClean: true });
@@ -61,16 +71,21 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
     return exitCode === EXIT.ok ? EXIT.invalid : exitCode;
   }
 
-  let plan: ProvisionPlanItem[];
-  let target: string;
-  const logger = cliLogger(io, options.debug ?? false);
+  let binding: Awaited<ReturnType<typeof loadBrokerBinding>>;
   try {
-    const binding = await loadBrokerBinding(options.broker);
-    const explicit = options.target ?? options.url ?? options.brokers;
-    target = binding.describeTarget(explicit, process.env);
+    binding = await loadBrokerBinding(options.broker);
+  } catch (err) {
+    throw new UserError(err instanceof Error ? err.message : String(err), EXIT.usage);
+  }
+  const explicit = options.target ?? options.url ?? options.brokers;
+  const target = binding.describeTarget(explicit, process.env);
+  const logger = cliLogger(io, options.debug ?? false);
+  let plan: ProvisionPlanItem[];
+  try {
+    // The binding throws only when the broker cannot be reached or refused a request (its contract).
     plan = await binding.provision(ir, { target: explicit, env: process.env, dryRun: options.dryRun ?? false, logger });
   } catch (err) {
-    io.stderr(`eventform provision: ${err instanceof Error ? err.message : String(err)}\n`);
+    const code = reportUnavailable(io, 'eventform provision', err, options.debug ?? false);
     const completed = (err as { completed?: unknown }).completed;
     if (Array.isArray(completed)) {
       io.stderr(
@@ -79,8 +94,7 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
           : 'nothing was created before the failure\n',
       );
     }
-    if (options.debug && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
-    return EXIT.usage;
+    return code;
   }
 
   const conflicts = plan.filter((p) => p.action === 'conflict').length;
@@ -112,8 +126,11 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
  * itself, so only warnings are shown (everything with --debug).
  */
 export function cliLogger(io: CliIo, debug: boolean): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    io.stderr(`${level}: ${message}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    // A client's stack trace is for --debug; a warning stays one line of what went wrong.
+    const shown = debug || !fields ? fields : Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'stack'));
+    io.stderr(`${level}: ${message}${shown && Object.keys(shown).length ? ` ${JSON.stringify(shown)}` : ''}\n`);
+  };
   const quiet = (): void => {};
   return {
     debug: debug ? line('debug') : quiet,

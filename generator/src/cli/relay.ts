@@ -9,8 +9,8 @@
  * variables (`EVENTFORM_RABBITMQ_URL`, `KAFKA_BROKERS`), like a service's entry point; any number of
  * relays (standalone or in the services) may run at once. It needs `@eventform/postgres`.
  *
- * Exit codes (shared.ts): 0 stopped by a signal, or done; 1 invalid topology; 2 usage error,
- * unreachable database or broker, missing package.
+ * Exit codes (exit-codes.ts): 0 stopped by a signal, or done; 1 invalid topology; 2 usage error,
+ * missing package; 4 the database or the broker cannot be reached or refused the work.
  */
 import { Command, Option } from 'commander';
 import type { Logger, TopologyIR, Transport } from '@eventform/runtime';
@@ -20,6 +20,7 @@ import {
   UserError,
   loadAndReport,
   processIo,
+  reportUnavailable,
   signalOnTermination,
   type CliIo,
 } from './shared.js';
@@ -35,6 +36,13 @@ export interface RelayCliOptions {
   retention?: string;
   statusInterval: string;
   createTable: boolean;
+  /** Print the stack of a failure to connect. */
+  debug?: boolean;
+}
+
+/** `--debug` given to the command or to eventform itself. */
+function debugOf(options: { debug?: boolean }, command: Command): boolean {
+  return options.debug ?? (command.optsWithGlobals() as { debug?: boolean }).debug ?? false;
 }
 
 /** Adds the `relay` command (and `relay schema`, `relay migrate`) to the eventform CLI. */
@@ -53,8 +61,8 @@ export function register(program: Command): Command {
     .option('--retention <ms>', 'how long published rows are kept (default: 3600000)')
     .option('--status-interval <ms>', 'log pending rows, oldest age and lag this often; 0: never', '10000')
     .option('--no-create-table', 'do not create the outbox table when it is missing')
-    .action(async (file: string | undefined, options: RelayCliOptions) => {
-      process.exitCode = await runRelay(file ?? DEFAULT_TOPOLOGY, options);
+    .action(async (file: string | undefined, options: RelayCliOptions, command: Command) => {
+      process.exitCode = await runRelay(file ?? DEFAULT_TOPOLOGY, { ...options, debug: debugOf(options, command) });
     });
   relay
     .command('schema')
@@ -69,8 +77,8 @@ export function register(program: Command): Command {
     .description('create the outbox table and its indexes when missing (idempotent)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: $DATABASE_URL, else the PG* variables)')
     .option('--table <name>', 'outbox table, [schema.]name (default: eventform_outbox)')
-    .action(async (options: { databaseUrl?: string; table?: string }) => {
-      process.exitCode = await runMigrate(options);
+    .action(async (options: { databaseUrl?: string; table?: string; debug?: boolean }, command: Command) => {
+      process.exitCode = await runMigrate({ ...options, debug: debugOf(options, command) });
     });
   return relay;
 }
@@ -104,21 +112,42 @@ function number(flag: string, value: string | undefined, min: number): number | 
   return n;
 }
 
+/**
+ * The database a connection string names, without user or password, for messages: `PostgreSQL at
+ * host:port/db`, or where libpq's PG* variables point when there is no string.
+ */
+export function describeDatabase(connectionString: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (connectionString === undefined || connectionString === '') {
+    return `PostgreSQL at ${env['PGHOST'] ?? 'localhost'}:${env['PGPORT'] ?? '5432'} (PG* variables)`;
+  }
+  try {
+    const url = new URL(connectionString);
+    return `PostgreSQL at ${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return 'PostgreSQL (--database-url or DATABASE_URL, not a URL)';
+  }
+}
+
 /** `relay migrate`, callable from tests; returns the exit code. */
 export async function runMigrate(
-  options: { databaseUrl?: string; table?: string },
+  options: { databaseUrl?: string; table?: string; debug?: boolean },
   io: CliIo = processIo,
 ): Promise<number> {
   const pg = await loadPostgres();
   const table = checkTable(pg, options.table);
-  const outbox = pg.createOutbox({ connectionString: options.databaseUrl ?? process.env['DATABASE_URL'], table });
+  const connectionString = options.databaseUrl ?? process.env['DATABASE_URL'];
+  const outbox = pg.createOutbox({ connectionString, table });
   try {
     await outbox.init();
     io.stdout(`outbox table ${table} is in place\n`);
     return EXIT.ok;
   } catch (error) {
-    io.stderr(`eventform relay migrate: ${(error as Error).message}\n`);
-    return EXIT.usage;
+    return reportUnavailable(
+      io,
+      `eventform relay migrate: ${describeDatabase(connectionString)}`,
+      error,
+      options.debug,
+    );
   } finally {
     await outbox.close();
   }
@@ -148,7 +177,12 @@ export async function runRelay(
   };
   const statusMs = number('--status-interval', options.statusInterval, 0) ?? 0;
   const { brokerFromEnv, createJsonLogger, createTransportFromEnv } = await import('@eventform/runtime');
-  const broker = options.broker ?? brokerFromEnv();
+  let broker: ReturnType<typeof brokerFromEnv>;
+  try {
+    broker = options.broker ?? brokerFromEnv();
+  } catch (error) {
+    throw new UserError((error as Error).message, EXIT.usage);
+  }
   if (broker === 'memory') {
     throw new UserError(
       'eventform relay publishes to a real broker: set BROKER or --broker (rabbitmq, kafka)',
@@ -156,26 +190,33 @@ export async function runRelay(
     );
   }
   const logger = createJsonLogger({ fields: { component: 'eventform-relay', topology: ir.name } });
-  let transport: Transport | undefined;
-  let relay: Awaited<ReturnType<PostgresPackage['startOutboxRelay']>> | undefined;
+  let transport: Transport;
   try {
+    // Unstarted: this only finds the broker's package and reads its settings.
     transport = await createTransportFromEnv({ broker, logger, clientName: 'eventform-relay' });
-    relay = await pg.startOutboxRelay({
-      topology: ir,
-      transport,
-      connectionString: options.databaseUrl ?? process.env['DATABASE_URL'],
-      table,
-      createTable: options.createTable,
-      logger,
-      ...defined(settings),
-    });
   } catch (error) {
-    io.stderr(`eventform relay: ${(error as Error).message}\n`);
-    await transport?.close().catch(() => {});
-    return EXIT.usage;
+    throw new UserError((error as Error).message, EXIT.usage);
+  }
+  const connectionString = options.databaseUrl ?? process.env['DATABASE_URL'];
+  const outbox = pg.createOutbox({ connectionString, table, createTable: options.createTable, logger });
+  // The database first, on its own, so a failure says which of the two services it was.
+  try {
+    await outbox.init();
+  } catch (error) {
+    await outbox.close();
+    return reportUnavailable(io, `eventform relay: ${describeDatabase(connectionString)}`, error, options.debug);
+  }
+  let relay: Awaited<ReturnType<PostgresPackage['startOutboxRelay']>>;
+  try {
+    relay = await outbox.startRelay({ topology: ir, transport, logger }, defined(settings), () => outbox.close());
+  } catch (error) {
+    await outbox.close();
+    await transport.close().catch(() => {});
+    // The transport's own message names the broker and its address.
+    return reportUnavailable(io, 'eventform relay', error, options.debug);
   }
   io.stderr(`eventform relay: publishing ${describe(ir)} from ${table} to ${broker}; SIGINT or SIGTERM stops it\n`);
-  const status = statusMs > 0 ? setInterval(() => logStatus(logger, relay!), statusMs) : undefined;
+  const status = statusMs > 0 ? setInterval(() => logStatus(logger, relay), statusMs) : undefined;
   await new Promise<void>((resolve) =>
     signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
   );

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { formatDiagnostics, loadTopology, type LoadResult } from '../spec/index.js';
 import { nameDiagnostics } from '../naming.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 
 export { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 
@@ -32,6 +32,19 @@ export class UserError extends Error {
     super(message);
     this.name = 'UserError';
   }
+}
+
+/**
+ * Reports a broker or database that cannot be reached, or that refused the work, as one line
+ * (`<prefix>: <message>`; the stack only with `debug`), and returns {@link EXIT.unavailable}.
+ * Commands that connect call it for whatever their service throws, so an unreachable service exits
+ * with the same code everywhere.
+ */
+export function reportUnavailable(io: CliIo, prefix: string, error: unknown, debug = false): ExitCode {
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  if (debug && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  return EXIT.unavailable;
 }
 
 /** Colour when writing to a terminal, unless NO_COLOR is set; FORCE_COLOR forces it. */
