@@ -1,12 +1,14 @@
 /**
- * `runScaffold` in process, for the refusals that need no compiled project: every one exits 2,
- * prints one clear message without a stack trace, and writes nothing.
+ * `runScaffold` in process, for the refusals that need no compiled project: each exits with the
+ * code of its kind (exit-codes.ts: 1 a finding, 2 a usage error), prints one clear message without
+ * a stack trace, and writes nothing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/src/cli/generate.js';
+import { EXIT } from '../../generator/src/cli/exit-codes.js';
 import { runScaffold } from '../../generator/src/scaffold/run.js';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures/helpdesk.yaml');
@@ -35,7 +37,7 @@ describe('runScaffold refusals', () => {
   it('a missing topology file', async () => {
     const io = capture();
     const r = await runScaffold('triage-service', at('nope.yaml'), { dir: at('services'), out: at('generated') }, io);
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(EXIT.usage);
     expect(io.err()).toContain('EF1001');
     expect(io.err()).toContain('nothing scaffolded');
     expect(fs.existsSync(at('services'))).toBe(false);
@@ -53,7 +55,7 @@ describe('runScaffold refusals', () => {
       { dir: at('services'), out: at('generated') },
       io,
     );
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(EXIT.invalid);
     expect(io.err()).toContain('TicketEscalatd');
     expect(io.err()).toContain('nothing scaffolded, the topology has errors');
     expect(fs.existsSync(at('services'))).toBe(false);
@@ -69,7 +71,7 @@ describe('runScaffold refusals', () => {
       { dir: at('services'), out: at('generated') },
       io,
     );
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(EXIT.usage);
     expect(io.err()).toContain('EF8003');
     expect(io.err()).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(at('services'))).toBe(false);
@@ -83,7 +85,7 @@ describe('runScaffold refusals', () => {
     const io = capture();
     const options = { dir: at('services'), out: at('generated') };
     const stale = await runScaffold('helpdesk', at('topology.yaml'), options, io);
-    expect(stale.exitCode).toBe(2);
+    expect(stale.exitCode).toBe(EXIT.invalid);
     expect(io.err()).toContain('is out of date with');
 
     const ok = await runScaffold(

@@ -6,15 +6,17 @@
  * and match the topology; scaffold never writes it, `eventform generate` does) → plan the service
  * folder → write what is missing. Nothing is written unless every check passed.
  *
- * Exit codes: 0 done (also when every file already existed and was skipped); 2 nothing written:
- * the topology is missing or invalid, the service is unknown, or the generated code is missing,
- * foreign or out of date.
+ * Exit codes (cli/exit-codes.ts), nothing written unless 0: 0 done (also when every file already
+ * existed and was skipped); 1 the topology is invalid, or the generated code is missing or out of
+ * date (what `generate --check` reports); 2 the topology file cannot be read, the service is not in
+ * it, or the output folder is not eventform's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TopologyIR } from '@eventform/runtime';
 import { generate, GenerateError, MARKER_FILE } from '../generate.js';
-import { type CliIo, processIo, readSource, useColor } from '../cli/shared.js';
+import { type CliIo, EXIT, type ExitCode, exitCodeFor, processIo, readSource, useColor } from '../cli/shared.js';
+import { generateErrorDiagnostic } from '../naming.js';
 import { renderGenerateError } from '../cli/generate.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
 import { closest } from '../spec/suggest.js';
@@ -28,8 +30,6 @@ import {
   type ScaffoldFilePlan,
   type TsconfigDirs,
 } from './plan.js';
-
-export const SCAFFOLD_EXIT = { ok: 0, usage: 2 } as const;
 
 export interface ScaffoldCliOptions {
   /** @default 'services' */
@@ -45,7 +45,7 @@ export interface ScaffoldCliOptions {
 }
 
 export interface ScaffoldResult {
-  exitCode: number;
+  exitCode: ExitCode;
   files: ScaffoldFilePlan[];
 }
 
@@ -59,28 +59,35 @@ export async function runScaffold(
   const outDir = options.out ?? SCAFFOLD_DEFAULTS.outDir;
   const runtimeImport = options.runtimeImport ?? SCAFFOLD_DEFAULTS.runtimeImport;
   const color = useColor(process.stderr);
-  const fail = (message: string): ScaffoldResult => {
+  const fail = (exitCode: ExitCode, message: string): ScaffoldResult => {
     io.stderr(message.endsWith('\n') ? message : `${message}\n`);
-    return { exitCode: SCAFFOLD_EXIT.usage, files: [] };
+    return { exitCode, files: [] };
   };
+  const generateFailed = (err: GenerateError): ScaffoldResult =>
+    fail(exitCodeFor([generateErrorDiagnostic(err)]), renderGenerateError(err, color));
 
   const { ir: loaded, diagnostics } = loadTopology(sourceSpelling(file, outDir));
   if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, readSource, { color }));
-  if (!loaded) return fail(`${file}: nothing scaffolded, the topology has errors (see above)`);
+  if (!loaded) {
+    return fail(exitCodeFor(diagnostics), `${file}: nothing scaffolded, the topology has errors (see above)`);
+  }
 
-  if (!loaded.services.some((s) => s.name === service)) return fail(unknownService(service, file, loaded));
+  if (!loaded.services.some((s) => s.name === service)) return fail(EXIT.usage, unknownService(service, file, loaded));
 
   let generated: Awaited<ReturnType<typeof generate>>;
   try {
     generated = await generate(loaded, { runtimeImport });
   } catch (err) {
-    if (err instanceof GenerateError) return fail(renderGenerateError(err, color));
+    if (err instanceof GenerateError) return generateFailed(err);
     throw err;
   }
   const regenerate = `eventform generate ${file} --out ${outDir}${runtimeImport === SCAFFOLD_DEFAULTS.runtimeImport ? '' : ` --runtime-import ${runtimeImport}`}`;
   // Missing or empty: not generated yet. Non-empty without the marker: diffOutput says it is foreign.
   if (!fs.existsSync(outDir) || (fs.statSync(outDir).isDirectory() && fs.readdirSync(outDir).length === 0)) {
-    return fail(`error: no generated code in ${display(outDir)}: run \`${regenerate}\` first, then scaffold`);
+    return fail(
+      EXIT.invalid,
+      `error: no generated code in ${display(outDir)}: run \`${regenerate}\` first, then scaffold`,
+    );
   }
   try {
     const diff = diffOutput(outDir, generated.files);
@@ -92,10 +99,10 @@ export async function runScaffold(
       for (const f of diff.missing) lines.push(`  missing   ${f}`);
       for (const f of diff.orphaned) lines.push(`  orphaned  ${f}`);
       lines.push(`run \`${regenerate}\` first, then scaffold`);
-      return fail(lines.join('\n'));
+      return fail(EXIT.invalid, lines.join('\n'));
     }
   } catch (err) {
-    if (err instanceof GenerateError) return fail(renderGenerateError(err, color));
+    if (err instanceof GenerateError) return generateFailed(err);
     throw err;
   }
 
@@ -118,7 +125,7 @@ export async function runScaffold(
   }
   declareDependencies(generated.ir, service, plans, runtimeImport, io);
   if (!options.quiet) io.stdout(nextSteps(plans, await readTsconfigDirs()));
-  return { exitCode: SCAFFOLD_EXIT.ok, files: plans };
+  return { exitCode: EXIT.ok, files: plans };
 }
 
 /**
