@@ -15,6 +15,7 @@ import { emitTopology } from './emit/topology.js';
 import { emitTypes } from './emit/types.js';
 import { emitValidators } from './emit/validators.js';
 import type { EmitContext, GeneratedFile } from './emit/context.js';
+import type { CompileCache } from './compile-cache.js';
 import { assignNames, type Names } from './naming.js';
 import { GENERATOR_VERSION } from './version.js';
 
@@ -41,6 +42,13 @@ export interface GenerateOptions {
    * @default process.cwd()
    */
   cwd?: string;
+  /**
+   * Keeps the results of the emitters' costly library calls (ajv's standalone code,
+   * json-schema-to-typescript) for the next call with the same cache, and drops those this call
+   * did not use. For a long-lived process (`generate --watch`); the output is the same either way.
+   * @default none: everything is computed
+   */
+  cache?: CompileCache;
 }
 
 export const GENERATE_DEFAULTS = {
@@ -68,6 +76,7 @@ export async function generate(input: TopologyIR, options: GenerateOptions = {})
     runtimeImport: options.runtimeImport ?? GENERATE_DEFAULTS.runtimeImport,
     source: ir.sourceFile,
     generatorVersion: GENERATOR_VERSION,
+    cache: options.cache,
   };
 
   const outputs: GeneratedFile[] = [
@@ -86,6 +95,7 @@ export async function generate(input: TopologyIR, options: GenerateOptions = {})
     if (files.has(file.path)) throw new Error(`two emitters produced ${file.path}`);
     files.set(file.path, file.contents.replace(/\r\n?/g, '\n'));
   }
+  options.cache?.sweep();
   return { files, names, ir };
 }
 

@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { TopologyIR } from '@eventform/runtime';
+import type { CompileCache } from '../compile-cache.js';
 import { generate, GENERATE_DEFAULTS, GenerateError } from '../generate.js';
 import { generateErrorDiagnostic } from '../naming.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
@@ -38,6 +39,8 @@ export interface GenerateCliOptions {
   watch?: boolean | undefined;
   /** @default '@eventform/runtime' */
   runtimeImport?: string | undefined;
+  /** Not a flag: `--watch` keeps one cache for all its runs (see compile-cache.ts). */
+  cache?: CompileCache | undefined;
 }
 
 /** Adds the `generate` command to the eventform CLI. */
@@ -110,7 +113,10 @@ export async function generateOnce(
   }
 
   try {
-    const result = await generate(ir, { runtimeImport: options.runtimeImport ?? GENERATE_DEFAULTS.runtimeImport });
+    const result = await generate(ir, {
+      runtimeImport: options.runtimeImport ?? GENERATE_DEFAULTS.runtimeImport,
+      ...(options.cache ? { cache: options.cache } : {}),
+    });
     const shown = displayDir(outDir);
 
     if (options.check) {

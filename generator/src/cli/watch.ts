@@ -12,9 +12,12 @@
  *   no event came for `debounceMs`; events during a run queue exactly one more run.
  * - A run with errors prints the diagnostics as `generate` does and writes nothing, so the last
  *   good output stays in place.
+ * - Runs share a {@link CompileCache}: the validators' and the payload types' compilation is redone
+ *   only when the schemas they are compiled from changed; the output is what `generate` writes.
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { CompileCache } from '../compile-cache.js';
 import { generateOnce, type GenerateCliOptions } from './generate.js';
 import { EXIT, processIo, signalOnTermination, useColor, type CliIo, type ExitCode } from './shared.js';
 
@@ -67,6 +70,8 @@ export async function watchGenerate(file: string, options: WatchOptions = {}, io
   /** The run in progress, awaited before the watch ends. */
   let running: Promise<void> | undefined;
   let runs = 0;
+  /** What the last run compiled, reused by the next where its input is the same (same output). */
+  const cache = options.cache ?? new CompileCache();
 
   const onEvent = (dir: string) => (_type: string, name: string | Buffer | null) => {
     const entry = folders.get(dir);
@@ -137,7 +142,7 @@ export async function watchGenerate(file: string, options: WatchOptions = {}, io
     const n = ++runs;
     try {
       const t0 = performance.now();
-      const result = await generateOnce(file, options, io, color);
+      const result = await generateOnce(file, { ...options, cache }, io, color);
       const ms = performance.now() - t0;
       follow(result.sources);
       const watched = [...files].sort();

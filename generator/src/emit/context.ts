@@ -3,6 +3,7 @@
  * of the {@link EmitContext} returning {@link GeneratedFile}s; only generator/writer.ts touches disk.
  */
 import type { TopologyIR } from '@eventform/runtime';
+import type { CompileCache } from '../compile-cache.js';
 import { escapeLineComment, type Names } from '../naming.js';
 
 /** One output file: a path relative to the output directory (POSIX separators) and its exact contents. */
@@ -20,6 +21,8 @@ export interface EmitContext {
   source: string;
   /** Version of the generator, recorded in the marker file. */
   generatorVersion: string;
+  /** Results of the costly library calls kept from the previous run (`generate --watch`); none by default. */
+  cache?: CompileCache | undefined;
 }
 
 /** First 12 hex digits of the source hash, as shown in banners. */

@@ -26,6 +26,24 @@ import { layoutDeclarations, type Declaration } from './ts-layout.js';
 const ROOT_TITLE = 'EventformTypesRoot';
 const EVENT_KEY_PREFIX = 'eventform.event.';
 
+/** json-schema-to-typescript's options: the same for every compile. */
+const COMPILE_OPTIONS = {
+  bannerComment: '',
+  format: false,
+  // Open objects (no `additionalProperties` keyword) get no index signature, so a misspelt
+  // field in a payload literal is a compile error; `additionalProperties: true` or a schema
+  // still yields one. The validators accept extra fields either way: JSON Schema semantics.
+  additionalProperties: false,
+  declareExternallyReferenced: true,
+  strictIndexSignatures: true,
+  unknownAny: true,
+  // minItems/maxItems would become tuple unions (an inline item object repeated per slot);
+  // plain arrays read better and the validators enforce the bounds.
+  ignoreMinAndMaxItems: true,
+  unreachableDefinitions: false,
+  $refOptions: { resolve: { external: false } } as never,
+} satisfies Parameters<ReturnType<typeof jsonSchemaToTs>>[2];
+
 /** Keywords dropped before type generation: identity, dialect and generator directives from the schema's author. */
 const DROPPED_KEYWORDS = ['$id', '$schema', '$anchor', '$dynamicAnchor', '$comment', 'tsType', 'tsEnumNames', 'title'];
 
@@ -67,25 +85,12 @@ export async function emitTypes(ctx: EmitContext): Promise<GeneratedFile> {
   }
   const root = { title: ROOT_TITLE, type: 'object', additionalProperties: false, properties, $defs: defs };
 
-  const compile = jsonSchemaToTs();
   let printed: string;
   try {
-    printed = await compile(root as Parameters<typeof compile>[0], ROOT_TITLE, {
-      bannerComment: '',
-      format: false,
-      // Open objects (no `additionalProperties` keyword) get no index signature, so a misspelt
-      // field in a payload literal is a compile error; `additionalProperties: true` or a schema
-      // still yields one. The validators accept extra fields either way: JSON Schema semantics.
-      additionalProperties: false,
-      declareExternallyReferenced: true,
-      strictIndexSignatures: true,
-      unknownAny: true,
-      // minItems/maxItems would become tuple unions (an inline item object repeated per slot);
-      // plain arrays read better and the validators enforce the bounds.
-      ignoreMinAndMaxItems: true,
-      unreachableDefinitions: false,
-      $refOptions: { resolve: { external: false } } as never,
-    });
+    // Cached (generate --watch) by the exact schema compiled; the options are constants.
+    const compile = (): Promise<string> =>
+      jsonSchemaToTs()(root as Parameters<ReturnType<typeof jsonSchemaToTs>>[0], ROOT_TITLE, COMPILE_OPTIONS);
+    printed = ctx.cache ? await ctx.cache.memo('types', root, compile) : await compile();
   } catch (err) {
     throw new GenerateError(
       GENERATE_CODES.schema,

@@ -62,36 +62,9 @@ export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]>
 
   let code: string;
   try {
-    const ajv = new Ajv2020({
-      ...PAYLOAD_AJV_OPTIONS,
-      logger: false,
-      // The loader has checked every schema against the 2020-12 meta-schema; checking the combined
-      // document again would only repeat that (see the explicit meta-schema compile below).
-      validateSchema: false,
-      // Shared schemas become one function each, called by every event that uses them, instead
-      // of being inlined into each event: a fraction of the code for topologies that share.
-      inlineRefs: false,
-      // `optimize` (ajv's dead-code passes over generated code) costs a quarter of compile time
-      // for ~15% smaller output; generation speed wins. `lines` keeps diffs readable.
-      code: {
-        source: true,
-        esm: true,
-        lines: true,
-        optimize: false,
-        // Standalone output is built from the generated source ajv keeps (`code.source`), so the
-        // functions ajv would also evaluate in this process are never needed: skip that parse.
-        process: (source, env) => (env?.root?.schema === document ? NOT_EVALUATED : source),
-      },
-    });
-    addFormats(ajv);
-    // Compiled (not run) exactly where the meta-schema check used to compile it: it takes the first
-    // function and value names of ajv's scope, and the validators' names in the output follow them.
-    ajv.getSchema(META_SCHEMA_ID);
-    ajv.addSchema(document as object);
-    // Each event is compiled here, in the order standaloneCode would, so its kept source can be
-    // flattened right away; standaloneCode then finds every validator compiled.
-    for (const ref of Object.values(refs)) flattenSource(ajv.getSchema(ref));
-    code = ir.events.length > 0 ? standaloneCode(ajv, refs) : '';
+    // Cached (generate --watch) by the exact document and refs; every ajv option is a constant.
+    const compile = (): string => standaloneValidators(document, refs);
+    code = ctx.cache ? await ctx.cache.memo('validators', { document, refs }, compile) : compile();
   } catch (err) {
     throw new GenerateError(
       GENERATE_CODES.schema,
@@ -150,6 +123,43 @@ export async function emitValidators(ctx: EmitContext): Promise<GeneratedFile[]>
         return `ajvRuntime(${JSON.stringify(id)})`;
       });
   }
+}
+
+/**
+ * ajv's standalone code for the validators `refs` names (export name → schema URI) in `document`;
+ * the same text for the same arguments (a fresh ajv each call, its options constants).
+ */
+function standaloneValidators(document: { $id: string }, refs: Record<string, string>): string {
+  const ajv = new Ajv2020({
+    ...PAYLOAD_AJV_OPTIONS,
+    logger: false,
+    // The loader has checked every schema against the 2020-12 meta-schema; checking the combined
+    // document again would only repeat that (see the explicit meta-schema compile below).
+    validateSchema: false,
+    // Shared schemas become one function each, called by every event that uses them, instead
+    // of being inlined into each event: a fraction of the code for topologies that share.
+    inlineRefs: false,
+    // `optimize` (ajv's dead-code passes over generated code) costs a quarter of compile time
+    // for ~15% smaller output; generation speed wins. `lines` keeps diffs readable.
+    code: {
+      source: true,
+      esm: true,
+      lines: true,
+      optimize: false,
+      // Standalone output is built from the generated source ajv keeps (`code.source`), so the
+      // functions ajv would also evaluate in this process are never needed: skip that parse.
+      process: (source, env) => (env?.root?.schema === document ? NOT_EVALUATED : source),
+    },
+  });
+  addFormats(ajv);
+  // Compiled (not run) exactly where the meta-schema check used to compile it: it takes the first
+  // function and value names of ajv's scope, and the validators' names in the output follow them.
+  ajv.getSchema(META_SCHEMA_ID);
+  ajv.addSchema(document as object);
+  // Each event is compiled here, in the order standaloneCode would, so its kept source can be
+  // flattened right away; standaloneCode then finds every validator compiled.
+  for (const ref of Object.values(refs)) flattenSource(ajv.getSchema(ref));
+  return Object.keys(refs).length > 0 ? standaloneCode(ajv, refs) : '';
 }
 
 /**
