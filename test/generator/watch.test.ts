@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runGenerate } from '../../generator/src/cli/generate.js';
 import { watchGenerate, type WatchRun } from '../../generator/src/cli/watch.js';
+import { CompileCache } from '../../generator/src/compile-cache.js';
 import { captureIo, scratchDir } from './support/tmp.js';
 import { REPO_ROOT } from './support/cases.js';
 
@@ -36,7 +38,7 @@ services:
 `;
 
 /** A watch running in the scratch folder, with its runs observable one at a time. */
-function startWatch(dir: string, debounceMs?: number) {
+function startWatch(dir: string, debounceMs?: number, cache?: CompileCache) {
   const runs: WatchRun[] = [];
   const waiters = new Map<number, ((r: WatchRun) => void)[]>();
   const controller = new AbortController();
@@ -47,6 +49,7 @@ function startWatch(dir: string, debounceMs?: number) {
       out: path.join(dir, 'generated'),
       signal: controller.signal,
       ...(debounceMs !== undefined ? { debounceMs } : {}),
+      ...(cache ? { cache } : {}),
       onRun: (r) => {
         runs.push(r);
         for (const resolve of waiters.get(r.n) ?? []) resolve(r);
@@ -103,6 +106,27 @@ describe('generate --watch', () => {
     fs.writeFileSync(path.join(scratch.dir, 'topology.yaml'), TOPOLOGY('second'));
     const third = await w.run(3);
     expect(third).toMatchObject({ n: 3, exitCode: 0, written: [] });
+  });
+
+  it('reuses the validators across an edit of a description; the output is what a cold generate writes', async () => {
+    const cache = new CompileCache();
+    w = startWatch(scratch.dir, undefined, cache);
+    await w.run(1);
+    fs.writeFileSync(path.join(scratch.dir, 'topology.yaml'), TOPOLOGY('second'));
+    expect((await w.run(2)).exitCode).toBe(0);
+    expect(cache.stats('validators')).toEqual({ computed: 1, reused: 1 });
+    expect(cache.stats('types')).toEqual({ computed: 2, reused: 0 });
+
+    const cold = path.join(scratch.dir, 'cold');
+    expect(await runGenerate(path.join(scratch.dir, 'topology.yaml'), { out: cold }, captureIo())).toBe(0);
+    const files = (dir: string) =>
+      fs
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort();
+    expect(files(path.join(scratch.dir, 'generated'))).toEqual(files(cold));
+    for (const f of files(cold)) expect(read(scratch.dir, `generated/${f}`), f).toBe(read(cold, f));
   });
 
   it('keeps the last good output on errors, prints the diagnostics as generate does, recovers on the fix', async () => {
