@@ -49,6 +49,8 @@ export const NATS_DEFAULTS = {
   duplicateWindowMs: 120_000,
   /** Headers a delivery may carry; more makes it undecodable (dead-lettered as `invalid-headers`). */
   maxHeaders: 256,
+  /** The server's `max_payload` when it has not announced one: nats-server's default, 1 MiB. */
+  maxPayload: 1_048_576,
 } as const;
 
 /** `NATS_URL` from the environment (comma-separated servers), else {@link NATS_DEFAULTS}.servers. */

@@ -19,7 +19,17 @@ export type {
   NatsStreamDescriptor,
   NatsStreamRole,
 } from './resources.js';
-export { NATS_CE_PREFIX, decodeHeaderValue, encodeHeaderValue, fromNatsHeaders, toNatsHeaders } from './wire.js';
+export {
+  NATS_CE_PREFIX,
+  DL_BODY_OMITTED_HEADER,
+  JETSTREAM_MAX_HEADER_BYTES,
+  decodeHeaderValue,
+  encodeHeaderValue,
+  fitCopy,
+  fromNatsHeaders,
+  headerBlockBytes,
+  toNatsHeaders,
+} from './wire.js';
 export { NATS_DEFAULTS, defaultNatsServers } from './defaults.js';
 export { parseServers } from './client.js';
 export { transportFromEnv } from './from-env.js';

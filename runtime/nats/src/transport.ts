@@ -42,7 +42,7 @@ import { connectNats, describeNatsError, parseServers } from './client.js';
 import { NATS_DEFAULTS } from './defaults.js';
 import { provisionNats, type NatsPlanItem } from './provision.js';
 import { consumerNames, eventStream, eventSubject } from './resources.js';
-import { toDelivery, toNatsHeaders } from './wire.js';
+import { fitCopy, toDelivery, toNatsHeaders } from './wire.js';
 
 export interface NatsTransportOptions {
   /** Servers (`host:port` or `nats://…`), as an array or a comma-separated string. @default '127.0.0.1:4222' */
@@ -239,6 +239,7 @@ export class NatsTransport implements Transport {
       handler,
       logger: this.logger,
       settings: this.settings,
+      maxPayload: () => this.connection?.info?.max_payload ?? NATS_DEFAULTS.maxPayload,
       onStopped: (s) => this.subscriptions.delete(s),
     });
     this.subscriptions.add(subscription);
@@ -281,6 +282,8 @@ interface NatsSubscriptionOptions {
   handler: DeliveryHandler;
   logger: Logger;
   settings: Settings;
+  /** The server's `max_payload` (what it announced on connecting). */
+  maxPayload: () => number;
   onStopped: (subscription: NatsSubscription) => void;
 }
 
@@ -393,6 +396,7 @@ class NatsSubscription implements Subscription {
     const delivery = toDelivery(msg, {
       deliveryCount: Math.max(0, msg.info.deliveryCount - 1 - dueNaks),
       maxHeaders: this.o.settings.maxHeaders,
+      eventStream: loop.role === 'event',
     });
     if (loop.role === 'retry') {
       const wait = this.untilDue(msg, delivery);
@@ -486,9 +490,23 @@ class NatsSubscription implements Subscription {
     headers: Record<string, string>,
     key: string | undefined,
   ): Promise<void> {
-    await this.o.js.publish(subject, msg.data, {
-      headers: toNatsHeaders(headers, key),
-      msgID: `${msg.info.stream}:${msg.seq}`,
+    const msgID = `${msg.info.stream}:${msg.seq}`;
+    const copy = fitCopy(subject === this.names.retrySubject ? 'retry' : 'dead-letter', msg.data, headers, key, {
+      maxPayload: this.o.maxPayload(),
+      overhead: 'Nats-Msg-Id: \r\n'.length + msgID.length,
+      original: `stream ${msg.info.stream}, sequence ${msg.seq}`,
+    });
+    if (copy.shed.length > 0) {
+      this.o.logger.warn("nats: a copy would exceed the server's bounds; parts of it were left out", {
+        consumer: this.o.consumer.id,
+        subject,
+        original: msgID,
+        shed: copy.shed,
+      });
+    }
+    await this.o.js.publish(subject, copy.body, {
+      headers: copy.headers,
+      msgID,
       timeout: this.o.settings.requestTimeoutMs,
     });
   }

@@ -68,16 +68,44 @@ function isStructured(contentType: string | undefined): boolean {
   return contentType !== undefined && /^\s*application\/cloudevents/i.test(contentType);
 }
 
-/** Logical headers of NATS headers (JetStream's own `Nats-*` headers are left out). */
+/** Whether the runtime reads a logical header: a CloudEvents attribute, the content type, an `ef-*` header. */
+function readByRuntime(logical: string): boolean {
+  return logical === CONTENT_TYPE_HEADER || logical.startsWith('ef-') || NAMES.toWire.has(logical);
+}
+
+/**
+ * Logical headers of NATS headers (JetStream's own `Nats-*` headers are left out). A NATS header
+ * may repeat: a header the runtime reads (a CloudEvents attribute, `content-type`, `ef-*`) given
+ * two different values, by one name twice (`ce-id` twice) or by two names (`ce-id` and `id`), is
+ * ambiguous and throws; the same value twice is that value. Of any other header the last value
+ * counts. A header named `__proto__` is an own header like any other.
+ */
 export function fromNatsHeaders(raw: MsgHdrs | undefined, maxHeaders: number = NATS_DEFAULTS.maxHeaders): Headers {
   const out: Headers = {};
   if (!raw) return out;
   let count = 0;
+  const wireNameOf = new Map<string, string>();
   for (const [name, values] of raw) {
     if (++count > maxHeaders) throw new Error(`more than ${maxHeaders} headers`);
     if (name.startsWith('Nats-')) continue;
     const value = values[values.length - 1];
-    if (value !== undefined) out[NAMES.fromWire.get(name) ?? name] = decodeHeaderValue(value);
+    if (value === undefined) continue;
+    const logical = NAMES.fromWire.get(name) ?? name;
+    const decoded = decodeHeaderValue(value);
+    if (readByRuntime(logical)) {
+      if (values.some((v) => v !== value)) {
+        throw new Error(`header "${name}" appears ${values.length} times with different values`);
+      }
+      const earlier = wireNameOf.get(logical);
+      if (earlier !== undefined && out[logical] !== decoded) {
+        const [a, b] = [earlier, name].sort();
+        throw new Error(`headers "${a}" and "${b}" both give "${logical}", with different values`);
+      }
+      wireNameOf.set(logical, name);
+    }
+    if (logical === '__proto__')
+      Object.defineProperty(out, logical, { value: decoded, enumerable: true, writable: true, configurable: true });
+    else out[logical] = decoded;
   }
   return out;
 }
@@ -87,7 +115,16 @@ export interface DeliveryFacts {
   /** Earlier deliveries of this message that ended without an outcome. */
   deliveryCount: number;
   maxHeaders: number;
+  /**
+   * Read from an event stream: only the transport's own retry copies carry retry bookkeeping
+   * (`ef-attempt`, `ef-retry-for`, `ef-due-at`), and those live on retry streams, so on an event
+   * stream such headers were forged and are dropped.
+   */
+  eventStream: boolean;
 }
+
+/** The retry bookkeeping only a retry copy carries. */
+const RETRY_HEADERS = [EF.attempt, EF.retryFor, EF.dueAt] as const;
 
 /**
  * The delivery the runtime sees for a JetStream message. Never throws: a message whose header
@@ -99,6 +136,7 @@ export function toDelivery(msg: JsMsg, facts: DeliveryFacts): Delivery {
   let undecodable: string | undefined;
   try {
     headers = fromNatsHeaders(msg.headers, facts.maxHeaders);
+    if (facts.eventStream) for (const name of RETRY_HEADERS) delete headers[name];
   } catch (err) {
     undecodable = `headers could not be decoded: ${err instanceof Error ? err.message : String(err)}`;
   }
@@ -114,4 +152,107 @@ export function toDelivery(msg: JsMsg, facts: DeliveryFacts): Delivery {
   if (key !== undefined) delivery.key = key;
   if (undecodable !== undefined) delivery.undecodable = undecodable;
   return delivery;
+}
+
+/** JetStream refuses a message whose header block is larger than this (`header size exceeds maximum allowed of 64k`). */
+export const JETSTREAM_MAX_HEADER_BYTES = 65_536;
+
+/** Bytes of a header block as the client writes it (`NATS/1.0\r\n`, `name: value\r\n` each, `\r\n`). */
+export function headerBlockBytes(h: MsgHdrs): number {
+  let n = 12;
+  for (const [name, values] of h) for (const v of values) n += Buffer.byteLength(name) + Buffer.byteLength(v) + 4;
+  return n;
+}
+
+/** A retry or dead-letter copy as it will be published, made to fit the server's bounds. */
+export interface FittedCopy {
+  body: Uint8Array;
+  headers: MsgHdrs;
+  /** What was left out to make it fit, for a warning; empty when nothing was. */
+  shed: string[];
+}
+
+/** Set on a dead letter stored without its body: how large the body was and where the original is. */
+export const DL_BODY_OMITTED_HEADER = 'ef-body-omitted';
+
+/** A copy that cannot be made to fit: a retry copy whose runtime headers alone are too large. */
+export class CopyTooLargeError extends Error {}
+
+/**
+ * A copy of a message with the runtime's headers (retry bookkeeping, or a dead-letter record)
+ * carries more than the original, which may have filled the server's `max_payload` (or
+ * JetStream's 64 KiB of headers) to the byte: stored as it is, it is refused, the message is
+ * released and comes back for good. So a copy that does not fit sheds, in this order: the
+ * dead-letter stack and all but 1,000 characters of the error; headers the runtime does not read
+ * (largest first); a dead letter then its body (`ef-body-omitted` says how large it was and
+ * where the original is), and at last every header but the dead-letter record's and the event id.
+ * A retry copy that still does not fit throws {@link CopyTooLargeError} (released; the runtime
+ * dead-letters it as `redelivery-limit` in the end). `overhead` is what the publish adds (the
+ * `Nats-Msg-Id` line).
+ */
+export function fitCopy(
+  kind: 'retry' | 'dead-letter',
+  body: Uint8Array,
+  headers: Headers,
+  key: string | undefined,
+  limits: { maxPayload: number; overhead: number; original: string },
+): FittedCopy {
+  const shed: string[] = [];
+  let logical: Headers = { ...headers };
+  let out = toNatsHeaders(logical, key);
+  const headerRoom = JETSTREAM_MAX_HEADER_BYTES - limits.overhead;
+  const fits = () => {
+    const h = headerBlockBytes(out);
+    return h <= headerRoom && h + body.byteLength + limits.overhead <= limits.maxPayload;
+  };
+  const redo = () => (out = toNatsHeaders(logical, key));
+  if (fits()) return { body, headers: out, shed };
+  if (kind === 'dead-letter') {
+    if (logical[EF.dlStack] !== undefined) {
+      delete logical[EF.dlStack];
+      shed.push(EF.dlStack);
+    }
+    const error = logical[EF.dlError];
+    if (error !== undefined && error.length > 1_000) {
+      logical[EF.dlError] = `${error.slice(0, 1_000)}…`;
+      shed.push(`${EF.dlError} beyond 1000 characters`);
+    }
+    redo();
+  }
+  const optional = Object.keys(logical)
+    .filter((name) => !readByRuntime(name))
+    .sort((a, b) => logical[b]!.length - logical[a]!.length);
+  for (const name of optional) {
+    if (fits()) break;
+    delete logical[name];
+    shed.push(`header ${name}`);
+    redo();
+  }
+  if (fits()) return { body, headers: out, shed };
+  if (kind === 'retry') {
+    throw new CopyTooLargeError(
+      `the retry copy (${body.byteLength} bytes of body, ${headerBlockBytes(out)} of headers) exceeds the server's max_payload (${limits.maxPayload}) or JetStream's ${JETSTREAM_MAX_HEADER_BYTES} bytes of headers`,
+    );
+  }
+  if (body.byteLength > 0 && headerBlockBytes(out) <= headerRoom) {
+    logical[DL_BODY_OMITTED_HEADER] = `${body.byteLength} bytes; the original is ${limits.original}`;
+    shed.push('body');
+    body = new Uint8Array(0);
+    redo();
+  }
+  if (!fits()) {
+    const kept: Headers = {};
+    for (const name of Object.keys(logical)) {
+      if (name.startsWith('ef-dl-') || name === CE.id) kept[name] = logical[name]!.slice(0, 1_000);
+    }
+    shed.push('every header but the dead-letter record and the event id');
+    logical = kept;
+    if (body.byteLength > 0) {
+      logical[DL_BODY_OMITTED_HEADER] = `${body.byteLength} bytes; the original is ${limits.original}`;
+      shed.push('body');
+      body = new Uint8Array(0);
+    }
+    redo();
+  }
+  return { body, headers: out, shed };
 }
