@@ -1,0 +1,147 @@
+/**
+ * The NATS binding's header reading and copy fitting, without a server: ambiguous runtime headers,
+ * `__proto__`, and a retry or dead-letter copy made to fit `max_payload` and JetStream's 64 KiB of
+ * headers. The same cases on the real server: test/hostile/wire-nats.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { EF } from '@eventform/runtime';
+import {
+  DL_BODY_OMITTED_HEADER,
+  JETSTREAM_MAX_HEADER_BYTES,
+  decodeHeaderValue,
+  fitCopy,
+  fromNatsHeaders,
+  headerBlockBytes,
+} from '@eventform/nats';
+
+function wire(entries: [string, string][]) {
+  const h = natsHeaders();
+  for (const [name, value] of entries) h.append(name, value);
+  return h;
+}
+
+describe('fromNatsHeaders', () => {
+  it.each([
+    {
+      entries: [
+        ['ce-id', 'a'],
+        ['ce-id', 'b'],
+      ],
+      error: 'header "ce-id" appears 2 times with different values',
+    },
+    {
+      entries: [
+        ['content-type', 'a'],
+        ['content-type', 'b'],
+      ],
+      error: 'header "content-type" appears 2 times',
+    },
+    {
+      entries: [
+        [EF.attempt, '1'],
+        [EF.attempt, '2'],
+      ],
+      error: 'header "ef-attempt" appears 2 times',
+    },
+    {
+      entries: [
+        ['ce-id', 'a'],
+        ['id', 'b'],
+      ],
+      error: 'headers "ce-id" and "id" both give "id", with different values',
+    },
+  ] as { entries: [string, string][]; error: string }[])('refuses $entries', ({ entries, error }) => {
+    expect(() => fromNatsHeaders(wire(entries))).toThrow(error);
+  });
+
+  it.each([
+    {
+      entries: [
+        ['ce-id', 'a'],
+        ['ce-id', 'a'],
+      ],
+      read: { id: 'a' },
+    },
+    {
+      entries: [
+        ['ce-id', 'a'],
+        ['id', 'a'],
+      ],
+      read: { id: 'a' },
+    },
+    {
+      entries: [
+        ['x-other', 'a'],
+        ['x-other', 'b'],
+      ],
+      read: { 'x-other': 'b' },
+    },
+    { entries: [['Nats-Msg-Id', 'm']], read: {} },
+  ] as { entries: [string, string][]; read: Record<string, string> }[])('reads $entries', ({ entries, read }) => {
+    expect(fromNatsHeaders(wire(entries))).toEqual(read);
+  });
+
+  it('reads a __proto__ header as an own header', () => {
+    const read = fromNatsHeaders(wire([['__proto__', 'p']]));
+    expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value).toBe('p');
+  });
+});
+
+describe('fitCopy', () => {
+  const limits = { maxPayload: 10_000, overhead: 40, original: 'stream s, sequence 7' };
+  const record = {
+    id: 'e1',
+    [EF.dlReason]: 'too-large',
+    [EF.dlStack]: 's'.repeat(3_000),
+    [EF.dlError]: 'e'.repeat(2_000),
+  };
+
+  it('leaves a copy that fits as it is', () => {
+    const copy = fitCopy('dead-letter', new Uint8Array(100), record, undefined, limits);
+    expect(copy.shed).toEqual([]);
+    expect(copy.body.byteLength).toBe(100);
+  });
+
+  it('sheds the stack and error, then optional headers, then the body of a dead letter', () => {
+    const headers = { ...record, 'x-big': 'b'.repeat(2_000), 'x-small': 'c' };
+    const copy = fitCopy('dead-letter', new Uint8Array(9_000), headers, undefined, limits);
+    expect(copy.shed).toEqual([
+      EF.dlStack,
+      `${EF.dlError} beyond 1000 characters`,
+      'header x-big',
+      'header x-small',
+      'body',
+    ]);
+    expect(copy.body.byteLength).toBe(0);
+    expect(decodeHeaderValue(copy.headers.get(DL_BODY_OMITTED_HEADER))).toBe(
+      '9000 bytes; the original is stream s, sequence 7',
+    );
+    expect(copy.headers.get('ce-id')).toBe('e1');
+  });
+
+  it('keeps the body of a dead letter when shedding headers is enough', () => {
+    const headers = { ...record, 'x-big': 'b'.repeat(5_000) };
+    const copy = fitCopy('dead-letter', new Uint8Array(4_000), headers, undefined, limits);
+    expect(copy.shed).toEqual([EF.dlStack, `${EF.dlError} beyond 1000 characters`, 'header x-big']);
+    expect(copy.body.byteLength).toBe(4_000);
+  });
+
+  it('keeps only the record and the event id when the runtime headers alone exceed 64 KiB', () => {
+    const headers = { ...record, source: 's'.repeat(JETSTREAM_MAX_HEADER_BYTES) };
+    const copy = fitCopy('dead-letter', new Uint8Array(10), headers, undefined, { ...limits, maxPayload: 1 << 20 });
+    expect(copy.headers.get('ce-source')).toBe('');
+    expect(copy.headers.get(EF.dlReason)).toBe('too-large');
+    expect(headerBlockBytes(copy.headers)).toBeLessThan(JETSTREAM_MAX_HEADER_BYTES);
+  });
+
+  it('throws for a retry copy that cannot fit, after shedding optional headers', () => {
+    const headers = { id: 'e1', [EF.attempt]: '2', 'x-big': 'b'.repeat(100) };
+    expect(() => fitCopy('retry', new Uint8Array(9_990), headers, undefined, limits)).toThrow(
+      /exceeds the server's max_payload \(10000\)/,
+    );
+    const fits = fitCopy('retry', new Uint8Array(9_850), headers, undefined, limits);
+    expect(fits.shed).toEqual(['header x-big']);
+  });
+});
