@@ -5,6 +5,9 @@ import {
   NotADeadLetterError,
   deadLetterHeaders,
   readDeadLetter,
+  fromWireHeaders,
+  setHeader,
+  toWireHeaders,
   truncateUtf8,
 } from '@eventform/runtime';
 import type { DeadLetterInput } from '@eventform/runtime';
@@ -120,5 +123,22 @@ describe('dead-letter record', () => {
     ],
   ])('readDeadLetter rejects a message with %s', (_name, headers) => {
     expect(() => readDeadLetter({ body: Buffer.alloc(0), headers })).toThrow(NotADeadLetterError);
+  });
+
+  it('keeps a header named __proto__ as an own header through the record and the wire mapping', () => {
+    const hostile: Record<string, string> = { ...original };
+    setHeader(hostile, '__proto__', 'from-the-wire');
+    expect(Object.getPrototypeOf(hostile)).toBe(Object.prototype);
+    const headers = deadLetterHeaders(hostile, input);
+    expect(Object.prototype.hasOwnProperty.call(headers, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('from-the-wire');
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    const record = readDeadLetter({ body: Buffer.alloc(0), headers });
+    expect(Object.getOwnPropertyDescriptor(record.headers, '__proto__')?.value).toBe('from-the-wire');
+    for (const binding of ['kafka', 'amqp'] as const) {
+      const back = fromWireHeaders(toWireHeaders(headers, binding), binding);
+      expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).toBe('from-the-wire');
+      expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { DEAD_LETTER_DEFAULTS } from './defaults.js';
 import { NotADeadLetterError } from './errors.js';
-import { CE, EF } from './headers.js';
+import { CE, EF, setHeader } from './headers.js';
 import type { Headers } from './transport.js';
 
 /**
@@ -115,8 +115,8 @@ function errorParts(error: unknown): { message: string; stack: string | null } {
 /** The headers of the dead-letter copy: original headers plus the `ef-dl-*` record. */
 export function deadLetterHeaders(original: Headers, input: DeadLetterInput): Headers {
   const headers: Headers = {};
-  for (const name in original) {
-    if (!TRANSIENT_HEADERS.has(name) && !name.startsWith('ef-dl-')) headers[name] = original[name]!;
+  for (const name of Object.keys(original)) {
+    if (!TRANSIENT_HEADERS.has(name) && !name.startsWith('ef-dl-')) setHeader(headers, name, original[name]!);
   }
   const { message, stack } = errorParts(input.error);
   headers[EF.dlReason] = input.reason;
@@ -152,7 +152,7 @@ export function readDeadLetter(message: { body: Buffer; headers: Headers }): Dea
   if (!Number.isInteger(attempts) || attempts < 1)
     throw new NotADeadLetterError(`Invalid "${EF.dlAttempts}": ${h[EF.dlAttempts]}`);
   const headers: Headers = {};
-  for (const name in h) if (!name.startsWith('ef-dl-')) headers[name] = h[name]!;
+  for (const name of Object.keys(h)) if (!name.startsWith('ef-dl-')) setHeader(headers, name, h[name]!);
   return {
     reason: reason as DeadLetterReason,
     error: h[EF.dlError] ?? '',

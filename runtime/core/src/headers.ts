@@ -122,11 +122,23 @@ export function logicalNames(binding: Binding): ReadonlyMap<string, string> {
   return FROM_WIRE.get(binding)!;
 }
 
+/**
+ * Sets `out[name] = value` as an own, enumerable property whatever the name: a header named
+ * `__proto__` from the wire is a header like any other, where plain assignment would try to
+ * replace the object's prototype and drop the value. Every copy of untrusted header names goes
+ * through it.
+ */
+export function setHeader<T>(out: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__')
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
+}
+
 /** Logical headers → wire headers for a binding. */
 export function toWireHeaders(headers: Record<string, string>, binding: Binding): Record<string, string> {
   const names = wireNames(binding);
   const out: Record<string, string> = {};
-  for (const name of Object.keys(headers)) out[names.get(name) ?? name] = headers[name]!;
+  for (const name of Object.keys(headers)) setHeader(out, names.get(name) ?? name, headers[name]!);
   return out;
 }
 
@@ -144,7 +156,7 @@ export function fromWireHeaders(
   if (!headers) return out;
   for (const name of Object.keys(headers)) {
     const value = headerValueToString(headers[name]);
-    if (value !== undefined) out[names.get(name) ?? name] = value;
+    if (value !== undefined) setHeader(out, names.get(name) ?? name, value);
   }
   return out;
 }

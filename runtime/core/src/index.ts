@@ -158,7 +158,7 @@ export { MemoryIdempotencyStore, createMemoryStore } from './memory/memory-store
 export type { MemoryStoreOptions } from './memory/memory-store.js';
 
 // For broker bindings (@eventform/rabbitmq, @eventform/kafka, ...): wire-name maps and a queue.
-export { attributeNames, headerValueToString, logicalNames, wireNames } from './headers.js';
+export { attributeNames, headerValueToString, logicalNames, setHeader, wireNames } from './headers.js';
 export type { AttributeNames } from './headers.js';
 export { Deque } from './deque.js';
 export { KeyScheduler } from './key-scheduler.js';

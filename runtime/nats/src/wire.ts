@@ -13,7 +13,7 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
-import { CE, CONTENT_TYPE_HEADER, EF, attributeNames } from '@eventform/runtime';
+import { CE, CONTENT_TYPE_HEADER, EF, attributeNames, setHeader } from '@eventform/runtime';
 import type { Delivery, Headers } from '@eventform/runtime';
 import { NATS_DEFAULTS } from './defaults.js';
 
@@ -103,9 +103,7 @@ export function fromNatsHeaders(raw: MsgHdrs | undefined, maxHeaders: number = N
       }
       wireNameOf.set(logical, name);
     }
-    if (logical === '__proto__')
-      Object.defineProperty(out, logical, { value: decoded, enumerable: true, writable: true, configurable: true });
-    else out[logical] = decoded;
+    setHeader(out, logical, decoded);
   }
   return out;
 }

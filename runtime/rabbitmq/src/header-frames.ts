@@ -23,6 +23,7 @@
  * header named `__proto__` becomes an own property, where amqplib's assignment would replace the
  * headers object's prototype.
  */
+import { setHeader } from '@eventform/runtime';
 
 /** Set on a delivery's properties when its content header could not be decoded within bounds. */
 export const UNDECODABLE: unique symbol = Symbol('eventform.undecodable');
@@ -200,9 +201,7 @@ class Reader {
         );
         continue;
       }
-      if (name === '__proto__') {
-        Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
-      } else out[name] = value;
+      setHeader(out, name, value);
     }
   }
 
