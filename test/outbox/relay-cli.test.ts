@@ -124,7 +124,10 @@ describe.skipIf(pgTarget.unavailable !== null || !rabbit.available)(
     it('exits 4 (unavailable) when the database is reachable but the broker is not, naming the broker', async () => {
       const result = await run(process.execPath, [CLI, 'relay', topo.file, '--broker', 'rabbitmq', '--table', table], {
         env: { ...process.env, DATABASE_URL: databaseUrl, EVENTFORM_RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:1' },
-      }).catch((e: { code: number; stderr: string }) => e);
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(/^eventform relay: RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 /m);
       expect(result.stderr).not.toMatch(/\n\s+at /);
