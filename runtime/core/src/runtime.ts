@@ -51,6 +51,7 @@ import {
 } from './outbox.js';
 import type { OutboxRelayHandle, TransactionalOutbox } from './outbox.js';
 import type { BodyLimits } from './json-body.js';
+import type { DecodeOptions } from './envelope.js';
 import { PipelineFailures } from './pipeline-failures.js';
 import { decideRetry } from './retry-policy.js';
 import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
@@ -73,6 +74,8 @@ interface ConsumerState {
   namespace: string;
   /** What its deliveries may be: body size, JSON depth. */
   limits: BodyLimits;
+  /** How `decodeEvent` reads its deliveries: its limits and its types; made once, not per message. */
+  decode: DecodeOptions;
   handler: Handler | undefined;
   subscription: Subscription | undefined;
   stats: ConsumerStats;
@@ -137,17 +140,20 @@ class EventformRuntime implements Runtime {
     this.outbox = outbox.services.size > 0 || outbox.relay ? this.store.outbox : undefined;
     this.outboxRelay = outbox.relay;
     for (const consumer of this.topology.consumers) {
-      this.consumers.set(consumer.id, {
+      const consumerLimits = limits.get(consumer.id)!;
+      const state: ConsumerState = {
         ir: consumer,
         events: new Set(consumer.events),
         namespace: idempotencyNamespace(this.topology.name, consumer.id),
-        limits: limits.get(consumer.id)!,
+        limits: consumerLimits,
+        decode: { limits: consumerLimits, resolveType: (type) => this.declaredVersion(state, type) },
         handler: undefined,
         subscription: undefined,
         stats: { inFlight: 0, handled: 0, retried: 0, deadLettered: 0, duplicates: 0, dropped: 0 },
         outbox: outbox.services.has(consumer.service) ? this.store.outbox : undefined,
         telemetry: this.telemetry.consumer(consumer, this.events),
-      });
+      };
+      this.consumers.set(consumer.id, state);
     }
   }
 
@@ -400,10 +406,7 @@ class EventformRuntime implements Runtime {
       return this.poison(consumer, delivery, attempt, 'redelivery-limit', new Error(why));
     }
     // Either content mode; the type is checked as soon as it is known, the body within bounds.
-    const decoded = decodeEvent(delivery, {
-      limits: consumer.limits,
-      resolveType: (type) => this.declaredVersion(consumer, type),
-    });
+    const decoded = decodeEvent(delivery, consumer.decode);
     if (!decoded.ok) return this.poison(consumer, delivery, attempt, decoded.reason, decoded.error);
     const envelope = decoded.envelope;
     observation.decoded(envelope);
