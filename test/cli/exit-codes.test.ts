@@ -88,6 +88,12 @@ const rows: Row[] = [
     says: /no generated code in never-generated/,
   },
   {
+    name: 'import asyncapi, not an AsyncAPI 3 document',
+    args: ['import', 'asyncapi', 'topology.yaml', '--out', 'imported.yaml'],
+    code: EXIT.invalid,
+    says: /is not an AsyncAPI 3 document/,
+  },
+  {
     name: 'provision, an invalid topology',
     args: ['provision', 'invalid.yaml', '--broker', 'rabbitmq', '--target', RABBIT],
     code: EXIT.invalid,
@@ -96,6 +102,12 @@ const rows: Row[] = [
   // 2: the command cannot run as asked
   { name: 'an unknown command', args: ['frobnicate'], code: EXIT.usage, says: /eventform --help/ },
   { name: 'validate, a missing file', args: ['validate', 'missing.yaml'], code: EXIT.usage, says: /1 error/ },
+  {
+    name: 'import asyncapi, a missing file',
+    args: ['import', 'asyncapi', 'missing.yaml'],
+    code: EXIT.usage,
+    says: /cannot read missing\.yaml/,
+  },
   {
     name: 'generate, --watch with --check',
     args: ['generate', '--watch', '--check'],

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { importAsyncApi } from '../asyncapi/import.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
 import { writeUserFile } from '../writer.js';
-import { DEFAULT_TOPOLOGY, EXIT, readSource, useColor } from './shared.js';
+import { DEFAULT_TOPOLOGY, EXIT, exitCodeFor, readSource, useColor } from './shared.js';
 
 export function register(program: Command): void {
   const importer = program.command('import').description('start a topology from another format');
@@ -33,7 +33,9 @@ export function register(program: Command): void {
         process.stderr.write(formatDiagnostics(result.diagnostics, readSource, { color }));
       for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
       if (result.yaml === null) {
-        process.exitCode = EXIT.usage;
+        // A document that does not parse, or is not AsyncAPI 3: a finding, as for an invalid topology.
+        const code = exitCodeFor(result.diagnostics);
+        process.exitCode = code === EXIT.ok ? EXIT.invalid : code;
         return;
       }
       if (fs.existsSync(options.out) && !options.force) {
