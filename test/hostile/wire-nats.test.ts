@@ -327,23 +327,28 @@ describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real
     });
   });
 
-  it('dead-letters a CloudEvents header sent twice with different values as invalid-headers; the same value twice is fine', async () => {
+  it('dead-letters a CloudEvents header sent twice with different values as invalid-headers; the same value twice is fine, a ce- header wins over an unprefixed one', async () => {
     const service = await startService();
     const twoIds: [string, string][] = [...orderEntries('id-one'), ['ce-id', 'id-two']];
     const twoTypes: [string, string][] = [...orderEntries('two-types'), ['ce-type', 'Tree']];
-    // An unprefixed `id` would be read as the same attribute: as ambiguous as `ce-id` twice.
-    const unprefixed: [string, string][] = [...orderEntries('prefixed'), ['id', 'unprefixed']];
+    // The binding carries attributes as ce- headers: an unprefixed `id` or a plain `traceparent`
+    // (OpenTelemetry's own NATS propagation) does not override the ce- one.
+    const unprefixed: [string, string][] = [
+      ['id', 'unprefixed'],
+      ['traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'],
+      ...orderEntries('prefixed'),
+    ];
     const same: [string, string][] = [...orderEntries('same-twice'), ['ce-id', 'same-twice']];
     await publishWire(service.subject('Order'), '{"orderId":"o1","ref":"r1"}', twoIds);
     await publishWire(service.subject('Order'), '{"orderId":"o2","ref":"r2"}', twoTypes);
     await publishWire(service.subject('Order'), '{"orderId":"o3","ref":"r3"}', unprefixed);
-    const dead = await hostileThenValid(service, 'onOrder', { body: '{"orderId":"o4","ref":"r4"}', entries: same }, 3);
-    expect(service.handled('onOrder')).toEqual(['same-twice', 'fine']);
-    expect(dead.map((d) => d.reason)).toEqual(['invalid-headers', 'invalid-headers', 'invalid-headers']);
+    const dead = await hostileThenValid(service, 'onOrder', { body: '{"orderId":"o4","ref":"r4"}', entries: same }, 2);
+    await waitFor(() => service.handled('onOrder').length >= 3);
+    expect([...service.handled('onOrder')].sort()).toEqual(['fine', 'prefixed', 'same-twice']);
+    expect(dead.map((d) => d.reason)).toEqual(['invalid-headers', 'invalid-headers']);
     expect(dead.map((d) => d.error)).toEqual([
       'headers could not be decoded: header "ce-id" appears 2 times with different values',
       'headers could not be decoded: header "ce-type" appears 2 times with different values',
-      'headers could not be decoded: headers "ce-id" and "id" both give "id", with different values',
     ]);
     // The body is kept for whoever looks at the dead letter.
     expect(dead[0]!.body.toString()).toBe('{"orderId":"o1","ref":"r1"}');
@@ -436,7 +441,8 @@ describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real
     try {
       const service = await startService({
         fail: (id, attempt) => id === 'legit' && attempt === 1,
-        transport: { retryDueMarginMs: 300 },
+        // A margin far above any delivery lag on a loaded machine, so the order below is not a race.
+        transport: { retryDueMarginMs: 3_000 },
       });
       const forged = (id: string, dueAt: string): [string, string][] => [
         ...orderEntries(id),

@@ -44,13 +44,6 @@ describe('fromNatsHeaders', () => {
       ],
       error: 'header "ef-attempt" appears 2 times',
     },
-    {
-      entries: [
-        ['ce-id', 'a'],
-        ['id', 'b'],
-      ],
-      error: 'headers "ce-id" and "id" both give "id", with different values',
-    },
   ] as { entries: [string, string][]; error: string }[])('refuses $entries', ({ entries, error }) => {
     expect(() => fromNatsHeaders(wire(entries))).toThrow(error);
   });
@@ -70,6 +63,23 @@ describe('fromNatsHeaders', () => {
       ],
       read: { id: 'a' },
     },
+    // The ce- header gives the attribute, in either order: an unprefixed one (OpenTelemetry's
+    // own NATS propagation sends a plain traceparent for the current hop) does not override it.
+    {
+      entries: [
+        ['ce-id', 'a'],
+        ['id', 'b'],
+      ],
+      read: { id: 'a' },
+    },
+    {
+      entries: [
+        ['traceparent', 'hop'],
+        ['ce-traceparent', 'created'],
+      ],
+      read: { traceparent: 'created' },
+    },
+    { entries: [['traceparent', 'hop']], read: { traceparent: 'hop' } },
     {
       entries: [
         ['x-other', 'a'],
@@ -109,7 +119,7 @@ describe('fitCopy', () => {
     const copy = fitCopy('dead-letter', new Uint8Array(9_000), headers, undefined, limits);
     expect(copy.shed).toEqual([
       EF.dlStack,
-      `${EF.dlError} beyond 1000 characters`,
+      `${EF.dlError} beyond 1000 bytes`,
       'header x-big',
       'header x-small',
       'body',
@@ -124,7 +134,7 @@ describe('fitCopy', () => {
   it('keeps the body of a dead letter when shedding headers is enough', () => {
     const headers = { ...record, 'x-big': 'b'.repeat(5_000) };
     const copy = fitCopy('dead-letter', new Uint8Array(4_000), headers, undefined, limits);
-    expect(copy.shed).toEqual([EF.dlStack, `${EF.dlError} beyond 1000 characters`, 'header x-big']);
+    expect(copy.shed).toEqual([EF.dlStack, `${EF.dlError} beyond 1000 bytes`, 'header x-big']);
     expect(copy.body.byteLength).toBe(4_000);
   });
 
@@ -143,5 +153,37 @@ describe('fitCopy', () => {
     );
     const fits = fitCopy('retry', new Uint8Array(9_850), headers, undefined, limits);
     expect(fits.shed).toEqual(['header x-big']);
+  });
+
+  it('keeps the note on the omitted body and drops the partition key when only the record is left', () => {
+    const headers = { ...record, source: 'x'.repeat(2_000), [EF.origin]: 'o'.repeat(2_000) };
+    const copy = fitCopy('dead-letter', new Uint8Array(5_000), headers, 'k'.repeat(2_000), {
+      ...limits,
+      maxPayload: 2_500,
+    });
+    expect(copy.shed).toContain('every header but the dead-letter record and the event id');
+    expect(copy.body.byteLength).toBe(0);
+    expect(decodeHeaderValue(copy.headers.get(DL_BODY_OMITTED_HEADER))).toBe(
+      '5000 bytes; the original is stream s, sequence 7',
+    );
+    expect(copy.headers.has('ce-partitionkey')).toBe(false);
+    expect(headerBlockBytes(copy.headers) + limits.overhead).toBeLessThanOrEqual(2_500);
+  });
+
+  it('takes 65,535 bytes of headers as the most JetStream stores', () => {
+    expect(JETSTREAM_MAX_HEADER_BYTES).toBe(65_535);
+    const base = fitCopy('retry', new Uint8Array(0), { id: 'e1' }, undefined, { ...limits, maxPayload: 1 << 20 });
+    const room = 65_535 - limits.overhead - headerBlockBytes(base.headers);
+    // A header line is name + ': ' + value + CRLF: x-pad adds 9 bytes besides its value.
+    const exact = fitCopy('retry', new Uint8Array(0), { id: 'e1', 'x-pad': 'p'.repeat(room - 9) }, undefined, {
+      ...limits,
+      maxPayload: 1 << 20,
+    });
+    expect(exact.shed).toEqual([]);
+    const over = fitCopy('retry', new Uint8Array(0), { id: 'e1', 'x-pad': 'p'.repeat(room - 8) }, undefined, {
+      ...limits,
+      maxPayload: 1 << 20,
+    });
+    expect(over.shed).toEqual(['header x-pad']);
   });
 });

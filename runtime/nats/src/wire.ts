@@ -13,7 +13,7 @@
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
-import { CE, CONTENT_TYPE_HEADER, EF, attributeNames, setHeader } from '@eventform/runtime';
+import { CE, CONTENT_TYPE_HEADER, EF, attributeNames, setHeader, truncateUtf8 } from '@eventform/runtime';
 import type { Delivery, Headers } from '@eventform/runtime';
 import { NATS_DEFAULTS } from './defaults.js';
 
@@ -76,34 +76,30 @@ function readByRuntime(logical: string): boolean {
 /**
  * Logical headers of NATS headers (JetStream's own `Nats-*` headers are left out). A NATS header
  * may repeat: a header the runtime reads (a CloudEvents attribute, `content-type`, `ef-*`) given
- * two different values, by one name twice (`ce-id` twice) or by two names (`ce-id` and `id`), is
- * ambiguous and throws; the same value twice is that value. Of any other header the last value
- * counts. A header named `__proto__` is an own header like any other.
+ * two different values by one name (`ce-id` twice) is ambiguous and throws; the same value twice
+ * is that value. Of any other header the last value counts. The binding carries attributes as
+ * `ce-` headers: an unprefixed header with an attribute's name (`traceparent` from OpenTelemetry's
+ * own NATS propagation, a plain `type`) is read as that attribute only when no `ce-` header gives
+ * it, whatever the order. A header named `__proto__` is an own header like any other.
  */
 export function fromNatsHeaders(raw: MsgHdrs | undefined, maxHeaders: number = NATS_DEFAULTS.maxHeaders): Headers {
   const out: Headers = {};
   if (!raw) return out;
   let count = 0;
-  const wireNameOf = new Map<string, string>();
+  const fromPrefixed = new Set<string>();
   for (const [name, values] of raw) {
     if (++count > maxHeaders) throw new Error(`more than ${maxHeaders} headers`);
     if (name.startsWith('Nats-')) continue;
     const value = values[values.length - 1];
     if (value === undefined) continue;
-    const logical = NAMES.fromWire.get(name) ?? name;
-    const decoded = decodeHeaderValue(value);
-    if (readByRuntime(logical)) {
-      if (values.some((v) => v !== value)) {
-        throw new Error(`header "${name}" appears ${values.length} times with different values`);
-      }
-      const earlier = wireNameOf.get(logical);
-      if (earlier !== undefined && out[logical] !== decoded) {
-        const [a, b] = [earlier, name].sort();
-        throw new Error(`headers "${a}" and "${b}" both give "${logical}", with different values`);
-      }
-      wireNameOf.set(logical, name);
+    const attribute = NAMES.fromWire.get(name);
+    const logical = attribute ?? name;
+    if (readByRuntime(logical) && values.some((v) => v !== value)) {
+      throw new Error(`header "${name}" appears ${values.length} times with different values`);
     }
-    setHeader(out, logical, decoded);
+    if (attribute !== undefined) fromPrefixed.add(attribute);
+    else if (fromPrefixed.has(logical)) continue; // the ce- header gives this attribute
+    setHeader(out, logical, decodeHeaderValue(value));
   }
   return out;
 }
@@ -152,8 +148,11 @@ export function toDelivery(msg: JsMsg, facts: DeliveryFacts): Delivery {
   return delivery;
 }
 
-/** JetStream refuses a message whose header block is larger than this (`header size exceeds maximum allowed of 64k`). */
-export const JETSTREAM_MAX_HEADER_BYTES = 65_536;
+/**
+ * The largest header block JetStream stores: the server refuses one longer than 65,535 bytes
+ * (`header size exceeds maximum allowed of 64k`; the length is a 16-bit field).
+ */
+export const JETSTREAM_MAX_HEADER_BYTES = 65_535;
 
 /** Bytes of a header block as the client writes it (`NATS/1.0\r\n`, `name: value\r\n` each, `\r\n`). */
 export function headerBlockBytes(h: MsgHdrs): number {
@@ -181,11 +180,12 @@ export class CopyTooLargeError extends Error {}
  * carries more than the original, which may have filled the server's `max_payload` (or
  * JetStream's 64 KiB of headers) to the byte: stored as it is, it is refused, the message is
  * released and comes back for good. So a copy that does not fit sheds, in this order: the
- * dead-letter stack and all but 1,000 characters of the error; headers the runtime does not read
+ * dead-letter stack and all but 1,000 bytes of the error; headers the runtime does not read
  * (largest first); a dead letter then its body (`ef-body-omitted` says how large it was and
  * where the original is), and at last every header but the dead-letter record's and the event id.
  * A retry copy that still does not fit throws {@link CopyTooLargeError} (released; the runtime
- * dead-letters it as `redelivery-limit` in the end). `overhead` is what the publish adds (the
+ * dead-letters it as `redelivery-limit` in the end); so does a dead letter when even its record
+ * alone does not fit (a `max_payload` of a few KiB). `overhead` is what the publish adds (the
  * `Nats-Msg-Id` line).
  */
 export function fitCopy(
@@ -212,8 +212,8 @@ export function fitCopy(
     }
     const error = logical[EF.dlError];
     if (error !== undefined && error.length > 1_000) {
-      logical[EF.dlError] = `${error.slice(0, 1_000)}…`;
-      shed.push(`${EF.dlError} beyond 1000 characters`);
+      logical[EF.dlError] = truncateUtf8(error, 1_000);
+      shed.push(`${EF.dlError} beyond 1000 bytes`);
     }
     redo();
   }
@@ -239,18 +239,28 @@ export function fitCopy(
     redo();
   }
   if (!fits()) {
+    // Last resort: the record (each value cut to 1,000 bytes), the event id, the note on the body;
+    // no partition key (a dead letter is not consumed in key order).
     const kept: Headers = {};
     for (const name of Object.keys(logical)) {
-      if (name.startsWith('ef-dl-') || name === CE.id) kept[name] = logical[name]!.slice(0, 1_000);
+      if (name.startsWith('ef-dl-') || name === CE.id || name === DL_BODY_OMITTED_HEADER) {
+        kept[name] = truncateUtf8(logical[name]!, 1_000);
+      }
     }
     shed.push('every header but the dead-letter record and the event id');
     logical = kept;
+    key = undefined;
     if (body.byteLength > 0) {
       logical[DL_BODY_OMITTED_HEADER] = `${body.byteLength} bytes; the original is ${limits.original}`;
       shed.push('body');
       body = new Uint8Array(0);
     }
     redo();
+  }
+  if (!fits()) {
+    throw new CopyTooLargeError(
+      `the dead-letter copy does not fit even with its record alone (${headerBlockBytes(out)} bytes of headers, max_payload ${limits.maxPayload})`,
+    );
   }
   return { body, headers: out, shed };
 }
