@@ -74,8 +74,9 @@ export class CompileCache {
 }
 
 /**
- * `value` as text that differs whenever the value differs (JSON-like data: plain objects in key
- * order, arrays, strings, numbers, booleans, null, undefined); undefined for anything else.
+ * `value` as text that differs whenever the value differs (JSON-like trees: plain objects in key
+ * order, arrays, strings, numbers, booleans, null, undefined); undefined for anything else,
+ * shared nodes and cycles included (then the caller compiles without the cache).
  */
 export function serialize(value: unknown): string | undefined {
   const parts: string[] = [];
@@ -100,7 +101,9 @@ export function serialize(value: unknown): string | undefined {
           parts.push('z');
           return true;
         }
-        // A cycle has no finite text; a node shared by two parents is fine (written twice).
+        // A cycle has no finite text; a node shared by two parents is refused too: the compilers'
+        // output depends on identity (json-schema-to-typescript names a titled node used twice
+        // once, two equal copies X and X1), which this text cannot show.
         if (seen.has(v)) return false;
         seen.add(v);
         if (Array.isArray(v)) {
@@ -123,7 +126,6 @@ export function serialize(value: unknown): string | undefined {
           }
           parts.push('}');
         }
-        seen.delete(v);
         return true;
       }
       default:

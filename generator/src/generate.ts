@@ -67,6 +67,15 @@ export interface GenerateResult {
  * @throws GenerateError when a topology name cannot become a safe identifier or a schema cannot be compiled.
  */
 export async function generate(input: TopologyIR, options: GenerateOptions = {}): Promise<GenerateResult> {
+  try {
+    return await generateFiles(input, options);
+  } finally {
+    // Every run ends the cache's run, a failed one too: it keeps only what the last run used.
+    options.cache?.sweep();
+  }
+}
+
+async function generateFiles(input: TopologyIR, options: GenerateOptions): Promise<GenerateResult> {
   const cwd = options.cwd ?? process.cwd();
   const ir = relativizePaths(input, cwd);
   const names = assignNames(ir);
@@ -95,7 +104,6 @@ export async function generate(input: TopologyIR, options: GenerateOptions = {})
     if (files.has(file.path)) throw new Error(`two emitters produced ${file.path}`);
     files.set(file.path, file.contents.replace(/\r\n?/g, '\n'));
   }
-  options.cache?.sweep();
   return { files, names, ir };
 }
 
