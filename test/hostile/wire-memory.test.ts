@@ -19,7 +19,7 @@
  * Assertions are on counts and outcomes; a wait ends early when the old behaviour shows.
  */
 import { describe, expect, it } from 'vitest';
-import { EF, MemoryTransport, createRuntime, encodeEnvelope, readDeadLetter } from '@eventform/runtime';
+import { EF, MemoryTransport, createRuntime, encodeEnvelope, readDeadLetter, setHeader } from '@eventform/runtime';
 import type {
   DeadLetterRecord,
   EventEnvelope,
@@ -229,6 +229,20 @@ describe('hostile input on the in-memory broker', () => {
     expect(service.logger.lines.find((l) => l.message === 'ef-attempt header not taken as sent')?.fields).toMatchObject(
       { eventId: 'copy', attempt: ATTEMPTS },
     );
+    await service.stop();
+  });
+
+  it('keeps a header named __proto__ through every retry copy into the dead letter, prototypes untouched', async () => {
+    const service = await startService({ failOrders: true });
+    const headers = headersOf('Order', 'proto');
+    setHeader(headers, '__proto__', 'sent');
+    service.inject('onOrder', '{"orderId":"o1","ref":"r1"}', headers);
+    await waitFor(() => service.deadLetters('onOrder').length > 0, { what: 'a dead letter' });
+    expect(service.attempts).toEqual([1, 2, 3]);
+    const [dead] = service.deadLetters('onOrder');
+    expect(Object.getOwnPropertyDescriptor(dead!.headers, '__proto__')?.value).toBe('sent');
+    expect(Object.getPrototypeOf(dead!.headers)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)['sent']).toBeUndefined();
     await service.stop();
   });
 

@@ -38,7 +38,7 @@ import {
   UndeclaredEventError,
   formatIssues,
 } from './errors.js';
-import { CE, EF } from './headers.js';
+import { CE, EF, setHeader } from './headers.js';
 import { dedupeKey, idempotencyNamespace } from './idempotency.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
@@ -679,7 +679,7 @@ function retryHeaders(delivery: Delivery, nextAttempt: number): Headers {
   const headers: Headers = {};
   const original = delivery.headers;
   for (const name in original) {
-    if (name !== EF.retryFor && name !== EF.dueAt) headers[name] = original[name]!;
+    if (name !== EF.retryFor && name !== EF.dueAt) setHeader(headers, name, original[name]!);
   }
   headers[EF.attempt] = String(nextAttempt);
   headers[EF.firstFailure] ??= new Date().toISOString();

@@ -7,7 +7,15 @@
  * headers (`ef-*`) pass through unprefixed.
  */
 import type { ConsumeMessage, Options } from 'amqplib';
-import { CE, CONTENT_TYPE_HEADER, EF, headerValueToString, logicalNames, wireNames } from '@eventform/runtime';
+import {
+  CE,
+  CONTENT_TYPE_HEADER,
+  EF,
+  headerValueToString,
+  logicalNames,
+  setHeader,
+  wireNames,
+} from '@eventform/runtime';
 import type { Delivery, Headers, QueueType } from '@eventform/runtime';
 import { UNDECODABLE } from './header-frames.js';
 
@@ -97,7 +105,7 @@ export function toDelivery(msg: ConsumeMessage, queueType: QueueType): Delivery 
       else {
         // Native AMQP values (a timestamp, a long, a boolean) as their CloudEvents canonical strings.
         const text = typeof value === 'string' ? value : headerValueToString(value);
-        if (text !== undefined) headers[LOGICAL_NAME.get(name) ?? name] = text;
+        if (text !== undefined) setHeader(headers, LOGICAL_NAME.get(name) ?? name, text);
       }
     }
   } catch (err) {
