@@ -124,7 +124,13 @@ const rows: Row[] = [
     name: 'scaffold, a missing file',
     args: ['scaffold', 'helpdesk', 'missing.yaml'],
     code: EXIT.usage,
-    says: /nothing scaffolded/,
+    says: /nothing scaffolded, the topology file cannot be read/,
+  },
+  {
+    name: 'generate, a missing file',
+    args: ['generate', 'missing.yaml', '--out', 'gen-missing'],
+    code: EXIT.usage,
+    says: /nothing generated, the topology file cannot be read/,
   },
   {
     name: 'provision, an unknown broker',

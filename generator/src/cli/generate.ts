@@ -22,6 +22,7 @@ import {
   DEFAULT_TOPOLOGY,
   EXIT,
   exitCodeFor,
+  notLoadedLine,
   processIo,
   readSource,
   useColor,
@@ -108,8 +109,9 @@ export async function generateOnce(
   const done = (exitCode: ExitCode, written: string[] = []): GenerateRun => ({ exitCode, sources, written });
   if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, readSource, { color }));
   if (!ir) {
-    io.stderr(`${file}: nothing generated, the topology has errors (see above)\n`);
-    return done(exitCodeFor(diagnostics));
+    const exitCode = exitCodeFor(diagnostics);
+    io.stderr(`${notLoadedLine(file, 'generated', exitCode)}\n`);
+    return done(exitCode);
   }
 
   try {

@@ -47,6 +47,15 @@ export function reportUnavailable(io: CliIo, prefix: string, error: unknown, deb
   return EXIT.unavailable;
 }
 
+/**
+ * The last line of a command that loaded no topology: a file that cannot be read (a usage error,
+ * EF1001) is not "a topology with errors".
+ */
+export function notLoadedLine(file: string, verb: string, exitCode: ExitCode): string {
+  const why = exitCode === EXIT.usage ? 'the topology file cannot be read' : 'the topology has errors';
+  return `${file}: nothing ${verb}, ${why} (see above)`;
+}
+
 /** Colour when writing to a terminal, unless NO_COLOR is set; FORCE_COLOR forces it. */
 export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;

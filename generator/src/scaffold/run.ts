@@ -15,7 +15,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TopologyIR } from '@eventform/runtime';
 import { generate, GenerateError, MARKER_FILE } from '../generate.js';
-import { type CliIo, EXIT, type ExitCode, exitCodeFor, processIo, readSource, useColor } from '../cli/shared.js';
+import {
+  type CliIo,
+  EXIT,
+  type ExitCode,
+  exitCodeFor,
+  notLoadedLine,
+  processIo,
+  readSource,
+  useColor,
+} from '../cli/shared.js';
 import { generateErrorDiagnostic } from '../naming.js';
 import { renderGenerateError } from '../cli/generate.js';
 import { formatDiagnostics, loadTopology } from '../spec/index.js';
@@ -69,7 +78,8 @@ export async function runScaffold(
   const { ir: loaded, diagnostics } = loadTopology(sourceSpelling(file, outDir));
   if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, readSource, { color }));
   if (!loaded) {
-    return fail(exitCodeFor(diagnostics), `${file}: nothing scaffolded, the topology has errors (see above)`);
+    const exitCode = exitCodeFor(diagnostics);
+    return fail(exitCode, notLoadedLine(file, 'scaffolded', exitCode));
   }
 
   if (!loaded.services.some((s) => s.name === service)) return fail(EXIT.usage, unknownService(service, file, loaded));
