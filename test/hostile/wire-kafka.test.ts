@@ -22,10 +22,9 @@
 import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { EF, createRuntime, encodeEnvelope, fromWireHeaders, readDeadLetter, toWireHeaders } from '@eventform/runtime';
+import { EF, createRuntime, fromWireHeaders, readDeadLetter, toWireHeaders } from '@eventform/runtime';
 import type {
   DeadLetterRecord,
-  EventEnvelope,
   Handler,
   Logger,
   Runtime,
@@ -33,11 +32,11 @@ import type {
   TopologyIR,
   Transport,
 } from '@eventform/runtime';
-import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { captureLogger, waitFor } from '@eventform/runtime/testing';
 import type { KafkaTransport, KafkaTransportOptions } from '@eventform/kafka';
 import { requireKafka } from '../support/kafka.js';
 import { cleanupTopology, readTopic, testTransport } from '../kafka/helpers.js';
-import { topologyFromDocument } from '../../generator/src/spec/index.js';
+import { headersOf, hostileTopology, nested } from './fixtures.js';
 
 const kafka = await requireKafka();
 
@@ -45,58 +44,6 @@ const ATTEMPTS = 3;
 const DELAY_MS = 200;
 
 type HandlerName = 'onTree' | 'onOrder';
-
-/** Nested: a recursive array schema; Order: its `ref` field is the dedupe key. One partition each. */
-function hostileTopology(): TopologyIR {
-  const retry = { attempts: ATTEMPTS, backoff: 'fixed', delay: `${DELAY_MS}ms`, maxDelay: `${DELAY_MS}ms` };
-  return topologyFromDocument({
-    topology: uniqueTopologyName('hostile'),
-    kafka: { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 },
-    schemas: { Nested: { type: 'array', items: { $ref: '#/schemas/Nested' } } },
-    events: {
-      Tree: {
-        key: 'id',
-        payload: {
-          type: 'object',
-          required: ['id'],
-          properties: { id: { type: 'string' }, tree: { $ref: '#/schemas/Nested' } },
-        },
-      },
-      Order: {
-        key: 'orderId',
-        payload: { type: 'object', required: ['orderId', 'ref'], properties: { orderId: { type: 'string' }, ref: {} } },
-      },
-    },
-    services: {
-      producer: { produces: ['Tree', 'Order'] },
-      victim: {
-        consumes: {
-          onTree: { event: 'Tree', retry },
-          onOrder: { event: 'Order', retry, idempotency: { key: 'ref' } },
-        },
-      },
-    },
-  });
-}
-
-const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
-
-/** The logical headers a valid event of `type` carries. */
-function headersOf(type: string, id: string): Record<string, string> {
-  const envelope: EventEnvelope = {
-    id,
-    type,
-    source: 'producer',
-    specversion: '1.0',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    correlationId: `corr-${id}`,
-    causationId: null,
-    eventVersion: 1,
-    data: null,
-  };
-  return encodeEnvelope(envelope).headers;
-}
 
 describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)', () => {
   const brokers = kafka.brokers;
@@ -146,7 +93,11 @@ describe.skipIf(!kafka.available)('hostile input on the Kafka wire (real broker)
     transport?: Partial<KafkaTransportOptions>;
     wrap?: (t: KafkaTransport) => Transport;
   }): Promise<Service> {
-    const topology = hostileTopology();
+    const topology = hostileTopology({
+      name: 'hostile',
+      retry: { attempts: ATTEMPTS, backoff: 'fixed', delay: `${DELAY_MS}ms`, maxDelay: `${DELAY_MS}ms` },
+      extra: { kafka: { partitions: 1, replicationFactor: 1, minInsyncReplicas: 1 } },
+    });
     topologies.push(topology);
     const logger = captureLogger();
     const transport = testTransport(brokers, { logger, ...options.transport });

@@ -19,71 +19,12 @@
  * Assertions are on counts and outcomes; a wait ends early when the old behaviour shows.
  */
 import { describe, expect, it } from 'vitest';
-import { EF, MemoryTransport, createRuntime, encodeEnvelope, readDeadLetter, setHeader } from '@eventform/runtime';
-import type {
-  DeadLetterRecord,
-  EventEnvelope,
-  Logger,
-  RuntimeOptions,
-  Subscription,
-  TopologyIR,
-  Transport,
-} from '@eventform/runtime';
-import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
-import { topologyFromDocument } from '../../generator/src/spec/index.js';
+import { EF, MemoryTransport, createRuntime, readDeadLetter, setHeader } from '@eventform/runtime';
+import type { DeadLetterRecord, Logger, RuntimeOptions, Subscription, Transport } from '@eventform/runtime';
+import { captureLogger, waitFor } from '@eventform/runtime/testing';
+import { headersOf, hostileTopology, nested } from './fixtures.js';
 
 const ATTEMPTS = 3;
-
-/** Nested: a recursive array schema; Order: its `ref` field is the dedupe key. */
-function hostileTopology(): TopologyIR {
-  const retry = { attempts: ATTEMPTS, backoff: 'fixed' as const, delay: '10ms' };
-  return topologyFromDocument({
-    topology: uniqueTopologyName('hostile'),
-    schemas: { Nested: { type: 'array', items: { $ref: '#/schemas/Nested' } } },
-    events: {
-      Tree: {
-        key: 'id',
-        payload: {
-          type: 'object',
-          required: ['id'],
-          properties: { id: { type: 'string' }, tree: { $ref: '#/schemas/Nested' } },
-        },
-      },
-      Order: {
-        key: 'orderId',
-        payload: { type: 'object', required: ['orderId', 'ref'], properties: { orderId: { type: 'string' }, ref: {} } },
-      },
-    },
-    services: {
-      producer: { produces: ['Tree', 'Order'] },
-      victim: {
-        consumes: {
-          onTree: { event: 'Tree', retry },
-          onOrder: { event: 'Order', retry, idempotency: { key: 'ref' } },
-        },
-      },
-    },
-  });
-}
-
-const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
-
-/** The headers a valid event of `type` carries, as a producer would send them. */
-function headersOf(type: string, id: string): Record<string, string> {
-  const envelope: EventEnvelope = {
-    id,
-    type,
-    source: 'producer',
-    specversion: '1.0',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    correlationId: `corr-${id}`,
-    causationId: null,
-    eventVersion: 1,
-    data: null,
-  };
-  return encodeEnvelope(envelope).headers;
-}
 
 interface Service {
   transport: MemoryTransport;
@@ -99,7 +40,7 @@ interface Service {
 async function startService(
   options: Partial<RuntimeOptions> & { failOrders?: boolean; wrap?: (t: MemoryTransport) => Transport } = {},
 ): Promise<Service> {
-  const topology = hostileTopology();
+  const topology = hostileTopology({ name: 'hostile', retry: { attempts: ATTEMPTS, backoff: 'fixed', delay: '10ms' } });
   const memory = new MemoryTransport();
   const logger = captureLogger();
   const { failOrders, wrap, ...runtimeOptions } = options;

@@ -11,9 +11,9 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { EF, createRuntime, encodeEnvelope, readDeadLetter } from '@eventform/runtime';
-import type { DeadLetterRecord, EventEnvelope, Handler, Runtime, RuntimeOptions, TopologyIR } from '@eventform/runtime';
-import { captureLogger, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
+import { EF, createRuntime, readDeadLetter } from '@eventform/runtime';
+import type { DeadLetterRecord, Handler, Runtime, RuntimeOptions, TopologyIR } from '@eventform/runtime';
+import { captureLogger, waitFor } from '@eventform/runtime/testing';
 import {
   DL_BODY_OMITTED_HEADER,
   NATS_CE_PREFIX,
@@ -24,7 +24,7 @@ import {
   headerBlockBytes,
 } from '@eventform/nats';
 import type { NatsTransportOptions } from '@eventform/nats';
-import { topologyFromDocument } from '../../generator/src/spec/index.js';
+import { headersOf, hostileTopology, nested } from './fixtures.js';
 import { requireNats } from '../support/brokers.js';
 import { admin, closeAdmins, deleteTopology, readStream, testTransport } from '../nats/helpers.js';
 
@@ -35,57 +35,6 @@ const ATTEMPTS = 3;
 const DELAY_MS = 200;
 
 type HandlerName = 'onTree' | 'onOrder';
-
-/** Nested: a recursive array schema; Order: its `ref` field is the dedupe key. */
-function hostileTopology(): TopologyIR {
-  const retry = { attempts: ATTEMPTS, backoff: 'fixed', delay: `${DELAY_MS}ms`, maxDelay: `${DELAY_MS}ms` };
-  return topologyFromDocument({
-    topology: uniqueTopologyName('nhostile'),
-    schemas: { Nested: { type: 'array', items: { $ref: '#/schemas/Nested' } } },
-    events: {
-      Tree: {
-        key: 'id',
-        payload: {
-          type: 'object',
-          required: ['id'],
-          properties: { id: { type: 'string' }, tree: { $ref: '#/schemas/Nested' } },
-        },
-      },
-      Order: {
-        key: 'orderId',
-        payload: { type: 'object', required: ['orderId', 'ref'], properties: { orderId: { type: 'string' }, ref: {} } },
-      },
-    },
-    services: {
-      producer: { produces: ['Tree', 'Order'] },
-      victim: {
-        consumes: {
-          onTree: { event: 'Tree', retry },
-          onOrder: { event: 'Order', retry, idempotency: { key: 'ref' } },
-        },
-      },
-    },
-  });
-}
-
-const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
-
-/** The logical headers a valid event of `type` carries. */
-function headersOf(type: string, id: string): Record<string, string> {
-  const envelope: EventEnvelope = {
-    id,
-    type,
-    source: 'producer',
-    specversion: '1.0',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    correlationId: `corr-${id}`,
-    causationId: null,
-    eventVersion: 1,
-    data: null,
-  };
-  return encodeEnvelope(envelope).headers;
-}
 
 /** NATS header entries of logical headers: `ce-` names for the CloudEvents attributes, values percent-encoded. */
 function wireEntries(headers: Record<string, string>): [string, string][] {
@@ -141,7 +90,10 @@ describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real
       transport?: Partial<NatsTransportOptions>;
     } = {},
   ): Promise<Service> {
-    const topology = hostileTopology();
+    const topology = hostileTopology({
+      name: 'nhostile',
+      retry: { attempts: ATTEMPTS, backoff: 'fixed', delay: `${DELAY_MS}ms`, maxDelay: `${DELAY_MS}ms` },
+    });
     topologies.push(topology);
     const logger = captureLogger();
     const transport = testTransport(servers, { logger, ...options.transport });
