@@ -167,7 +167,16 @@ describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real
       throw new Error(`${error instanceof Error ? error.message : String(error)}: ${JSON.stringify(state)}`);
     });
     expect(troubles(service).map((l) => `${l.message} ${String(l.fields.error)}`)).toEqual([]);
-    const dead = await service.deadLetters(handler);
+    // The counter goes up when the runtime decides to dead-letter; the copy reaches the stream when
+    // the transport's publish is acknowledged (a ~1 MB copy on a loaded machine takes a while).
+    let dead: DeadLetterRecord[] = [];
+    await waitFor(
+      async () => {
+        dead = await service.deadLetters(handler);
+        return dead.length >= deadLetters;
+      },
+      { timeoutMs: 20_000, what: `${deadLetters} dead letter(s) on the stream` },
+    ).catch(() => undefined);
     expect(dead).toHaveLength(deadLetters);
     return dead;
   }
