@@ -11,7 +11,9 @@ import path from 'node:path';
 import { Parser } from '@asyncapi/parser';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { envelopeHeaders, toWireHeaders } from '@eventform/runtime';
 import type { TopologyIR } from '@eventform/runtime';
+import { newEnvelope } from '../../runtime/core/src/envelope.js';
 import { exportAsyncApi } from '../../generator/src/asyncapi/export.js';
 import { importAsyncApi } from '../../generator/src/asyncapi/import.js';
 import { loadTopology } from '../../generator/src/spec/index.js';
@@ -90,6 +92,24 @@ describe('export asyncapi', () => {
     expect(doc.operations['notification-service.notifyCustomer.receive.OrderCreated']!['x-eventform-dead-letter']).toBe(
       false,
     );
+  });
+
+  it('documents every header the runtime sends in binary mode, tracestate included', () => {
+    const ir = load(path.join(REPO, 'topology.yaml'));
+    const event = ir.events.find((e) => e.key !== undefined)!;
+    const doc = exportAsyncApi(ir) as {
+      components: { messages: Record<string, { headers: { properties: Record<string, unknown> } }> };
+    };
+    const documented = Object.keys(doc.components.messages[event.name]!.headers.properties);
+    // An envelope with every optional attribute set, as a traced handler's follow-up would have.
+    const envelope = newEnvelope(event, 'svc', {}, {
+      key: 'k',
+      causationId: 'c',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'vendor=1',
+    });
+    const sent = Object.keys(toWireHeaders(envelopeHeaders(envelope), 'kafka'));
+    expect(sent.filter((name) => !documented.includes(name))).toEqual([]);
   });
 
   it('the CLI writes YAML or JSON', () => {

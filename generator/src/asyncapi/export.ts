@@ -138,6 +138,7 @@ function optionalAttributes(event: EventIR): Record<string, Doc> {
     [CE.correlationid]: { type: 'string', description: 'shared by every event of one flow' },
     [CE.causationid]: { type: 'string', description: 'the id of the event whose handling published this one' },
     [CE.traceparent]: { type: 'string', description: 'W3C trace context' },
+    [CE.tracestate]: { type: 'string', description: 'W3C trace state that goes with traceparent' },
     ...(event.key ? { [CE.partitionkey]: { type: 'string', description: `the payload's ${event.key}` } } : {}),
   };
 }
