@@ -35,20 +35,20 @@ export interface GenerateOptions {
    * Module specifier generated code imports the runtime from.
    * @default '@eventform/runtime'
    */
-  runtimeImport?: string;
+  runtimeImport?: string | undefined;
   /**
    * Directory that absolute source paths in the IR are made relative to, so the output does not
    * depend on where the checkout lives.
    * @default process.cwd()
    */
-  cwd?: string;
+  cwd?: string | undefined;
   /**
    * Keeps the results of the emitters' costly library calls (ajv's standalone code,
    * json-schema-to-typescript) for the next call with the same cache, and drops those this call
    * did not use. For a long-lived process (`generate --watch`); the output is the same either way.
    * @default none: everything is computed
    */
-  cache?: CompileCache;
+  cache?: CompileCache | undefined;
 }
 
 export const GENERATE_DEFAULTS = {

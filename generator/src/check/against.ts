@@ -28,7 +28,7 @@ export interface OldTopology {
   /** `null` when the topology does not exist at that ref (a topology new in this change). */
   result: LoadResult | null;
   /** Why `result` is null. */
-  missingReason?: string;
+  missingReason?: string | undefined;
 }
 
 /**

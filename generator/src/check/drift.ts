@@ -18,7 +18,7 @@ export interface DriftedFile {
   file: string;
   state: 'stale' | 'missing' | 'extra';
   /** For a stale file: its first line that differs. */
-  line?: number;
+  line?: number | undefined;
 }
 
 export interface DriftFinding {
@@ -27,10 +27,10 @@ export interface DriftFinding {
   severity: 'error';
   message: string;
   /** The generated file or directory, relative to the working directory. */
-  file?: string;
-  line?: number;
+  file?: string | undefined;
+  line?: number | undefined;
   /** Every file that differs: drift is ONE finding, so the findings of other steps stay in view. */
-  files?: DriftedFile[];
+  files?: DriftedFile[] | undefined;
 }
 
 export interface DriftOutcome {
@@ -38,14 +38,14 @@ export interface DriftOutcome {
   summary: string;
   findings: DriftFinding[];
   /** The directory compared, relative to the working directory. */
-  dir?: string;
+  dir?: string | undefined;
 }
 
 export interface DriftOptions {
   ir: TopologyIR;
   /** The topology path as given. */
   topologyFile: string;
-  out?: string;
+  out?: string | undefined;
   cwd: string;
 }
 

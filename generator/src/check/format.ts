@@ -11,11 +11,11 @@ export const CHECK_FORMATS: readonly CheckFormat[] = ['text', 'json', 'github'];
 
 export interface CheckFormatOptions {
   /** ANSI colours in text output. @default false */
-  color?: boolean;
+  color?: boolean | undefined;
   /** Directory finding paths are relative to. @default process.cwd() */
-  cwd?: string;
+  cwd?: string | undefined;
   /** GitHub wants paths relative to the repository root. @default cwd */
-  root?: string;
+  root?: string | undefined;
   /** Source text for code frames under loader diagnostics (text format). */
   readSource?: (file: string) => string | undefined;
 }

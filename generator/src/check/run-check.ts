@@ -36,26 +36,26 @@ export interface CheckFinding {
   /** `EFC101`, or a loader code such as `EF2001`. */
   rule: string;
   /** The rule's name (`required-added`); absent for loader codes. */
-  name?: string;
+  name?: string | undefined;
   severity: FindingSeverity;
   message: string;
-  hint?: string;
-  event?: string;
-  consumer?: string;
+  hint?: string | undefined;
+  event?: string | undefined;
+  consumer?: string | undefined;
   /** JSON pointer into the event's payload (compatibility findings). */
-  pointer?: string;
+  pointer?: string | undefined;
   /** The direction a compatibility finding breaks. */
-  direction?: Direction;
+  direction?: Direction | undefined;
   /** The event's compatibility mode (compatibility findings). */
-  mode?: Compatibility;
+  mode?: Compatibility | undefined;
   /** The shared schema the change sits in. */
-  sharedSchema?: string;
+  sharedSchema?: string | undefined;
   /** Location in the NEW topology (or the generated file), relative to the working directory. */
-  file?: string;
-  line?: number;
-  col?: number;
+  file?: string | undefined;
+  line?: number | undefined;
+  col?: number | undefined;
   /** Drift: every generated file that differs, in one finding. */
-  files?: DriftedFile[];
+  files?: DriftedFile[] | undefined;
 }
 
 export interface StepResult {
@@ -81,13 +81,13 @@ export interface CheckOptions {
   /** Path of the topology, relative to `cwd` or absolute. */
   topologyFile: string;
   /** A git ref or a file path. */
-  against?: string;
+  against?: string | undefined;
   /** Fail on warnings and unknown compatibility. @default false */
-  strict?: boolean;
+  strict?: boolean | undefined;
   /** Generated code directory to check for drift. */
-  out?: string;
+  out?: string | undefined;
   /** @default process.cwd() */
-  cwd?: string;
+  cwd?: string | undefined;
 }
 
 /** Loader codes reported by their own steps instead of `validate`. */

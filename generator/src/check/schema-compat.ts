@@ -42,7 +42,7 @@ export interface SchemaFinding {
   /** What changed, and who would break. */
   message: string;
   /** The innermost shared schema the pointer runs through, when the change sits in one. */
-  sharedSchema?: string;
+  sharedSchema?: string | undefined;
 }
 
 /** Looks up a `$ref` target. Returns `undefined` for a ref it cannot follow. */

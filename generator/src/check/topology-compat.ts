@@ -20,12 +20,12 @@ export interface TopologyFinding {
   name: string;
   severity: 'error' | 'warning';
   message: string;
-  event?: string;
-  consumer?: string;
+  event?: string | undefined;
+  consumer?: string | undefined;
   /** The node in the new topology the finding is about, when it exists there. */
-  loc?: SourceLocation;
+  loc?: SourceLocation | undefined;
   /** Otherwise the section to point at (the old location means nothing in the new file). */
-  anchor?: Anchor;
+  anchor?: Anchor | undefined;
 }
 
 /** Every topology-level finding, in a stable order (topology, events by name, consumers by id). */

@@ -37,7 +37,7 @@ export interface GraphEdge {
   to: string;
   kind: 'produces' | 'consumes';
   /** For `consumes`: the handler that consumes along this edge. */
-  consumer?: ConsumerSummary;
+  consumer?: ConsumerSummary | undefined;
 }
 
 export interface TopologyGraph {

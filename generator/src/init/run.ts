@@ -56,9 +56,9 @@ const CODE_DIRS = new Set(['src', 'lib']);
 
 export interface InitOptions {
   /** Transport packages to depend on, e.g. `['rabbitmq', 'kafka']`. @default ['rabbitmq'] */
-  brokers?: BrokerName[];
+  brokers?: BrokerName[] | undefined;
   /** The folder to initialise. @default process.cwd() */
-  cwd?: string;
+  cwd?: string | undefined;
 }
 
 /**

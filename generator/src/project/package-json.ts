@@ -10,13 +10,13 @@ import { BROKER_PACKAGES, type BrokerName, type TopologyIR } from '@eventform/ru
 import { GENERATOR_VERSION } from '../version.js';
 
 export interface PackageJson {
-  name?: string;
-  type?: string;
-  scripts?: Record<string, string>;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
+  name?: string | undefined;
+  type?: string | undefined;
+  scripts?: Record<string, string> | undefined;
+  dependencies?: Record<string, string> | undefined;
+  devDependencies?: Record<string, string> | undefined;
+  peerDependencies?: Record<string, string> | undefined;
+  optionalDependencies?: Record<string, string> | undefined;
   [field: string]: unknown;
 }
 
@@ -28,11 +28,11 @@ export interface PackageFile {
 
 /** What the written files need. */
 export interface PackageNeeds {
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  scripts?: Record<string, string>;
+  dependencies?: Record<string, string> | undefined;
+  devDependencies?: Record<string, string> | undefined;
+  scripts?: Record<string, string> | undefined;
   /** Set `"type": "module"`. */
-  module?: boolean;
+  module?: boolean | undefined;
 }
 
 export interface PackagePlan {
@@ -70,11 +70,11 @@ export interface NeedsInput {
   /** What the written code imports the runtime from; a custom specifier is the project's own business. */
   runtimeImport: string;
   /** Transport packages to depend on. @default [] */
-  brokers?: readonly BrokerName[];
+  brokers?: readonly BrokerName[] | undefined;
   /** Whether contract tests are written (they run on vitest). */
   contractTests: boolean;
   /** The CLI and the tools the starter builds and tests with (init). @default false */
-  tooling?: boolean;
+  tooling?: boolean | undefined;
 }
 
 /** The dependencies the files init and scaffold write need: one decision for both commands. */

@@ -28,11 +28,11 @@ export interface ScaffoldFilePlan {
    */
   action: 'create' | 'overwrite' | 'unchanged' | 'skip';
   /** Contents to write for `create` and `overwrite`. */
-  contents?: string;
+  contents?: string | undefined;
   /** Why a file is skipped (first), then anything else the user should know about it. */
   notes: string[];
   /** For handlers.ts: the handlers the created stub implements. */
-  handlers?: string[];
+  handlers?: string[] | undefined;
 }
 
 export interface ScaffoldOptions {
@@ -48,7 +48,7 @@ export interface ScaffoldOptions {
   /** Reads an existing file; `undefined` when it does not exist. */
   read: (file: string) => string | undefined;
   /** The command that runs main.ts, for its header comment. */
-  runCommand?: (mainFile: string) => string;
+  runCommand?: ((mainFile: string) => string) | undefined;
 }
 
 export const SCAFFOLD_DEFAULTS = {
@@ -155,8 +155,8 @@ export function runCommand(mainFile: string, tsconfig: TsconfigDirs | undefined)
 }
 
 export interface TsconfigDirs {
-  outDir?: string;
-  rootDir?: string;
+  outDir?: string | undefined;
+  rootDir?: string | undefined;
 }
 
 /**

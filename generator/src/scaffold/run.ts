@@ -42,15 +42,15 @@ import {
 
 export interface ScaffoldCliOptions {
   /** @default 'services' */
-  dir?: string;
+  dir?: string | undefined;
   /** @default 'generated' */
-  out?: string;
+  out?: string | undefined;
   /** Rewrite main.ts and the contract test when they differ (never handlers.ts). */
-  force?: boolean;
+  force?: boolean | undefined;
   /** The specifier `eventform generate --runtime-import` was given. @default '@eventform/runtime' */
-  runtimeImport?: string;
+  runtimeImport?: string | undefined;
   /** Leave out the "next:" hints (init prints its own). */
-  quiet?: boolean;
+  quiet?: boolean | undefined;
 }
 
 export interface ScaffoldResult {

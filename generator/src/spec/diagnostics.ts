@@ -15,10 +15,10 @@ export interface Diagnostic {
   line: number;
   /** 1-based. */
   col: number;
-  endLine?: number;
-  endCol?: number;
+  endLine?: number | undefined;
+  endCol?: number | undefined;
   /** How to fix it, including "did you mean 'x'?". */
-  hint?: string;
+  hint?: string | undefined;
 }
 
 /** A source range, 1-based, end exclusive. */

@@ -15,7 +15,7 @@ import type { Diagnostic } from './diagnostics.js';
 
 export interface FormatOptions {
   /** ANSI colours. @default false */
-  color?: boolean;
+  color?: boolean | undefined;
 }
 
 const ANSI = { red: 31, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;

@@ -19,18 +19,18 @@ import { decodeSource, parseYamlTree } from './yaml-tree.js';
 
 export interface LoadOptions {
   /** Use this text instead of reading `file`. */
-  text?: string;
+  text?: string | undefined;
   /**
    * Reads external `$ref` files (absolute path in, text out; throw when missing). Defaults to the
    * file system; `check --against <git ref>` passes a reader over a git tree.
    */
-  readFile?: (absPath: string) => string;
+  readFile?: ((absPath: string) => string) | undefined;
   /**
    * The folder external `$ref` files must stay inside, symlinks resolved; a file outside it is
    * refused unread (EF4005). `eventform ... --schema-root <dir>` widens it.
    * @default the topology's own folder
    */
-  schemaRoot?: string;
+  schemaRoot?: string | undefined;
 }
 
 export interface LoadResult {

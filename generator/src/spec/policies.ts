@@ -15,11 +15,11 @@ export interface EffectivePolicies {
   concurrency: number;
   /** Where the values that diagnostics talk about were written (absent: built-in default). */
   spans: {
-    delay?: Span;
-    maxDelay?: Span;
-    idempotencyKey?: Span;
-    idempotencyEnabled?: Span;
-    deadLetter?: Span;
+    delay?: Span | undefined;
+    maxDelay?: Span | undefined;
+    idempotencyKey?: Span | undefined;
+    idempotencyEnabled?: Span | undefined;
+    deadLetter?: Span | undefined;
   };
 }
 

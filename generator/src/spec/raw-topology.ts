@@ -17,31 +17,31 @@ export interface RawRetry {
   span: Span;
   /** `retry: false`: one attempt, no retry. */
   disabled: boolean;
-  attempts?: Located<number>;
-  backoff?: Located<BackoffKind>;
-  delayMs?: Located<number>;
-  maxDelayMs?: Located<number>;
-  jitter?: Located<number>;
+  attempts?: Located<number> | undefined;
+  backoff?: Located<BackoffKind> | undefined;
+  delayMs?: Located<number> | undefined;
+  maxDelayMs?: Located<number> | undefined;
+  jitter?: Located<number> | undefined;
 }
 
 export interface RawIdempotency {
   span: Span;
-  enabled?: Located<boolean>;
+  enabled?: Located<boolean> | undefined;
   /** `null` written explicitly means "the event id". */
-  key?: Located<string | null>;
-  windowMs?: Located<number>;
+  key?: Located<string | null> | undefined;
+  windowMs?: Located<number> | undefined;
 }
 
 export interface RawPolicies {
-  retry?: RawRetry;
-  deadLetter?: Located<boolean>;
-  idempotency?: RawIdempotency;
-  concurrency?: Located<number>;
+  retry?: RawRetry | undefined;
+  deadLetter?: Located<boolean> | undefined;
+  idempotency?: RawIdempotency | undefined;
+  concurrency?: Located<number> | undefined;
 }
 
 export interface RawDefaults extends RawPolicies {
-  compatibility?: Located<Compatibility>;
-  contentMode?: Located<ContentMode>;
+  compatibility?: Located<Compatibility> | undefined;
+  contentMode?: Located<ContentMode> | undefined;
 }
 
 export interface RawSchemaDecl {
@@ -53,14 +53,18 @@ export interface RawSchemaDecl {
 export interface RawEvent {
   name: string;
   nameSpan: Span;
-  description?: string;
-  version?: Located<number>;
-  key?: Located<string>;
-  payload?: YNode;
+  description?: string | undefined;
+  version?: Located<number> | undefined;
+  key?: Located<string> | undefined;
+  payload?: YNode | undefined;
   examples: YNode[];
-  compatibility?: Located<Compatibility>;
-  contentMode?: Located<ContentMode>;
-  kafka: { partitions?: Located<number>; topic?: Located<string>; configs: Record<string, string> };
+  compatibility?: Located<Compatibility> | undefined;
+  contentMode?: Located<ContentMode> | undefined;
+  kafka: {
+    partitions?: Located<number> | undefined;
+    topic?: Located<string> | undefined;
+    configs: Record<string, string>;
+  };
 }
 
 export interface RawConsumer {
@@ -71,15 +75,19 @@ export interface RawConsumer {
   eventSpan: Span;
   events: Located<string>[];
   policies: RawPolicies;
-  rabbitmq: { queueType?: Located<QueueType>; queue?: Located<string>; partitions?: Located<number> };
-  kafka: { groupId?: Located<string> };
+  rabbitmq: {
+    queueType?: Located<QueueType> | undefined;
+    queue?: Located<string> | undefined;
+    partitions?: Located<number> | undefined;
+  };
+  kafka: { groupId?: Located<string> | undefined };
 }
 
 export interface RawService {
   name: string;
   nameSpan: Span;
-  description?: string;
-  store?: Located<IdempotencyStoreKind>;
+  description?: string | undefined;
+  store?: Located<IdempotencyStoreKind> | undefined;
   produces: Located<string>[];
   consumers: RawConsumer[];
 }
@@ -87,17 +95,17 @@ export interface RawService {
 export interface RawTopology {
   file: string;
   rootSpan: Span;
-  name?: Located<string>;
-  version?: Located<number>;
-  description?: string;
+  name?: Located<string> | undefined;
+  version?: Located<number> | undefined;
+  description?: string | undefined;
   defaults: RawDefaults;
   schemas: RawSchemaDecl[];
   events: RawEvent[];
   services: RawService[];
-  rabbitmq: { queueType?: Located<QueueType>; exchange?: Located<string> };
+  rabbitmq: { queueType?: Located<QueueType> | undefined; exchange?: Located<string> | undefined };
   kafka: {
-    partitions?: Located<number>;
-    replicationFactor?: Located<number>;
-    minInsyncReplicas?: Located<number>;
+    partitions?: Located<number> | undefined;
+    replicationFactor?: Located<number> | undefined;
+    minInsyncReplicas?: Located<number> | undefined;
   };
 }

@@ -25,7 +25,7 @@ export interface StubPlan {
   file: string;
   action: 'create' | 'append' | 'unchanged' | 'skipped';
   /** New contents for `create` and `append`. */
-  contents?: string;
+  contents?: string | undefined;
   /** Handlers appended (or written, on create). */
   added: string[];
   /** Handlers the stub implements that the topology no longer has. */

@@ -11,7 +11,15 @@ import type { Transport } from './transport.js';
 
 /** An ajv-compatible validation function (ajv `ValidateFunction` or ajv standalone output). */
 export type ValidateFn = ((data: unknown) => boolean) & {
-  errors?: { instancePath: string; message?: string; keyword?: string; params?: unknown }[] | null;
+  errors?:
+    | {
+        instancePath: string;
+        message?: string | undefined;
+        keyword?: string | undefined;
+        params?: unknown;
+      }[]
+    | null
+    | undefined;
 };
 
 /** Payload validators by event name. */
@@ -29,7 +37,7 @@ export interface EventEnvelope<TType extends string = string, TData = unknown> {
    * RFC 3339 time of publication. Always set on what eventform publishes; CloudEvents makes it
    * optional, so an event from another producer may arrive without it.
    */
-  time?: string;
+  time?: string | undefined;
   datacontenttype: 'application/json';
   /**
    * Shared by every event of one business flow (the `correlationid` extension). An event received
@@ -48,34 +56,34 @@ export interface EventEnvelope<TType extends string = string, TData = unknown> {
    * with an OpenTelemetry SDK registered, the publish span's context; without one, the value given
    * in {@link PublishOptions.traceparent} or inherited from the event being handled.
    */
-  traceparent?: string;
+  traceparent?: string | undefined;
   /** The W3C `tracestate` that goes with {@link traceparent}. */
-  tracestate?: string;
+  tracestate?: string | undefined;
   /**
    * Ordering key (value of the event's `key` field, or the override); on the wire the CloudEvents
    * `partitionkey` extension, and on Kafka the message key.
    */
-  key?: string;
+  key?: string | undefined;
   data: TData;
 }
 
 export interface PublishOptions {
   /** Continue this correlation (e.g. from an HTTP request header) instead of minting one. */
-  correlationId?: string;
-  causationId?: string;
+  correlationId?: string | undefined;
+  causationId?: string | undefined;
   /** Override the ordering key taken from the payload. */
-  key?: string;
+  key?: string | undefined;
   /** Extra headers; names must not clash with CloudEvents attributes or `ef-*`. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Event id; defaults to a new UUID. Useful to make a retried publish idempotent downstream. */
-  id?: string;
+  id?: string | undefined;
   /**
    * A creation context of your own (W3C `traceparent`): sent unchanged, and the publish span
    * links to it instead of becoming the creation context.
    */
-  traceparent?: string;
+  traceparent?: string | undefined;
   /** The W3C `tracestate` that goes with `traceparent`; ignored without it. */
-  tracestate?: string;
+  tracestate?: string | undefined;
 }
 
 export interface Logger {
@@ -149,7 +157,7 @@ export interface HealthState {
   /** Per subscribed consumer. */
   consumers: ConsumerHealth[];
   /** The in-process outbox relay's view (see `OutboxHealth`), when one runs. */
-  outbox?: OutboxHealth;
+  outbox?: OutboxHealth | undefined;
 }
 
 export interface Runtime {
@@ -168,9 +176,9 @@ export interface Runtime {
    * Start the transport and subscribe every registered handler (or only those of `services`).
    * A consumer declared in the topology but without a registered handler is not subscribed.
    */
-  start(options?: { services?: string[] }): Promise<void>;
+  start(options?: { services?: string[] | undefined }): Promise<void>;
   /** Graceful shutdown: stop fetching, finish in-flight handlers within the timeout, close. */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
+  stop(options?: { timeoutMs?: number | undefined }): Promise<void>;
   health(): HealthState;
 }
 
@@ -178,19 +186,19 @@ export interface Runtime {
 export interface RuntimeOptions {
   topology: TopologyIR;
   /** @default a new in-memory transport */
-  transport?: Transport;
+  transport?: Transport | undefined;
   /** @default validators compiled with ajv from the IR's payload schemas at start-up */
-  validators?: ValidatorMap;
+  validators?: ValidatorMap | undefined;
   /**
    * Where consumers remember processed events (see `IdempotencyStore` for the contract). The
    * runtime calls `init()` on `start()` and `close()` on `stop()`.
    * @default an in-memory store (bounded, window as TTL)
    */
-  idempotencyStore?: IdempotencyStore;
+  idempotencyStore?: IdempotencyStore | undefined;
   /** @default JSON lines on stderr at the level of `EVENTFORM_LOG` (default `info`) */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** How long `stop()` waits for in-flight handlers. @default 10_000 */
-  shutdownTimeoutMs?: number;
+  shutdownTimeoutMs?: number | undefined;
   /**
    * A message delivered this many times without an outcome (its consumer crashed or lost the
    * connection each time) is dead-lettered with reason `redelivery-limit` instead of being handled
@@ -200,19 +208,19 @@ export interface RuntimeOptions {
    * instead of releasing it once more.
    * @default 20
    */
-  maxDeliveries?: number;
+  maxDeliveries?: number | undefined;
   /**
    * Bounds on what every consumer decodes before its handler runs; a message beyond them is
    * dead-lettered at once (see {@link InputLimits}).
    * @default { maxBodyBytes: 1_048_576, maxJsonDepth: 128 }
    */
-  limits?: InputLimits;
+  limits?: InputLimits | undefined;
   /**
    * Bounds for single consumers, by consumer id (`service.handler`), field by field over `limits`.
    * An id the topology does not declare makes `createRuntime` throw `ConsumerRegistrationError`.
    * @example { 'media-service.onUpload': { maxBodyBytes: 8 * 1024 * 1024 } }
    */
-  consumerLimits?: Readonly<Record<string, InputLimits>>;
+  consumerLimits?: Readonly<Record<string, InputLimits>> | undefined;
   /**
    * The transactional outbox, when the idempotency store has one (`@eventform/postgres`): events a
    * handler publishes are written in its transaction (`ctx.tx`) and published by a relay after the
@@ -221,7 +229,7 @@ export interface RuntimeOptions {
    * Without such a store this option changes nothing: handlers publish directly.
    * @default true (every service; a relay in this process)
    */
-  outbox?: boolean | OutboxOptions;
+  outbox?: boolean | OutboxOptions | undefined;
   /**
    * OpenTelemetry: publish and process spans, handler metrics (see docs/telemetry.md). Only the
    * API is used; without an SDK everything is a no-op.
@@ -238,13 +246,13 @@ export interface OutboxOptions {
    * @default every service on
    * @example { 'notification-service': false }
    */
-  services?: Readonly<Record<string, boolean>>;
+  services?: Readonly<Record<string, boolean>> | undefined;
   /**
    * Run a relay in this process between `start()` and `stop()`. Turn it off when `eventform relay`
    * (or `startOutboxRelay`) runs elsewhere; several relays at once are safe.
    * @default true
    */
-  relay?: boolean;
+  relay?: boolean | undefined;
 }
 
 /**
@@ -253,11 +261,11 @@ export interface OutboxOptions {
  */
 export interface InputLimits {
   /** Largest body, in bytes; a larger one is dead-lettered as `too-large`. @default 1_048_576 (1 MiB) */
-  maxBodyBytes?: number;
+  maxBodyBytes?: number | undefined;
   /**
    * Deepest nesting of JSON arrays and objects; a deeper body is dead-lettered as `invalid-json`
    * before it is parsed, so validation and dedupe keys never recurse that deep.
    * @default 128
    */
-  maxJsonDepth?: number;
+  maxJsonDepth?: number | undefined;
 }

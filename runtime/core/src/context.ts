@@ -13,11 +13,11 @@ export interface CorrelationScope {
   correlationId: string;
   /** Causation id of events published in this scope: the handled event's id, or `null`. */
   causationId: string | null;
-  traceparent?: string;
+  traceparent?: string | undefined;
   /** The event being handled, when the scope belongs to a handler invocation. */
-  event?: EventEnvelope;
+  event?: EventEnvelope | undefined;
   /** The consumer (`service.handler`) handling it. */
-  consumer?: string;
+  consumer?: string | undefined;
 }
 
 const storage = new AsyncLocalStorage<CorrelationScope>();

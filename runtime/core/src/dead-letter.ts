@@ -90,7 +90,7 @@ export interface DeadLetterInput {
   consumer: string;
   firstFailure: string;
   lastFailure: string;
-  correlationId?: string | null;
+  correlationId?: string | null | undefined;
 }
 
 // Transport bookkeeping that means nothing once a message is in a DLQ.

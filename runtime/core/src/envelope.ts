@@ -333,7 +333,7 @@ export function parseJsonBody(body: Buffer, limits?: BodyLimits): unknown {
 /** What {@link decodeEvent} needs to know about the consumer. */
 export interface DecodeOptions {
   /** Bounds on the body, in either mode. @default 1 MiB, 128 levels (the runtime's defaults) */
-  limits?: BodyLimits;
+  limits?: BodyLimits | undefined;
   /**
    * Checks the event type as soon as it is known (binary: before the body is parsed) and returns
    * the version the consumer declares for it, or an `Error` saying why the consumer does not take
@@ -472,7 +472,7 @@ export interface AttemptReading {
   /** 1-based, within `1..retry.attempts` of the consumer. */
   attempt: number;
   /** Set when `ef-attempt` was not taken as sent: what it said and what was made of it. */
-  problem?: string;
+  problem?: string | undefined;
 }
 
 // A positive integer as the runtime writes it: no sign, exponent, fraction or leading zero.

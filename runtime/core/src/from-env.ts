@@ -46,11 +46,11 @@ export function brokerFromEnv(env: NodeJS.ProcessEnv = process.env): BrokerName 
 
 export interface TransportFromEnvOptions {
   /** @default brokerFromEnv() */
-  broker?: BrokerName;
-  logger?: Logger;
+  broker?: BrokerName | undefined;
+  logger?: Logger | undefined;
   /** Names this process's connections and clients on the broker. @default 'eventform' */
-  clientName?: string;
-  env?: NodeJS.ProcessEnv;
+  clientName?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**

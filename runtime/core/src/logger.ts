@@ -55,11 +55,11 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export interface JsonLoggerOptions {
   /** @default the level of `EVENTFORM_LOG`, else `info` */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /** Where lines go. @default process.stderr */
-  write?: (line: string) => void;
+  write?: ((line: string) => void) | undefined;
   /** Fields added to every line. */
-  fields?: Record<string, unknown>;
+  fields?: Record<string, unknown> | undefined;
 }
 
 /**
@@ -90,11 +90,11 @@ function prettyValue(value: unknown): string {
 
 export interface PrettyLoggerOptions {
   /** @default the level of `EVENTFORM_LOG`, else `info` */
-  level?: LogLevel;
+  level?: LogLevel | undefined;
   /** @default process.stderr */
-  write?: (line: string) => void;
+  write?: ((line: string) => void) | undefined;
   /** ANSI colours. @default whether stderr is a TTY */
-  color?: boolean;
+  color?: boolean | undefined;
 }
 
 /** Human-readable lines for demos: `12:00:01.234 INFO  event handled consumer=... eventType=...`. */

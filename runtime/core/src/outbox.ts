@@ -51,7 +51,7 @@ export interface OutboxHealth {
   /** Batches that failed to publish since it started (each retried). */
   failures: number;
   /** The last publish or database error, if the relay is failing. */
-  lastError?: string;
+  lastError?: string | undefined;
   /** When `pending` and `oldestAgeMs` were measured (ISO 8601). */
   measuredAt: string | null;
 }

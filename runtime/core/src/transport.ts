@@ -22,7 +22,7 @@ export interface OutgoingMessage {
   body: Buffer;
   headers: Headers;
   /** Ordering/partition key; absent when the event declares none. */
-  key?: string;
+  key?: string | undefined;
 }
 
 /** A message as a transport hands it to the runtime. */
@@ -30,7 +30,7 @@ export interface Delivery {
   body: Buffer;
   /** Logical headers as decoded from the wire; may be incomplete or wrong for poison messages. */
   headers: Headers;
-  key?: string;
+  key?: string | undefined;
   /** Where the message was originally published: RabbitMQ exchange + routing key, or Kafka topic. */
   origin: string;
   /** True when the broker says this message was delivered before and not acknowledged. */
@@ -44,14 +44,14 @@ export interface Delivery {
    * dead-letters a message past `maxDeliveries` so one that crashes its consumer every time cannot
    * loop forever.
    */
-  deliveryCount?: number;
+  deliveryCount?: number | undefined;
   /**
    * Set by a transport that received a message it could not decode as the broker framed it (a
    * header table nested or sized beyond the binding's bounds, a header the client library could not
    * parse): `headers` then holds what could be read, possibly nothing. The runtime dead-letters such
    * a message at once with reason `invalid-headers` and this text as the error; no handler runs.
    */
-  undecodable?: string;
+  undecodable?: string | undefined;
 }
 
 /**
@@ -88,7 +88,7 @@ export interface Subscription {
    * Stop fetching new messages, wait for in-flight handlers (up to `timeoutMs`), carry out their
    * dispositions, and leave everything not yet handled to the broker for redelivery.
    */
-  stop(options?: { timeoutMs?: number }): Promise<void>;
+  stop(options?: { timeoutMs?: number | undefined }): Promise<void>;
 }
 
 /** What a transport can promise; the conformance suite skips a check only when a flag says so. */
@@ -121,5 +121,5 @@ export interface Transport {
    */
   subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription>;
   /** Stop every subscription (see {@link Subscription.stop}) and close connections. */
-  close(options?: { timeoutMs?: number }): Promise<void>;
+  close(options?: { timeoutMs?: number | undefined }): Promise<void>;
 }

@@ -14,13 +14,13 @@ const { Kafka, logLevel: LEVEL } = kafkajs;
 export interface KafkaClientOptions {
   /** `host:port` list, as an array or a comma-separated string. */
   brokers: string[] | string;
-  clientId?: string;
-  logger?: Logger;
+  clientId?: string | undefined;
+  logger?: Logger | undefined;
   /** @default 'warn' */
-  logLevel?: KafkaLogLevel;
-  retry?: RetryOptions;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
+  logLevel?: KafkaLogLevel | undefined;
+  retry?: RetryOptions | undefined;
+  connectionTimeoutMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
 }
 
 /** `'a:1, b:2'` or `['a:1']` → `['a:1', 'b:2']`; throws on an empty list. */

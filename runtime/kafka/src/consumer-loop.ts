@@ -72,7 +72,7 @@ export interface ConsumerLoopOptions {
    * `retry` mode: the furthest ahead of now an `ef-due-at` is believed (the consumer's longest
    * retry delay plus a margin for clock skew). @default Infinity
    */
-  maxDueAheadMs?: number;
+  maxDueAheadMs?: number | undefined;
   /**
    * Hand one message to the runtime and carry out its disposition. Rejects when the disposition
    * could not be made durable (the message is then treated like `release`).

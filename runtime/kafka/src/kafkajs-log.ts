@@ -99,7 +99,7 @@ export type KafkajsLogClass =
   /** Expected and harmless: dropped, or logged at debug. */
   | { kind: 'expected'; level: 'drop' | 'debug' }
   /** Anything else, including protocol errors kafkajs does not retry: kafkajs' level stands. */
-  | { kind: 'other'; error?: KafkajsErrorCode };
+  | { kind: 'other'; error?: KafkajsErrorCode | undefined };
 
 /** What an ERROR or WARN entry of kafkajs is about (pure; entries at other levels are `other`). */
 export function classifyKafkajsLog(entry: Pick<LogEntry, 'level' | 'log'>): KafkajsLogClass {
@@ -131,9 +131,9 @@ function errorTextOf(log: LogEntry['log']): string {
 
 export interface KafkajsLogRouterOptions {
   /** @default KAFKA_DEFAULTS.connectionWarnIntervalMs (30 s) */
-  connectionWarnIntervalMs?: number;
+  connectionWarnIntervalMs?: number | undefined;
   /** Clock, for tests. @default Date.now */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /**

@@ -33,14 +33,14 @@ export interface ProvisionKafkaOptions {
   /** `host:port` list, as an array or a comma-separated string. */
   brokers: string[] | string;
   /** Compute and return the plan without changing anything. @default false */
-  dryRun?: boolean;
-  logger?: Logger;
+  dryRun?: boolean | undefined;
+  logger?: Logger | undefined;
   /** @default 'eventform' */
-  clientId?: string;
+  clientId?: string | undefined;
   /** Use this connected admin client instead of creating (and closing) one. */
-  admin?: Admin;
+  admin?: Admin | undefined;
   /** kafkajs retry policy of the admin requests. @default 5 retries (fails within ~10s) */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
 }
 
 /** A topic as it exists on the cluster. */

@@ -17,7 +17,7 @@ import { describeKafkaError } from './client.js';
 import { EVENTFORM_RECORD } from './record-encoder.js';
 
 export interface OutgoingRecord {
-  key?: string;
+  key?: string | undefined;
   value: Buffer;
   headers: IHeaders;
 }

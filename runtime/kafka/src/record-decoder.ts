@@ -33,12 +33,12 @@ export interface KafkajsDecoder {
 
 /** What kafkajs' record batch decoder passes per record. */
 export interface RecordBatchContext {
-  firstOffset?: string;
-  firstTimestamp?: string;
-  magicByte?: number;
-  isControlBatch?: boolean;
-  timestampType?: number;
-  maxTimestamp?: string;
+  firstOffset?: string | undefined;
+  firstTimestamp?: string | undefined;
+  magicByte?: number | undefined;
+  isControlBatch?: boolean | undefined;
+  timestampType?: number | undefined;
+  maxTimestamp?: string | undefined;
   [other: string]: unknown;
 }
 

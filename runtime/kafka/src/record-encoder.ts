@@ -20,12 +20,12 @@ export const EVENTFORM_RECORD: unique symbol = Symbol.for('eventform.kafka.recor
 
 /** The record fields kafkajs' produce request passes to the record encoder. */
 export interface RecordInput {
-  offsetDelta?: number;
-  timestampDelta?: number;
-  key?: Buffer | string | null;
-  value?: Buffer | string | null;
-  headers?: Record<string, unknown>;
-  [EVENTFORM_RECORD]?: true;
+  offsetDelta?: number | undefined;
+  timestampDelta?: number | undefined;
+  key?: Buffer | string | null | undefined;
+  value?: Buffer | string | null | undefined;
+  headers?: Record<string, unknown> | undefined;
+  [EVENTFORM_RECORD]?: true | undefined;
 }
 
 /** What kafkajs' record batch encoder needs of an encoded record (the shape of its `Encoder`). */

@@ -40,7 +40,7 @@ export interface KafkaResourcesOptions {
    * single development broker can host a topology declared for production.
    * @default undefined (no clamping: the IR's values are used as they are)
    */
-  brokerCount?: number;
+  brokerCount?: number | undefined;
 }
 
 /** Config key Kafka uses for the minimum in-sync replicas of a write with `acks=all`. */

@@ -36,7 +36,7 @@ export interface HeaderBounds {
 }
 
 /** The basic properties as amqplib names them, plus the reason when they are incomplete. */
-export type BasicProperties = Record<string, unknown> & { [UNDECODABLE]?: string };
+export type BasicProperties = Record<string, unknown> & { [UNDECODABLE]?: string | undefined };
 
 /** A decoded content header frame, shaped as amqplib's `decodeFrame` returns it. */
 export interface ContentHeaderFrame {

@@ -37,12 +37,12 @@ export type ProvisionPlan = PlanItem[];
 
 export interface ProvisionRabbitmqOptions {
   /** @default `EVENTFORM_RABBITMQ_URL` or amqp://guest:guest@127.0.0.1:5672 */
-  url?: string;
+  url?: string | undefined;
   /** Only report; change nothing. @default false */
-  dryRun?: boolean;
-  logger?: Logger;
+  dryRun?: boolean | undefined;
+  logger?: Logger | undefined;
   /** Shown in `rabbitmqctl list_connections`. @default 'eventform-provision' */
-  connectionName?: string;
+  connectionName?: string | undefined;
 }
 
 /**

@@ -54,7 +54,7 @@ export interface RabbitQueue {
   /** Declare arguments, including `x-queue-type`; keys sorted. */
   arguments: RabbitArguments;
   /** Retry queues only: the per-queue TTL, i.e. the delay of this tier. */
-  delayMs?: number;
+  delayMs?: number | undefined;
 }
 
 export interface RabbitBinding {

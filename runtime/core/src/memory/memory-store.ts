@@ -8,11 +8,11 @@ import type { IdempotencyResult, IdempotencyStore } from '../idempotency.js';
 
 export interface MemoryStoreOptions {
   /** Keys remembered; beyond this the oldest-marked are evicted first. @default 100_000 */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** Interval of the expired-entry sweep; `0` disables it. @default 60_000 */
-  purgeIntervalMs?: number;
+  purgeIntervalMs?: number | undefined;
   /** Clock, for tests. @default Date.now */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /**

@@ -26,14 +26,14 @@ export interface MemoryTransportOptions {
    * The broker holding the queues. Share one between transports to let a new "process" pick up
    * what an old one left. @default a new broker, private to this transport
    */
-  broker?: MemoryBroker;
+  broker?: MemoryBroker | undefined;
 }
 
 /** A raw message for {@link MemoryTransport.injectRaw}: any bytes, any (logical) headers. */
 export interface RawMessage {
   body: Buffer;
   headers: Headers;
-  key?: string;
+  key?: string | undefined;
 }
 
 export class MemoryTransport implements Transport {
