@@ -7,10 +7,11 @@
  *
  * Everything broker-specific lives behind it: how the broker is addressed (a URL, a server list)
  * and its environment variable, its resource naming and layout (`resources`), its provisioning plan
- * (`provision`: the same create / unchanged / update / conflict lines on every broker), and the
- * transport (`transportFromEnv`).
+ * (`provision`: the same create / unchanged / update / conflict lines on every broker), the
+ * transport (`transportFromEnv`) and, optionally, its dead letters (`openDeadLetters`).
  */
 import type { Logger } from './api.js';
+import type { DeadLetterStore } from './dead-letter-store.js';
 import type { TopologyIR } from './ir.js';
 import type { Transport } from './transport.js';
 
@@ -41,6 +42,14 @@ export interface BindingProvisionOptions {
   env: NodeJS.ProcessEnv;
   /** Compute and return the plan without changing anything. @default false */
   dryRun?: boolean | undefined;
+  logger?: Logger | undefined;
+}
+
+/** What a binding's `openDeadLetters` receives. */
+export interface BindingConnectOptions {
+  /** Where the broker is, in the binding's own form; absent: from `env`, else the binding's default. */
+  target?: string | undefined;
+  env: NodeJS.ProcessEnv;
   logger?: Logger | undefined;
 }
 
@@ -75,4 +84,10 @@ export interface BrokerBinding {
   provision(ir: TopologyIR, options: BindingProvisionOptions): Promise<ProvisionPlanItem[]>;
   /** Every resource the topology needs on this broker, sorted; pure. */
   resources(ir: TopologyIR): BrokerResource[];
+  /**
+   * Connects and gives access to the dead letters of a topology's consumers (`eventform dlq`);
+   * absent on a binding that keeps none the CLI can reach.
+   * @throws when the broker cannot be reached
+   */
+  openDeadLetters?(options: BindingConnectOptions): Promise<DeadLetterStore>;
 }
