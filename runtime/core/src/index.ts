@@ -97,13 +97,20 @@ export { DEAD_LETTER_REASONS, deadLetterHeaders, readDeadLetter, truncateUtf8 } 
 export type { DeadLetterInput, DeadLetterReason, DeadLetterRecord } from './dead-letter.js';
 export type {
   DeadLetterDecision,
+  DeadLetterMoves,
   DeadLetterPass,
   DeadLetterPassOptions,
   DeadLetterStore,
   DecideDeadLetter,
   StoredDeadLetter,
 } from './dead-letter-store.js';
-export { emptyPass } from './dead-letter-store.js';
+export {
+  carryOutDecision,
+  emptyPass,
+  requireDeadLetterLocation,
+  retryPathBlocked,
+  retryPathReplayHeaders,
+} from './dead-letter-store.js';
 
 export { dedupeKey, idempotencyNamespace } from './idempotency.js';
 export type { IdempotencyResult, IdempotencyStore } from './idempotency.js';
@@ -145,6 +152,7 @@ export {
 } from './from-env.js';
 export type { BrokerName, TransportEnvOptions, TransportFromEnvOptions } from './from-env.js';
 export type {
+  BindingConnectOptions,
   BindingProvisionOptions,
   BrokerBinding,
   BrokerResource,
@@ -157,8 +165,12 @@ export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './mem
 export { MemoryIdempotencyStore, createMemoryStore } from './memory/memory-store.js';
 export type { MemoryStoreOptions } from './memory/memory-store.js';
 
-// For broker bindings (@eventform/rabbitmq, @eventform/kafka, ...): wire-name maps and a queue.
+// For broker bindings (@eventform/rabbitmq, @eventform/kafka, ...): wire-name maps, a queue, the
+// per-key scheduler, retry-copy headers and the start/close bookkeeping.
 export { attributeNames, headerValueToString, logicalNames, setHeader, wireNames } from './headers.js';
 export type { AttributeNames } from './headers.js';
 export { Deque } from './deque.js';
 export { KeyScheduler } from './key-scheduler.js';
+export { retryCopyHeaders } from './retry-copy.js';
+export { TransportLifecycle } from './transport-lifecycle.js';
+export type { LifecycleSubscription } from './transport-lifecycle.js';

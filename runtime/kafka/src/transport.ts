@@ -33,7 +33,16 @@ import type {
   Transport,
   TransportCapabilities,
 } from '@eventform/runtime';
-import { createJsonLogger, EF, EventformError, fromWireHeaders, KeyScheduler, toWireHeaders } from '@eventform/runtime';
+import {
+  createJsonLogger,
+  EF,
+  EventformError,
+  fromWireHeaders,
+  KeyScheduler,
+  retryCopyHeaders,
+  toWireHeaders,
+  TransportLifecycle,
+} from '@eventform/runtime';
 import { createKafkaClient, parseBrokers } from './client.js';
 import {
   ConsumerLoop,
@@ -123,10 +132,8 @@ export class KafkaTransport implements Transport {
   private readonly kafka: Kafka;
   private readonly retry: RetryOptions;
   private topology: TopologyIR | null = null;
-  private starting: Promise<void> | null = null;
   private publisher: BatchingPublisher | null = null;
-  private readonly subscriptions = new Set<KafkaSubscription>();
-  private closing: Promise<void> | null = null;
+  private readonly lifecycle = new TransportLifecycle<KafkaSubscription>('KafkaTransport', KafkaTransportStateError);
   /** Which of kafkajs' internals the process uses (version gate, self-check, environment). */
   readonly fastPaths: KafkajsFastPaths;
 
@@ -149,19 +156,7 @@ export class KafkaTransport implements Transport {
   }
 
   start(topology: TopologyIR): Promise<void> {
-    if (this.closing) return Promise.reject(new KafkaTransportStateError('KafkaTransport: start() after close()'));
-    if (this.topology && this.topology.name !== topology.name) {
-      return Promise.reject(
-        new KafkaTransportStateError(
-          `KafkaTransport: already started for topology "${this.topology.name}", not "${topology.name}"`,
-        ),
-      );
-    }
-    this.starting ??= this.doStart(topology).catch((error: unknown) => {
-      this.starting = null;
-      throw error;
-    });
-    return this.starting;
+    return this.lifecycle.start(topology, this.topology, () => this.doStart(topology));
   }
 
   private async doStart(topology: TopologyIR): Promise<void> {
@@ -202,7 +197,7 @@ export class KafkaTransport implements Transport {
   }
 
   async publish(event: EventIR, message: OutgoingMessage): Promise<void> {
-    const publisher = this.requirePublisher('publish');
+    const publisher = this.lifecycle.require('publish', this.publisher);
     await publisher.send(event.kafka.topic, {
       key: message.key,
       value: message.body,
@@ -211,7 +206,7 @@ export class KafkaTransport implements Transport {
   }
 
   async subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
-    const publisher = this.requirePublisher('subscribe');
+    const publisher = this.lifecycle.require('subscribe', this.publisher);
     const topology = this.topology as TopologyIR;
     const topics = consumer.events.map((name) => {
       const event = topology.events.find((e) => e.name === name);
@@ -232,32 +227,15 @@ export class KafkaTransport implements Transport {
       settings: this.loopSettings(),
       retryMaxWaitTimeInMs: this.options.retryMaxWaitTimeInMs ?? KAFKA_DEFAULTS.retryMaxWaitTimeMs,
       retryDueMarginMs: this.options.retryDueMarginMs ?? KAFKA_DEFAULTS.retryDueMarginMs,
-      onStopped: (s) => this.subscriptions.delete(s),
+      onStopped: (s) => this.lifecycle.subscriptions.delete(s),
     });
-    this.subscriptions.add(subscription);
-    try {
-      await subscription.start();
-    } catch (error) {
-      await subscription.stop({ timeoutMs: 0 });
-      throw error;
-    }
-    return subscription;
+    return this.lifecycle.subscribe(subscription);
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= (async () => {
-      const timeoutMs = options.timeoutMs ?? KAFKA_DEFAULTS.stopTimeoutMs;
-      await Promise.all([...this.subscriptions].map((s) => s.stop({ timeoutMs })));
-      await this.starting?.catch(() => undefined);
+    return this.lifecycle.close(options.timeoutMs ?? KAFKA_DEFAULTS.stopTimeoutMs, async () => {
       await this.publisher?.close();
-    })();
-    return this.closing;
-  }
-
-  private requirePublisher(what: string): BatchingPublisher {
-    if (this.closing) throw new KafkaTransportStateError(`KafkaTransport: ${what}() after close()`);
-    if (!this.publisher) throw new KafkaTransportStateError(`KafkaTransport: ${what}() before start() finished`);
-    return this.publisher;
+    });
   }
 
   private loopSettings(): ConsumerLoopSettings {
@@ -352,16 +330,10 @@ class KafkaSubscription implements Subscription {
       case 'retry': {
         const topic = consumer.kafka.retryTopic;
         if (!topic) throw new Error(`consumer ${consumer.id} has no retry topic, yet the runtime asked for a retry`);
-        const headers = {
-          ...disposition.headers,
-          [EF.dueAt]: String(Date.now() + Math.max(0, disposition.delayMs)),
-          [EF.retryFor]: consumer.id,
-          [EF.origin]: disposition.headers[EF.origin] ?? delivery.origin,
-        };
         await publisher.send(topic, {
           key: delivery.key,
           value: message.value ?? Buffer.alloc(0),
-          headers: toWireHeaders(headers, 'kafka'),
+          headers: toWireHeaders(retryCopyHeaders(disposition, consumer.id, delivery), 'kafka'),
         });
         return 'done';
       }

@@ -37,7 +37,14 @@ import type {
   Transport,
   TransportCapabilities,
 } from '@eventform/runtime';
-import { createJsonLogger, EF, EventformError, KeyScheduler } from '@eventform/runtime';
+import {
+  createJsonLogger,
+  EF,
+  EventformError,
+  KeyScheduler,
+  retryCopyHeaders,
+  TransportLifecycle,
+} from '@eventform/runtime';
 import { connectNats, describeNatsError, parseServers } from './client.js';
 import { NATS_DEFAULTS } from './defaults.js';
 import { provisionNats, type NatsPlanItem } from './provision.js';
@@ -121,9 +128,7 @@ export class NatsTransport implements Transport {
   private js: JetStreamClient | null = null;
   private topology: TopologyIR | null = null;
   private subjects = new Map<string, string>();
-  private starting: Promise<void> | null = null;
-  private closing: Promise<void> | null = null;
-  private readonly subscriptions = new Set<NatsSubscription>();
+  private readonly lifecycle = new TransportLifecycle<NatsSubscription>('NatsTransport', NatsTransportStateError);
 
   constructor(private readonly options: NatsTransportOptions = {}) {
     this.servers = parseServers(options.servers ?? NATS_DEFAULTS.servers);
@@ -140,19 +145,7 @@ export class NatsTransport implements Transport {
   }
 
   start(topology: TopologyIR): Promise<void> {
-    if (this.closing) return Promise.reject(new NatsTransportStateError('NatsTransport: start() after close()'));
-    if (this.topology && this.topology.name !== topology.name) {
-      return Promise.reject(
-        new NatsTransportStateError(
-          `NatsTransport: already started for topology "${this.topology.name}", not "${topology.name}"`,
-        ),
-      );
-    }
-    this.starting ??= this.doStart(topology).catch((error: unknown) => {
-      this.starting = null;
-      throw error;
-    });
-    return this.starting;
+    return this.lifecycle.start(topology, this.topology, () => this.doStart(topology));
   }
 
   private async doStart(topology: TopologyIR): Promise<void> {
@@ -212,7 +205,7 @@ export class NatsTransport implements Transport {
   }
 
   async publish(event: EventIR, message: OutgoingMessage): Promise<void> {
-    const js = this.requireClient('publish');
+    const js = this.lifecycle.require('publish', this.js);
     const subject = this.subjectOf(event);
     await js.publish(subject, message.body, {
       headers: toNatsHeaders(message.headers, message.key),
@@ -221,7 +214,7 @@ export class NatsTransport implements Transport {
   }
 
   async subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
-    const js = this.requireClient('subscribe');
+    const js = this.lifecycle.require('subscribe', this.js);
     const topology = this.topology as TopologyIR;
     const streams = consumer.events.map((name) => {
       if (!topology.events.some((e) => e.name === name)) {
@@ -240,37 +233,20 @@ export class NatsTransport implements Transport {
       logger: this.logger,
       settings: this.settings,
       maxPayload: () => this.connection?.info?.max_payload ?? NATS_DEFAULTS.maxPayload,
-      onStopped: (s) => this.subscriptions.delete(s),
+      onStopped: (s) => this.lifecycle.subscriptions.delete(s),
     });
-    this.subscriptions.add(subscription);
-    try {
-      await subscription.start();
-    } catch (error) {
-      await subscription.stop({ timeoutMs: 0 });
-      throw error;
-    }
-    return subscription;
+    return this.lifecycle.subscribe(subscription);
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= (async () => {
-      const timeoutMs = options.timeoutMs ?? NATS_DEFAULTS.stopTimeoutMs;
-      await Promise.all([...this.subscriptions].map((s) => s.stop({ timeoutMs })));
-      await this.starting?.catch(() => undefined);
+    return this.lifecycle.close(options.timeoutMs ?? NATS_DEFAULTS.stopTimeoutMs, async () => {
       const nc = this.connection;
       if (nc) {
         // Acks and naks are sent without waiting for a reply: flush them before closing.
         await nc.flush().catch(() => undefined);
         await nc.close().catch(() => undefined);
       }
-    })();
-    return this.closing;
-  }
-
-  private requireClient(what: string): JetStreamClient {
-    if (this.closing) throw new NatsTransportStateError(`NatsTransport: ${what}() after close()`);
-    if (!this.js) throw new NatsTransportStateError(`NatsTransport: ${what}() before start() finished`);
-    return this.js;
+    });
   }
 }
 
@@ -458,13 +434,7 @@ class NatsSubscription implements Subscription {
       case 'retry': {
         const subject = this.names.retrySubject;
         if (!subject) throw new Error(`consumer ${consumer.id} has no retry stream, yet the runtime asked for a retry`);
-        const headers = {
-          ...disposition.headers,
-          [EF.dueAt]: String(Date.now() + Math.max(0, disposition.delayMs)),
-          [EF.retryFor]: consumer.id,
-          [EF.origin]: disposition.headers[EF.origin] ?? delivery.origin,
-        };
-        await this.copy(subject, msg, headers, delivery.key);
+        await this.copy(subject, msg, retryCopyHeaders(disposition, consumer.id, delivery), delivery.key);
         msg.ack();
         return;
       }
