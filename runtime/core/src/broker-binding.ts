@@ -85,9 +85,9 @@ export interface BrokerBinding {
   /** Every resource the topology needs on this broker, sorted; pure. */
   resources(ir: TopologyIR): BrokerResource[];
   /**
-   * Connects and gives access to the dead letters of a topology's consumers (`eventform dlq`);
+   * Connects and gives access to the dead letters of the topology's consumers (`eventform dlq`);
    * absent on a binding that keeps none the CLI can reach.
    * @throws when the broker cannot be reached
    */
-  openDeadLetters?(options: BindingConnectOptions): Promise<DeadLetterStore>;
+  openDeadLetters?(ir: TopologyIR, options: BindingConnectOptions): Promise<DeadLetterStore>;
 }
