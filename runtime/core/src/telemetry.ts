@@ -225,18 +225,20 @@ export class RuntimeTelemetry {
   ) {
     this.tracer = (options?.tracerProvider ?? trace.getTracerProvider()).getTracer(TELEMETRY_SCOPE, RUNTIME_VERSION);
     const meter = (options?.meterProvider ?? metrics.getMeterProvider()).getMeter(TELEMETRY_SCOPE, RUNTIME_VERSION);
-    this.handled = meter.createCounter(METRIC_NAMES.handled, {
-      description: 'Messages whose handler completed (duplicates skipped by idempotency not included).',
-      unit: '{message}',
-    });
-    this.failed = meter.createCounter(METRIC_NAMES.failed, {
-      description: 'Handler invocations that threw (each failed attempt: retried, dead-lettered or dropped).',
-      unit: '{message}',
-    });
-    this.deadLettered = meter.createCounter(METRIC_NAMES.deadLettered, {
-      description: 'Messages sent to a dead-letter destination, by reason (poison messages included).',
-      unit: '{message}',
-    });
+    const messages = (name: string, description: string): Counter =>
+      meter.createCounter(name, { description, unit: '{message}' });
+    this.handled = messages(
+      METRIC_NAMES.handled,
+      'Messages whose handler completed (duplicates skipped by idempotency not included).',
+    );
+    this.failed = messages(
+      METRIC_NAMES.failed,
+      'Handler invocations that threw (each failed attempt: retried, dead-lettered or dropped).',
+    );
+    this.deadLettered = messages(
+      METRIC_NAMES.deadLettered,
+      'Messages sent to a dead-letter destination, by reason (poison messages included).',
+    );
     this.processDuration = meter.createHistogram(METRIC_NAMES.processDuration, {
       description: 'Duration of handler invocations.',
       unit: 's',
