@@ -6,6 +6,7 @@
  * Pure: the TypeScript files are rendered from the generator's own names for the topology, so they
  * compile against what `eventform generate` writes for it.
  */
+import { BROKER_PACKAGES } from '@eventform/runtime';
 import type { Names } from '../naming.js';
 
 /** The services of the starter topology, and the one handler of each. */
@@ -160,8 +161,8 @@ export function starterDemo(names: Names): string {
   const generated = [names.runtimeFactory, order.createProducer, order.register, shipping.register].sort();
   return `// The starter's demo, yours to edit or delete: ${STARTER.producer} and ${STARTER.shipper} in one process.
 // It places an order, waits until ${STARTER.producer} hears that it shipped, and stops: \`npm start\` runs it
-// on the in-memory broker, BROKER=rabbitmq or BROKER=kafka on a real one. Each service also has an
-// entry point of its own (src/<service>/main.ts) that runs until it is stopped.
+// on the in-memory broker, BROKER=${Object.keys(BROKER_PACKAGES).join(', BROKER=')} on a real one (its package
+// installed). Each service also has an entry point of its own (src/<service>/main.ts) that runs until it is stopped.
 import { randomUUID } from 'node:crypto';
 import { createJsonLogger, createMemoryStore, createTransportFromEnv } from '@eventform/runtime';
 import { ${generated.join(', ')} } from '../generated/index.js';
