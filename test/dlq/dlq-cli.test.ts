@@ -69,6 +69,7 @@ function letter(
 /** A DeadLetterStore over arrays; Kafka-like (no single deletes, no replay without a retry topic) on request. */
 class FakeStore implements DeadLetterStore {
   readonly broker: string;
+  readonly locationKind: string;
   readonly deletesSingle: boolean;
   readonly replays: { consumer: string; headers: Record<string, string>; keep: boolean }[] = [];
   closed = false;
@@ -78,6 +79,7 @@ class FakeStore implements DeadLetterStore {
     kafkaLike = false,
   ) {
     this.broker = kafkaLike ? 'kafka' : 'rabbitmq';
+    this.locationKind = kafkaLike ? 'topic' : 'queue';
     this.deletesSingle = !kafkaLike;
   }
 

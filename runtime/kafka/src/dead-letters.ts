@@ -15,17 +15,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaMessage, Producer, RetryOptions } from 'kafkajs';
-import type {
-  ConsumerIR,
-  DeadLetterDecision,
-  DeadLetterPass,
-  DecideDeadLetter,
-  DeadLetterPassOptions,
-  DeadLetterStore,
-  Logger,
-  StoredDeadLetter,
+import type { ConsumerIR, DeadLetterPass, DeadLetterPassOptions, DecideDeadLetter, Logger } from '@eventform/runtime';
+import type { DeadLetterStore, Headers, StoredDeadLetter } from '@eventform/runtime';
+import {
+  carryOutDecision,
+  createJsonLogger,
+  emptyPass,
+  fromWireHeaders,
+  requireDeadLetterLocation,
+  retryPathBlocked,
+  retryPathReplayHeaders,
+  toWireHeaders,
 } from '@eventform/runtime';
-import { EF, createJsonLogger, emptyPass, fromWireHeaders, toWireHeaders } from '@eventform/runtime';
 import { createKafkaClient, describeKafkaError, parseBrokers } from './client.js';
 import { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
 
@@ -70,6 +71,7 @@ interface PartitionRange {
 
 class KafkaDeadLetters implements DeadLetterStore {
   readonly broker = 'kafka';
+  readonly locationKind = 'topic';
   readonly deletesSingle = false;
   private producer: Promise<Producer> | null = null;
 
@@ -84,20 +86,12 @@ class KafkaDeadLetters implements DeadLetterStore {
   }
 
   replayBlocked(consumer: ConsumerIR): string | null {
-    if (consumer.kafka.retryTopic !== null) return null;
-    return (
-      `on Kafka a copy reaches ${consumer.id} alone only through its retry topic, and it has none ` +
-      '(retry.attempts: 1); give it retries, or publish the event again for every consumer'
-    );
+    return retryPathBlocked(consumer, 'Kafka', consumer.kafka.retryTopic, 'topic');
   }
 
-  async pass(
-    consumer: ConsumerIR,
-    decide: DecideDeadLetter,
-    options: DeadLetterPassOptions = {},
-  ): Promise<DeadLetterPass> {
-    const topic = this.requireTopic(consumer);
-    const result = emptyPass(consumer.id, topic);
+  async pass(consumer: ConsumerIR, decide: DecideDeadLetter, options: DeadLetterPassOptions = {}) {
+    const result = emptyPass(this, consumer);
+    const topic = result.location;
     const ranges = await this.ranges(topic);
     if (ranges === null) return { ...result, missing: true };
     const open = new Map(ranges.filter((r) => r.high > r.low).map((r) => [r.partition, r]));
@@ -138,7 +132,8 @@ class KafkaDeadLetters implements DeadLetterStore {
           try {
             result.read++;
             const decision = await decide(stored(consumer.id, partition, message));
-            await this.carryOut(consumer, message, decision, result);
+            // No `remove`: a topic is a log, a replayed record stays in it.
+            await carryOutDecision(decision, { replay: (headers) => this.replay(consumer, message, headers) }, result);
           } catch (error) {
             failure = error;
             return finish();
@@ -157,7 +152,7 @@ class KafkaDeadLetters implements DeadLetterStore {
   }
 
   async truncate(consumer: ConsumerIR): Promise<number> {
-    const topic = this.requireTopic(consumer);
+    const topic = requireDeadLetterLocation(this, consumer);
     const ranges = await this.ranges(topic);
     if (ranges === null) return 0;
     const full = ranges.filter((r) => r.high > r.low);
@@ -175,12 +170,6 @@ class KafkaDeadLetters implements DeadLetterStore {
     await this.admin.disconnect().catch(() => {});
   }
 
-  private requireTopic(consumer: ConsumerIR): string {
-    const topic = consumer.kafka.deadLetterTopic;
-    if (topic === null) throw new Error(`consumer ${consumer.id} has dead-lettering off: it has no dead-letter topic`);
-    return topic;
-  }
-
   /** Each partition's low and high watermark, or null when the topic does not exist. */
   private async ranges(topic: string): Promise<PartitionRange[] | null> {
     const topics = await this.admin.listTopics();
@@ -189,41 +178,22 @@ class KafkaDeadLetters implements DeadLetterStore {
     return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
   }
 
-  private async carryOut(
-    consumer: ConsumerIR,
-    message: KafkaMessage,
-    decision: DeadLetterDecision,
-    result: DeadLetterPass,
-  ): Promise<void> {
-    switch (decision.action) {
-      case 'keep':
-        result.kept++;
-        return;
-      case 'delete':
-        throw new Error('Kafka cannot delete single records from a topic; truncate the whole dead-letter topic');
-      case 'replay': {
-        const blocked = this.replayBlocked(consumer);
-        if (blocked !== null) throw new Error(blocked);
-        const headers = {
-          ...decision.headers,
-          // The retry topic's own bookkeeping (transport.ts): due now, meant for this consumer.
-          [EF.retryFor]: consumer.id,
-          [EF.dueAt]: String(Date.now()),
-        };
-        const producer = await this.connectedProducer();
-        await producer.send({
-          topic: consumer.kafka.retryTopic!,
-          acks: -1,
-          messages: [
-            { key: message.key, value: message.value ?? Buffer.alloc(0), headers: toWireHeaders(headers, 'kafka') },
-          ],
-        });
-        result.replayed++;
-        // The record stays in the dead-letter topic (a log).
-        result.kept++;
-        return;
-      }
-    }
+  /** Produces the copy to the consumer's retry topic; resolves once every in-sync replica has it. */
+  private async replay(consumer: ConsumerIR, message: KafkaMessage, headers: Headers): Promise<void> {
+    const blocked = this.replayBlocked(consumer);
+    if (blocked !== null) throw new Error(blocked);
+    const producer = await this.connectedProducer();
+    await producer.send({
+      topic: consumer.kafka.retryTopic!,
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value ?? Buffer.alloc(0),
+          headers: toWireHeaders(retryPathReplayHeaders(consumer, headers), 'kafka'),
+        },
+      ],
+    });
   }
 
   private connectedProducer(): Promise<Producer> {

@@ -16,18 +16,10 @@
  * give quorum queues a default `delivery-limit` of 20, past which the broker drops the message: on
  * those versions raise the DLQs' limit with a policy. A warning names any message counted 10 times.
  */
-import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
-import type {
-  ConsumerIR,
-  DeadLetterDecision,
-  DeadLetterPass,
-  DecideDeadLetter,
-  DeadLetterPassOptions,
-  DeadLetterStore,
-  Logger,
-  StoredDeadLetter,
-} from '@eventform/runtime';
-import { createJsonLogger, emptyPass } from '@eventform/runtime';
+import type { ChannelModel, GetMessage } from 'amqplib';
+import type { ConsumerIR, DeadLetterPass, DeadLetterPassOptions, DecideDeadLetter, Logger } from '@eventform/runtime';
+import type { DeadLetterStore, Headers, StoredDeadLetter } from '@eventform/runtime';
+import { carryOutDecision, createJsonLogger, emptyPass } from '@eventform/runtime';
 import { amqplibFastPaths, installHeaderDecoder, reportFastPaths } from './amqplib-internals.js';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { RABBITMQ_DEFAULTS, defaultRabbitmqUrl, openConnection, redactUrl } from './defaults.js';
@@ -85,6 +77,7 @@ function headerBounds(): { maxDepth: number; maxBytes: number } {
 
 class RabbitmqDeadLetters implements DeadLetterStore {
   readonly broker = 'rabbitmq';
+  readonly locationKind = 'queue';
   readonly deletesSingle = true;
 
   constructor(
@@ -103,13 +96,9 @@ class RabbitmqDeadLetters implements DeadLetterStore {
     return null;
   }
 
-  async pass(
-    consumer: ConsumerIR,
-    decide: DecideDeadLetter,
-    options: DeadLetterPassOptions = {},
-  ): Promise<DeadLetterPass> {
-    const queue = this.requireQueue(consumer);
-    const result = emptyPass(consumer.id, queue);
+  async pass(consumer: ConsumerIR, decide: DecideDeadLetter, options: DeadLetterPassOptions = {}) {
+    const result = emptyPass(this, consumer);
+    const queue = result.location;
     const total = await this.depth(queue);
     if (total === null) return { ...result, missing: true };
     options.onTotal?.(total);
@@ -148,8 +137,14 @@ class RabbitmqDeadLetters implements DeadLetterStore {
           position: `#${result.read}`,
           undecodable: delivery.undecodable,
         };
-        const decision = await decide(stored);
-        await this.carryOut(channel, publisher, consumer, msg, decision, result);
+        await carryOutDecision(
+          await decide(stored),
+          {
+            replay: (headers) => this.replay(publisher, consumer, msg, headers),
+            remove: () => channel.ack(msg),
+          },
+          result,
+        );
       }
     } finally {
       // Kept messages go back to the queue, in their places, when the channel closes.
@@ -169,12 +164,6 @@ class RabbitmqDeadLetters implements DeadLetterStore {
 
   async close(): Promise<void> {
     await this.connection.close().catch(() => {});
-  }
-
-  private requireQueue(consumer: ConsumerIR): string {
-    const queue = consumer.rabbitmq.deadLetterQueue;
-    if (queue === null) throw new Error(`consumer ${consumer.id} has dead-lettering off: it has no dead-letter queue`);
-    return queue;
   }
 
   /** Waits (a bounded time) until the queue holds at least `count` ready messages. */
@@ -210,39 +199,23 @@ class RabbitmqDeadLetters implements DeadLetterStore {
     }
   }
 
-  private async carryOut(
-    channel: ConfirmChannel,
+  /** Sends the copy to the consumer's own queue; resolves once it is confirmed. */
+  private async replay(
     publisher: ConfirmPublisher,
     consumer: ConsumerIR,
     msg: GetMessage,
-    decision: DeadLetterDecision,
-    result: DeadLetterPass,
+    headers: Headers,
   ): Promise<void> {
-    switch (decision.action) {
-      case 'keep':
-        result.kept++;
-        return;
-      case 'delete':
-        channel.ack(msg);
-        result.deleted++;
-        return;
-      case 'replay': {
-        const props = publishProperties(decision.headers);
-        // The original publication time, not the replay's.
-        if (typeof msg.properties.timestamp === 'number') props.timestamp = msg.properties.timestamp;
-        const queue = consumer.rabbitmq.queue;
-        const outcome = await publisher.publish(DEFAULT_EXCHANGE, queue, msg.content, props, this.publishTimeoutMs);
-        if (outcome !== 'routed') {
-          throw new Error(
-            `queue ${queue} of ${consumer.id} does not exist on ${this.target}; nothing was replayed to it ` +
-              '(run `eventform provision`)',
-          );
-        }
-        result.replayed++;
-        if (decision.keep) result.kept++;
-        else channel.ack(msg);
-        return;
-      }
+    const props = publishProperties(headers);
+    // The original publication time, not the replay's.
+    if (typeof msg.properties.timestamp === 'number') props.timestamp = msg.properties.timestamp;
+    const queue = consumer.rabbitmq.queue;
+    const outcome = await publisher.publish(DEFAULT_EXCHANGE, queue, msg.content, props, this.publishTimeoutMs);
+    if (outcome !== 'routed') {
+      throw new Error(
+        `queue ${queue} of ${consumer.id} does not exist on ${this.target}; nothing was replayed to it ` +
+          '(run `eventform provision`)',
+      );
     }
   }
 }
