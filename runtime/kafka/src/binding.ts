@@ -1,5 +1,6 @@
 /** The Kafka binding as the CLI and `createTransportFromEnv` find it (`BrokerBinding`, runtime/core). */
 import type { BrokerBinding } from '@eventform/runtime';
+import { openKafkaDeadLetters } from './dead-letters.js';
 import { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
 import { transportFromEnv } from './from-env.js';
 import { provisionKafka } from './provision.js';
@@ -20,4 +21,6 @@ export const brokerBinding: BrokerBinding = {
     }),
   resources: (ir) =>
     kafkaResources(ir).topics.map((t) => ({ kind: 'topic', name: t.name, role: t.role, owner: t.owner })),
+  openDeadLetters: (_ir, options) =>
+    openKafkaDeadLetters({ brokers: options.target ?? defaultKafkaBrokers(options.env), logger: options.logger }),
 };

@@ -1,5 +1,6 @@
 /** The NATS JetStream binding as the CLI and `createTransportFromEnv` find it (`BrokerBinding`, runtime/core). */
 import type { BrokerBinding, BrokerResource } from '@eventform/runtime';
+import { openNatsDeadLetters } from './dead-letters.js';
 import { NATS_DEFAULTS, defaultNatsServers } from './defaults.js';
 import { transportFromEnv } from './from-env.js';
 import { provisionNats } from './provision.js';
@@ -35,4 +36,10 @@ export const brokerBinding: BrokerBinding = {
     ];
     return rows;
   },
+  openDeadLetters: (ir, options) =>
+    openNatsDeadLetters({
+      servers: options.target ?? defaultNatsServers(options.env),
+      topology: ir,
+      logger: options.logger,
+    }),
 };

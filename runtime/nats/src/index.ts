@@ -1,4 +1,4 @@
-/** The NATS JetStream binding: transport, provisioning and the stream layout it derives from the IR. */
+/** The NATS JetStream binding: transport, provisioning, the stream layout it derives from the IR, dead letters. */
 export { NatsTransport, NatsResourceConflictError, NatsTransportStateError } from './transport.js';
 export type { NatsTransportOptions } from './transport.js';
 export {
@@ -24,12 +24,15 @@ export {
   DL_BODY_OMITTED_HEADER,
   JETSTREAM_MAX_HEADER_BYTES,
   decodeHeaderValue,
+  decodeNatsHeaders,
   encodeHeaderValue,
   fitCopy,
   fromNatsHeaders,
   headerBlockBytes,
   toNatsHeaders,
 } from './wire.js';
+export { openNatsDeadLetters } from './dead-letters.js';
+export type { NatsDeadLettersOptions } from './dead-letters.js';
 export { NATS_DEFAULTS, defaultNatsServers } from './defaults.js';
 export { parseServers } from './client.js';
 export { transportFromEnv } from './from-env.js';

@@ -117,6 +117,25 @@ export interface DeliveryFacts {
   eventStream: boolean;
 }
 
+/**
+ * The logical headers of a stored message, within `maxHeaders`; never throws. A header block the
+ * client cannot parse (its `headers` getter throws), one with more than `maxHeaders` headers or an
+ * ambiguous repeated header gives no headers and `undecodable` saying why.
+ */
+export function decodeNatsHeaders(
+  msg: { readonly headers?: MsgHdrs | undefined },
+  maxHeaders: number,
+): { headers: Headers; undecodable?: string } {
+  try {
+    return { headers: fromNatsHeaders(msg.headers, maxHeaders) };
+  } catch (err) {
+    return {
+      headers: {},
+      undecodable: `headers could not be decoded: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+}
+
 /** The retry bookkeeping only a retry copy carries. */
 const RETRY_HEADERS = [EF.attempt, EF.retryFor, EF.dueAt] as const;
 
@@ -126,14 +145,8 @@ const RETRY_HEADERS = [EF.attempt, EF.retryFor, EF.dueAt] as const;
  * `undecodable` set and no headers.
  */
 export function toDelivery(msg: JsMsg, facts: DeliveryFacts): Delivery {
-  let headers: Headers = {};
-  let undecodable: string | undefined;
-  try {
-    headers = fromNatsHeaders(msg.headers, facts.maxHeaders);
-    if (facts.eventStream) for (const name of RETRY_HEADERS) delete headers[name];
-  } catch (err) {
-    undecodable = `headers could not be decoded: ${err instanceof Error ? err.message : String(err)}`;
-  }
+  const { headers, undecodable } = decodeNatsHeaders(msg, facts.maxHeaders);
+  if (facts.eventStream) for (const name of RETRY_HEADERS) delete headers[name];
   const data = msg.data;
   const delivery: Delivery = {
     body: Buffer.from(data.buffer, data.byteOffset, data.byteLength),

@@ -1,5 +1,6 @@
 /** The RabbitMQ binding as the CLI and `createTransportFromEnv` find it (`BrokerBinding`, runtime/core). */
 import type { BrokerBinding, BrokerResource } from '@eventform/runtime';
+import { openRabbitmqDeadLetters } from './dead-letters.js';
 import { defaultRabbitmqUrl, redactUrl } from './defaults.js';
 import { transportFromEnv } from './from-env.js';
 import { provisionRabbitmq } from './provision.js';
@@ -30,4 +31,6 @@ export const brokerBinding: BrokerBinding = {
     ];
     return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   },
+  openDeadLetters: (_ir, options) =>
+    openRabbitmqDeadLetters({ url: options.target ?? defaultRabbitmqUrl(options.env), logger: options.logger }),
 };
