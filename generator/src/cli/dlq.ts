@@ -1,14 +1,14 @@
 /**
- * `eventform dlq list | show | replay | purge`: the dead letters of a topology's consumers on
- * RabbitMQ or Kafka (docs/dlq.md).
+ * `eventform dlq list | show | replay | purge`: the dead letters of a topology's consumers on any
+ * broker whose binding offers them (`openDeadLetters`): RabbitMQ, Kafka, NATS JetStream (docs/dlq.md).
  *
  *   list     counts per consumer and reason
  *   show ID  one record in full (every copy with that id)
  *   replay   send the selected dead letters back to the consumer each came from, and to no other
  *   purge    delete the selected dead letters; asks on a terminal, else needs --yes
  *
- * The broker package (`@eventform/rabbitmq`, `@eventform/kafka`) is imported only when a command
- * runs, as `provision` does. Selection: `--consumer`, `--reason`, `--type`, `--id`, `--since`,
+ * The broker is reached only through its package's `brokerBinding` (broker-access.ts), loaded
+ * when a command runs, as `provision` does: a new broker needs no change here. Selection: `--consumer`, `--reason`, `--type`, `--id`, `--since`,
  * `--until` (dlq-records.ts holds the rules). Exit codes (exit-codes.ts): 0 done; 1 invalid
  * topology, nothing found by `show`, or dead letters that could not be replayed; 2 usage error,
  * purge refused; 4 the broker cannot be reached or failed a request.
@@ -17,6 +17,8 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import type { ConsumerIR, DeadLetterReason, DeadLetterStore, Logger, TopologyIR } from '@eventform/runtime';
 import { didYouMean } from '../spec/suggest.js';
+import { BROKER_CHOICES, addTargetOptions, cliLogger, explicitTarget, loadBinding } from './broker-access.js';
+import type { TargetOptions } from './broker-access.js';
 import {
   DLQ_DEFAULTS,
   ProgressBar,
@@ -35,21 +37,12 @@ import {
   type DlqEntry,
   type DlqFilter,
 } from './dlq-records.js';
-import { cliLogger } from './provision.js';
-import {
-  DEFAULT_TOPOLOGY,
-  EXIT,
-  UserError,
-  loadAndReport,
-  processIo,
-  reportUnavailable,
-  type CliIo,
-} from './shared.js';
+import { DEFAULT_TOPOLOGY, EXIT, UserError, loadAndReport, processIo, reportUnavailable } from './shared.js';
+import type { CliIo } from './shared.js';
 
-export interface DlqCliOptions {
+export interface DlqCliOptions extends TargetOptions {
+  /** A broker name of `BROKER_PACKAGES`. */
   broker?: string | undefined;
-  url?: string | undefined;
-  brokers?: string | undefined;
   consumer?: string[] | undefined;
   reason?: string[] | undefined;
   type?: string[] | undefined;
@@ -77,13 +70,9 @@ export interface DlqIo extends CliIo {
   ask(question: string): Promise<string>;
   /** Where the progress bar is drawn (only when it is a terminal). */
   progress: { isTTY?: boolean | undefined; write(text: string): unknown };
-  /** Connects to the broker; by default through its package (tests pass a store of their own). */
+  /** Connects to the broker; by default through its binding (tests pass a store of their own). */
   openStore?:
-    | ((
-        broker: 'rabbitmq' | 'kafka',
-        o: DlqCliOptions,
-        logger: Logger,
-      ) => Promise<{ store: DeadLetterStore; target: string }>)
+    | ((broker: string, o: DlqCliOptions, logger: Logger) => Promise<{ store: DeadLetterStore; target: string }>)
     | undefined;
 }
 
@@ -113,11 +102,8 @@ const collect = (value: string, previous: string[] | undefined): string[] => [
 function common(command: Command, filters: boolean): Command {
   command
     .argument('[topology]', 'topology file', DEFAULT_TOPOLOGY)
-    .addOption(
-      new Option('--broker <broker>', 'broker (default: $BROKER, else rabbitmq)').choices(['rabbitmq', 'kafka']),
-    )
-    .option('--url <url>', 'RabbitMQ URL (default: $EVENTFORM_RABBITMQ_URL or amqp://guest:guest@127.0.0.1:5672)')
-    .option('--brokers <list>', 'Kafka brokers, host:port[,host:port] (default: $KAFKA_BROKERS or 127.0.0.1:19092)')
+    .addOption(new Option('--broker <broker>', 'broker (default: $BROKER, else rabbitmq)').choices(BROKER_CHOICES));
+  addTargetOptions(command)
     .option('--consumer <id>', 'only this consumer (service.handler); repeatable', collect)
     .option('--json', 'JSON on stdout')
     .option('--debug', 'print stack traces of unexpected errors');
@@ -136,7 +122,7 @@ function common(command: Command, filters: boolean): Command {
 export function register(program: Command): Command {
   const dlq = program
     .command('dlq')
-    .description('dead letters on RabbitMQ or Kafka: count, show, replay to their consumer, purge');
+    .description('dead letters on RabbitMQ, Kafka or NATS JetStream: count, show, replay to their consumer, purge');
   const action =
     (run: (file: string, options: DlqCliOptions) => Promise<number>) =>
     async (file: string, options: DlqCliOptions, command: Command): Promise<void> => {
@@ -160,7 +146,7 @@ export function register(program: Command): Command {
   common(dlq.command('replay').description('send dead letters back to the consumer each came from, only'), true)
     .option('--dry-run', 'only say what would be replayed')
     .option('--rate <n>', `messages per second at most; 0: no limit (default: ${DLQ_DEFAULTS.ratePerSecond})`)
-    .option('--keep', 'leave the replayed messages in the dead-letter queue (on Kafka they always stay)')
+    .option('--keep', 'leave the replayed messages in the dead-letter queue or stream (on Kafka they always stay)')
     .action(action((file, o) => runDlqReplay(file, o)));
   common(dlq.command('purge').description('delete dead letters; asks first, or takes --yes'), true)
     .option('--dry-run', 'only count what would be deleted')
@@ -173,7 +159,7 @@ export function register(program: Command): Command {
 
 interface Session {
   ir: TopologyIR;
-  broker: 'rabbitmq' | 'kafka';
+  broker: string;
   target: string;
   store: DeadLetterStore;
   consumers: ConsumerIR[];
@@ -198,15 +184,17 @@ async function open(file: string, o: DlqCliOptions, io: DlqIo, verb: string): Pr
   try {
     if (io.openStore) {
       ({ store, target } = await io.openStore(broker, o, logger));
-    } else if (broker === 'kafka') {
-      const kafka = await importBroker('@eventform/kafka', () => import('@eventform/kafka'));
-      target = o.brokers ?? kafka.defaultKafkaBrokers();
-      store = await kafka.openKafkaDeadLetters({ brokers: target, logger });
     } else {
-      const rabbit = await importBroker('@eventform/rabbitmq', () => import('@eventform/rabbitmq'));
-      const url = o.url ?? rabbit.defaultRabbitmqUrl();
-      target = rabbit.redactUrl(url);
-      store = await rabbit.openRabbitmqDeadLetters({ url, logger });
+      const binding = await loadBinding(broker);
+      if (!binding.openDeadLetters) {
+        throw new UserError(
+          `eventform dlq: ${binding.packageName} offers no access to the dead letters on ${binding.title}`,
+          EXIT.usage,
+        );
+      }
+      const explicit = explicitTarget(o);
+      target = binding.describeTarget(explicit, process.env);
+      store = await binding.openDeadLetters(ir, { target: explicit, env: process.env, logger });
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
@@ -215,19 +203,15 @@ async function open(file: string, o: DlqCliOptions, io: DlqIo, verb: string): Pr
   return { ir, broker, target, store, consumers, filter, named: (o.consumer ?? []).length > 0 };
 }
 
-async function importBroker<T>(name: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    throw new UserError(`eventform dlq needs ${name}: npm install ${name} (${messageOf(error)})`, EXIT.usage);
-  }
-}
-
-function brokerOf(option: string | undefined): 'rabbitmq' | 'kafka' {
+function brokerOf(option: string | undefined): string {
   const broker = option ?? (process.env['BROKER'] || 'rabbitmq'); // BROKER= (empty) is unset
-  if (broker === 'rabbitmq' || broker === 'kafka') return broker;
+  if (BROKER_CHOICES.includes(broker)) return broker;
+  const memory =
+    broker === 'memory'
+      ? '; the memory broker keeps its dead letters inside the process that ran it (docs/dlq.md), out of reach of a command'
+      : '';
   throw new UserError(
-    `dead letters live on a broker: --broker rabbitmq or kafka (BROKER is "${safeLine(broker, 40)}")`,
+    `dead letters live on a broker: --broker ${BROKER_CHOICES.join(', ')} (BROKER is "${safeLine(broker, 40)}")${memory}`,
     EXIT.usage,
   );
 }
@@ -341,10 +325,10 @@ export function runDlqList(file: string, o: DlqCliOptions, io: DlqIo = processDl
     }
     const missing = queues.filter((q) => q.missing).map((q) => q.location);
     const total = rows.reduce((n, r) => n + r.count, 0);
-    out += `\n${total} dead letter${total === 1 ? '' : 's'}${filtersRecords(s.filter) ? ' selected' : ''} in ${queues.length - missing.length} dead-letter ${s.broker === 'kafka' ? 'topic' : 'queue'}(s)`;
+    out += `\n${total} dead letter${total === 1 ? '' : 's'}${filtersRecords(s.filter) ? ' selected' : ''} in ${queues.length - missing.length} dead-letter ${s.store.locationKind}(s)`;
     out += missing.length > 0 ? `; missing (run \`eventform provision\`): ${missing.join(', ')}\n` : '\n';
-    if (s.broker === 'kafka' && rows.some((r) => r.count > 0)) {
-      out += 'On Kafka a replayed record stays in its dead-letter topic until `eventform dlq purge`.\n';
+    if (!s.store.deletesSingle && rows.some((r) => r.count > 0)) {
+      out += `A replayed message stays in its dead-letter ${s.store.locationKind} (a log) until \`eventform dlq purge\`.\n`;
     }
     io.stdout(out);
     return EXIT.ok;
@@ -380,7 +364,9 @@ export function runDlqShow(id: string, file: string, o: DlqCliOptions, io: DlqIo
       if (more > 0) io.stdout(`${more} more not shown\n`);
     }
     if (found.length === 0) {
-      io.stderr(`no dead letter with id ${safeLine(id, 200)} in ${s.consumers.length} dead-letter queue(s)\n`);
+      io.stderr(
+        `no dead letter with id ${safeLine(id, 200)} in ${s.consumers.length} dead-letter ${s.store.locationKind}(s)\n`,
+      );
       return EXIT.invalid;
     }
     return EXIT.ok;
@@ -472,8 +458,8 @@ export function runDlqReplay(file: string, o: DlqCliOptions, io: DlqIo = process
       const total = reports.reduce((n, r) => n + (o.dryRun ? r.matched - r.skipped : r.replayed), 0);
       out += `${o.dryRun ? 'would replay' : 'replayed'} ${total} dead letter${total === 1 ? '' : 's'}`;
       out += o.dryRun ? ' — dry run, nothing was changed.\n' : ' to the consumer each came from.\n';
-      if (s.broker === 'kafka' && total > 0 && !o.dryRun) {
-        out += 'They stay in the dead-letter topics (a Kafka log); `eventform dlq purge` removes them.\n';
+      if (!s.store.deletesSingle && total > 0 && !o.dryRun) {
+        out += `They stay in the dead-letter ${s.store.locationKind}s (a log); \`eventform dlq purge\` removes them.\n`;
       }
       io.stdout(out);
     }
@@ -488,7 +474,7 @@ export function runDlqPurge(file: string, o: DlqCliOptions, io: DlqIo = processD
     const byRecord = filtersRecords(s.filter);
     if (byRecord && !s.store.deletesSingle) {
       throw new UserError(
-        `${s.store.broker} cannot delete single dead letters (a topic is a log): purge whole dead-letter topics, selected with --consumer only`,
+        `${s.store.broker} cannot delete single dead letters (a ${s.store.locationKind} is a log): purge whole dead-letter ${s.store.locationKind}s, selected with --consumer only`,
         EXIT.usage,
       );
     }

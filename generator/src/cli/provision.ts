@@ -8,29 +8,16 @@
  * 4 the broker cannot be reached or refused a change.
  */
 import { Command, Option } from 'commander';
-import { BROKER_PACKAGES, loadBrokerBinding } from '@eventform/runtime';
-import type { Logger, ProvisionPlanItem, TopologyIR } from '@eventform/runtime';
-import {
-  DEFAULT_TOPOLOGY,
-  EXIT,
-  UserError,
-  loadAndReport,
-  processIo,
-  reportUnavailable,
-  type CliIo,
-} from './shared.js';
+import type { ProvisionPlanItem, TopologyIR } from '@eventform/runtime';
+import { BROKER_CHOICES, addTargetOptions, cliLogger, explicitTarget, loadBinding } from './broker-access.js';
+import type { TargetOptions } from './broker-access.js';
+import { DEFAULT_TOPOLOGY, EXIT, loadAndReport, processIo, reportUnavailable, type CliIo } from './shared.js';
 
 export type { ProvisionPlanItem };
 
-export interface ProvisionCliOptions {
+export interface ProvisionCliOptions extends TargetOptions {
   /** A broker name of `BROKER_PACKAGES`. */
   broker: string;
-  /** Where the broker is, in its binding's form (an AMQP URL, a server list). */
-  target?: string;
-  /** AMQP URL (RabbitMQ): `--target` by its older name. */
-  url?: string;
-  /** `host:port[,host:port]` (Kafka): `--target` by its older name. */
-  brokers?: string;
   dryRun?: boolean;
   format: 'text' | 'json';
   debug?: boolean;
@@ -38,16 +25,12 @@ export interface ProvisionCliOptions {
 
 /** Adds the `provision` command to the eventform CLI. */
 export function register(program: Command): Command {
-  return program
+  const command = program
     .command('provision')
     .description('create the broker resources the topology needs; never changes existing ones')
     .argument('[topology]', 'topology file', DEFAULT_TOPOLOGY)
-    .addOption(
-      new Option('--broker <broker>', 'target broker').choices(Object.keys(BROKER_PACKAGES)).default('rabbitmq'),
-    )
-    .option('--target <address>', "where the broker is, in its binding's form (default: its environment variable)")
-    .option('--url <url>', 'RabbitMQ: the same as --target (default: $EVENTFORM_RABBITMQ_URL)')
-    .option('--brokers <list>', 'Kafka: the same as --target (default: $KAFKA_BROKERS)')
+    .addOption(new Option('--broker <broker>', 'target broker').choices(BROKER_CHOICES).default('rabbitmq'));
+  return addTargetOptions(command)
     .option('--dry-run', 'only show the plan; change nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--debug', 'print stack traces of unexpected errors')
@@ -71,13 +54,8 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
     return exitCode === EXIT.ok ? EXIT.invalid : exitCode;
   }
 
-  let binding: Awaited<ReturnType<typeof loadBrokerBinding>>;
-  try {
-    binding = await loadBrokerBinding(options.broker);
-  } catch (err) {
-    throw new UserError(err instanceof Error ? err.message : String(err), EXIT.usage);
-  }
-  const explicit = options.target ?? options.url ?? options.brokers;
+  const binding = await loadBinding(options.broker);
+  const explicit = explicitTarget(options);
   const target = binding.describeTarget(explicit, process.env);
   const logger = cliLogger(io, options.debug ?? false);
   let plan: ProvisionPlanItem[];
@@ -119,25 +97,6 @@ export async function runProvision(file: string, options: ProvisionCliOptions, i
     io.stdout(formatPlan(ir, options.broker, target, plan, { dryRun: options.dryRun ?? false, applied }));
   }
   return conflicts > 0 ? EXIT.invalid : EXIT.ok;
-}
-
-/**
- * Client libraries retry loudly while a broker is down; the command reports the final error
- * itself, so only warnings are shown (everything with --debug).
- */
-export function cliLogger(io: CliIo, debug: boolean): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    // A client's stack trace is for --debug; a warning stays one line of what went wrong.
-    const shown = debug || !fields ? fields : Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'stack'));
-    io.stderr(`${level}: ${message}${shown && Object.keys(shown).length ? ` ${JSON.stringify(shown)}` : ''}\n`);
-  };
-  const quiet = (): void => {};
-  return {
-    debug: debug ? line('debug') : quiet,
-    info: debug ? line('info') : quiet,
-    warn: line('warning'),
-    error: debug ? line('error') : quiet,
-  };
 }
 
 function summarize(plan: ProvisionPlanItem[]): Record<string, number> {
