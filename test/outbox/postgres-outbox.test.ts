@@ -421,7 +421,7 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     expect(sessions).toHaveLength(2);
     const firstPid = (
       await admin.query<{ pid: number }>(
-        `SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid = ANY($1::int[]) ORDER BY backend_start LIMIT 1`,
+        `SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY backend_start LIMIT 1`,
         [sessions.map((s) => s.pid)],
       )
     ).rows[0]!.pid;

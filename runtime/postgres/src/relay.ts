@@ -3,20 +3,26 @@
  *
  * How it works, and why it is safe with any number of relays at once:
  *
- * - **Identity.** A relay holds one session for as long as it runs; on it, a session-level advisory
- *   lock on a random token (the relay's id) and `LISTEN` on the outbox channel. A claim
- *   (`claimed_by = token`) counts only while a session holds that token's lock: a relay killed with
- *   SIGKILL, cut off from the database, or whose database restarted holds nothing, at once, with no
- *   lease to wait out.
+ * - **Identity.** A relay holds one session for as long as it runs, a connection of its own made
+ *   with the pool's settings but outside the pool, so its work never queues for a client behind the
+ *   application's transactions. On it, a session-level advisory lock on a random token (the relay's
+ *   id) and `LISTEN` on the outbox channel. A claim (`claimed_by = token`) counts only while a
+ *   session holds that token's lock: a relay killed with SIGKILL, cut off from the database, or
+ *   whose database restarted holds nothing, at once, with no lease to wait out.
  * - **Claims.** One short transaction, serialised between relays by a transaction-level advisory
  *   lock, takes the next `batchSize` unpublished rows of the relay's topology in `seq` order — but no
  *   row with an earlier unpublished row of the same key claimed by another live relay. So one key is
  *   never in flight at two relays, and claiming can never reorder a key.
+ * - **One round trip per batch.** The claim and the marking of the previous batch's rows are
+ *   statements prepared once per session, sent together as one query (one implicit transaction:
+ *   mark, take the claim lock, claim — the claim's snapshot is taken after the lock). The session
+ *   commits with `synchronous_commit = off`: a claim dies with its session anyway, and a mark lost
+ *   in a database crash only means the rows are sent again, which at-least-once delivery allows.
  * - **Publishing.** A batch goes out in waves: the first row of each key (and every keyless row),
  *   then the second of each key, and so on, each wave after the previous one was confirmed. A row is
  *   never sent before the earlier rows of its key were confirmed, even when a send fails half-way.
- *   The published rows are marked; on a failure the rest are released (attempts and the error
- *   recorded) and the relay backs off.
+ *   The published rows are marked with the next claim; on a failure they are marked at once, the
+ *   rest released (attempts and the error recorded) and the relay backs off.
  * - **Waking.** After a commit that wrote rows, the writer wakes the relays of its own process
  *   directly and the others by NOTIFY (sent after the commit, so it never holds PostgreSQL's global
  *   NOTIFY lock during a commit). A slow poll covers what nothing announced. A relay loops without
@@ -27,7 +33,7 @@
  * Delivery is at least once: a relay that dies after sending and before marking leaves rows that are
  * sent again. Consumers with idempotency (the inbox) absorb those duplicates; see the package README.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Client, ClientConfig, Pool, QueryResult } from 'pg';
 import type {
   EventIR,
   Logger,
@@ -57,6 +63,10 @@ export interface OutboxRelaySettings {
   /** Wait after a failed batch, doubled per failure up to the maximum. @default { initialDelayMs: 100, maxDelayMs: 5_000 } */
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
 }
+
+/** Names of the statements a relay prepares on its session. */
+const CLAIM = 'eventform_outbox_claim';
+const MARK = 'eventform_outbox_mark';
 
 interface ClaimedRow {
   seq: string;
@@ -135,9 +145,13 @@ export class OutboxRelay implements OutboxRelayHandle {
   private readonly settings: Resolved;
   private readonly events = new Map<string, EventIR>();
   private readonly logger: Logger;
-  private listener: PoolClient | undefined;
-  /** The token of the advisory lock the listener session holds; 0 while it has none. */
+  private session: Client | undefined;
+  /** The token of the advisory lock the session holds; 0 while it has none. */
   private token = 0;
+  /** The claim statement's arguments after the token, as SQL literals (escaped by the session). */
+  private claimArgs = '';
+  /** Rows published and confirmed, to be marked by the next statement on the session. */
+  private unmarked: string[] = [];
   private readonly wakeup = new Wakeup();
   /** Resolves when the relay stops (interrupts backoff waits). */
   private stopSignal: (() => void) | undefined;
@@ -167,11 +181,11 @@ export class OutboxRelay implements OutboxRelayHandle {
     this.stopped = new Promise<void>((r) => (this.stopSignal = r));
   }
 
-  /** Connect (the listener session), start the transport (idempotent), then run until {@link stop}. */
+  /** Connect (the relay's session), start the transport (idempotent), then run until {@link stop}. */
   async start(): Promise<void> {
     if (this.loopDone) return;
     await this.target.transport.start(this.target.topology);
-    await this.connectListener();
+    await this.connectSession();
     this.status = 'running';
     this.loopDone = this.loop();
     const { statsIntervalMs, purgeIntervalMs, retentionMs } = this.settings;
@@ -223,7 +237,7 @@ export class OutboxRelay implements OutboxRelayHandle {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.loopDone;
-    this.dropListener(undefined);
+    this.dropSession(undefined);
     this.status = 'stopped';
     for (const f of this.flushes.splice(0)) f.resolve();
     await this.onStop(this);
@@ -249,9 +263,9 @@ export class OutboxRelay implements OutboxRelayHandle {
   private async loop(): Promise<void> {
     let delay = this.settings.initialDelayMs;
     while (!this.stopping) {
-      if (!this.listener) {
+      if (!this.session) {
         try {
-          await this.connectListener();
+          await this.connectSession();
         } catch (error) {
           this.failed('outbox relay cannot reach PostgreSQL; retrying', error);
           await this.pause(delay);
@@ -282,6 +296,15 @@ export class OutboxRelay implements OutboxRelayHandle {
       }
       if (!this.stopping) await this.wakeup.wait(this.settings.pollIntervalMs);
     }
+    // Stopped between a batch and the next claim: mark what was confirmed (else it is sent again).
+    if (this.unmarked.length > 0 && this.session) {
+      await this.mark(this.session).catch((error: unknown) =>
+        this.logger.warn('outbox relay could not mark its last batch; those rows will be sent again', {
+          table: this.table.name,
+          error: errorText(error),
+        }),
+      );
+    }
   }
 
   private failed(message: string, error: unknown): void {
@@ -298,7 +321,10 @@ export class OutboxRelay implements OutboxRelayHandle {
     clearTimeout(timer);
   }
 
-  /** Claim, publish in per-key waves, mark what was confirmed, release the rest. */
+  /**
+   * Mark the previous batch and claim the next, publish it in per-key waves; what was confirmed is
+   * marked by the next claim, or at once (and the rest released) when a send failed.
+   */
   private async batch(): Promise<{ claimed: number; failed: boolean }> {
     const token = this.token;
     const rows = await this.claim(token);
@@ -322,60 +348,80 @@ export class OutboxRelay implements OutboxRelayHandle {
       });
       if (failed.length > 0) break;
     }
-    if (done.length > 0) {
-      const marked = await this.pool.query<{ n: number; lag_ms: number | null }>(this.table.sql.mark, [done]);
-      this.published += done.length;
-      this.lagMs = marked.rows[0]?.lag_ms ?? this.lagMs;
-    }
+    this.unmarked.push(...done);
     const left = rows.length - done.length;
-    if (left > 0) {
+    if (left === 0) return { claimed: rows.length, failed: false };
+    // Not everything went out. The claims die with a lost session; else mark what was sent now
+    // (the relay is about to back off) and release the rest.
+    const session = this.session;
+    if (session && this.token === token) {
+      await this.mark(session);
       const doneSet = new Set(done);
       const unsent = rows.filter((r) => !doneSet.has(r.seq)).map((r) => r.seq);
       const reason = error === undefined ? 'relay lost its database session' : errorText(error);
-      await this.pool.query(this.table.sql.release, [unsent, token, failed, reason]);
-      if (error !== undefined) {
-        this.failed('outbox relay could not publish; rows released and retried', error);
-        return { claimed: rows.length, failed: true };
-      }
+      await session.query(this.table.sql.release, [unsent, token, failed, reason]);
+    }
+    if (error !== undefined) {
+      this.failed('outbox relay could not publish; rows released and retried', error);
+      return { claimed: rows.length, failed: true };
     }
     return { claimed: rows.length, failed: false };
   }
 
+  /** One query on the session: mark the rows waiting for it, take the claim lock, claim. */
   private async claim(token: number): Promise<ClaimedRow[]> {
-    if (token === 0) throw new Error('the relay has no database session');
-    const client = await this.pool.connect();
-    // A checked-out client whose connection dies emits 'error'; without a listener that kills the process.
-    let broken: unknown;
-    const onError = (error: unknown) => (broken = error);
-    client.on('error', onError);
-    let ok = false;
-    try {
-      // One statement takes the claim lock; the claim itself then reads a snapshot taken after it.
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.table.lockNamespace}, 0)`);
-      const result = await client.query<ClaimedRow>(this.table.sql.claim, [
-        token,
-        this.target.topology.name,
-        [...this.events.keys()],
-        this.settings.batchSize,
-      ]);
-      await client.query('COMMIT');
-      ok = true;
-      return result.rows.sort((a, b) => compareSeq(a.seq, b.seq));
-    } finally {
-      client.off('error', onError);
-      client.release(ok && broken === undefined ? undefined : true);
-    }
+    const session = this.session;
+    if (token === 0 || !session) throw new Error('the relay has no database session');
+    const marking = this.unmarked;
+    const statements = [
+      ...(marking.length > 0 ? [this.markStatement(marking)] : []),
+      `SELECT pg_advisory_xact_lock(${this.table.lockNamespace}, 0)`,
+      `EXECUTE ${CLAIM}(${token}, ${this.claimArgs})`,
+    ];
+    // Several statements in one query run as one transaction: a failure rolls the marks back too.
+    const results = (await session.query(statements.join('; '))) as unknown as QueryResult[];
+    if (marking.length > 0) this.marked(marking, results[0]!);
+    return (results[results.length - 1]!.rows as ClaimedRow[]).sort((a, b) => compareSeq(a.seq, b.seq));
   }
 
-  // ---- the listener session ------------------------------------------------------------------
+  /** Mark the rows waiting for it, alone. */
+  private async mark(session: Client): Promise<void> {
+    const marking = this.unmarked;
+    if (marking.length === 0) return;
+    this.marked(marking, await session.query(this.markStatement(marking)));
+  }
 
-  private async connectListener(): Promise<void> {
-    const client = await this.pool.connect();
-    const lost = (error: unknown) => this.dropListener(client, error);
-    const ended = () => this.dropListener(client, new Error('the connection ended'));
+  private markStatement(seqs: readonly string[]): string {
+    for (const seq of seqs) if (!/^[0-9]{1,19}$/.test(seq)) throw new Error(`outbox relay: not a seq: ${seq}`);
+    return `EXECUTE ${MARK}('{${seqs.join(',')}}')`;
+  }
+
+  private marked(seqs: string[], result: QueryResult): void {
+    if (this.unmarked === seqs) this.unmarked = [];
+    else this.unmarked = this.unmarked.filter((seq) => !seqs.includes(seq));
+    this.published += seqs.length;
+    const lag = (result.rows[0] as { lag_ms: number | null } | undefined)?.lag_ms;
+    if (lag !== undefined && lag !== null) this.lagMs = lag;
+  }
+
+  // ---- the session ---------------------------------------------------------------------------
+
+  private async connectSession(): Promise<void> {
+    // The pool's own client class and settings, but not one of its clients: the relay never waits
+    // for the pool, and the pool's users never wait for the relay.
+    const { Client: SessionClient } = this.pool as unknown as { Client: new (config: ClientConfig) => Client };
+    const client = new SessionClient(this.pool.options);
+    const lost = (error: unknown) => this.dropSession(client, error);
+    const ended = () => this.dropSession(client, new Error('the connection ended'));
     client.on('error', lost);
     client.on('end', ended);
     try {
+      await client.connect();
+      await client.query(
+        `SET synchronous_commit = off; ` +
+          `PREPARE ${CLAIM} (integer, text, text[], integer) AS ${this.table.sql.claim}; ` +
+          `PREPARE ${MARK} (bigint[]) AS ${this.table.sql.mark}`,
+      );
       let token = 0;
       for (let attempt = 0; attempt < 10 && token === 0; attempt++) {
         const candidate = 1 + Math.floor(Math.random() * 0x7ffffffe);
@@ -390,25 +436,27 @@ export class OutboxRelay implements OutboxRelayHandle {
       client.on('notification', (n) => {
         if (n.channel === this.table.channel) this.wake();
       });
-      this.listener = client;
+      const types = [...this.events.keys()].map((name) => client.escapeLiteral(name));
+      this.claimArgs = `${client.escapeLiteral(this.target.topology.name)}, ARRAY[${types.join(', ')}]::text[], ${this.settings.batchSize}`;
+      this.session = client;
       this.token = token;
       this.wake(); // what was committed while it was not listening
     } catch (error) {
-      client.off('error', lost);
       client.off('end', ended);
-      client.release(true);
+      // Keeps `lost` attached: a late error from a half-open connection must not kill the process.
+      void client.end().catch(() => {});
       throw error;
     }
   }
 
-  private dropListener(client: PoolClient | undefined, error?: unknown): void {
-    const current = this.listener;
+  private dropSession(client: Client | undefined, error?: unknown): void {
+    const current = this.session;
     if (!current || (client && client !== current)) return;
-    this.listener = undefined;
+    this.session = undefined;
     this.token = 0;
     current.removeAllListeners('notification');
-    // Destroying the session releases its advisory lock: every claim of this relay is void now.
-    current.release(true);
+    // Ending the session releases its advisory lock: every claim of this relay is void now.
+    void current.end().catch(() => {});
     if (error !== undefined && !this.stopping) {
       this.logger.warn('outbox relay lost its PostgreSQL session; reconnecting', {
         table: this.table.name,
