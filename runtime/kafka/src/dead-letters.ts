@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaMessage, Producer, RetryOptions } from 'kafkajs';
-import type { ConsumerIR, DeadLetterPass, DeadLetterPassOptions, DecideDeadLetter, Logger } from '@eventform/runtime';
+import type { ConsumerIR, DeadLetterPassOptions, DecideDeadLetter, Logger } from '@eventform/runtime';
 import type { DeadLetterStore, Headers, StoredDeadLetter } from '@eventform/runtime';
 import {
   carryOutDecision,

@@ -63,7 +63,7 @@ export async function openNatsDeadLetters(options: NatsDeadLettersOptions): Prom
     reconnect: false,
     timeoutMs,
   }).catch((err: unknown) => {
-    throw new Error(`cannot connect to NATS at ${servers.join(',')}: ${describeNatsError(err)}`);
+    throw new Error(`cannot connect to NATS at ${servers.join(',')}: ${describeNatsError(err)}`, { cause: err });
   });
   try {
     const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
@@ -75,7 +75,7 @@ export async function openNatsDeadLetters(options: NatsDeadLettersOptions): Prom
     });
   } catch (err) {
     await nc.close().catch(() => undefined);
-    throw new Error(`JetStream is not available at ${servers.join(',')}: ${describeNatsError(err)}`);
+    throw new Error(`JetStream is not available at ${servers.join(',')}: ${describeNatsError(err)}`, { cause: err });
   }
 }
 
