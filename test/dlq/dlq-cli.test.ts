@@ -2,8 +2,8 @@
  * The `eventform dlq` command flows (generator/src/cli/dlq.ts) over a store kept in memory: the
  * purge question on a terminal, the refusal without one, a store that cannot delete single
  * messages, a consumer that cannot be replayed to alone, what a replay hands the store, the
- * progress bar, escaped output. The real brokers are test/dlq/dlq-rabbitmq.test.ts and
- * dlq-kafka.test.ts.
+ * progress bar, escaped output; which brokers `--broker` reaches. The real brokers are
+ * test/dlq/dlq-rabbitmq.test.ts, dlq-kafka.test.ts and dlq-nats.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -290,5 +290,21 @@ describe('dlq list', () => {
     const e = await runDlqList(file, s.opts({ consumer: ['billing.charg'] }), s.io).catch((x: unknown) => x);
     expect((e as UserError).exitCode).toBe(2);
     expect((e as Error).message).toContain("did you mean 'billing.charge'?");
+  });
+});
+
+describe('dlq --broker', () => {
+  it('reaches every registered broker through its binding: nats at an address where nothing listens is exit 4, naming it', async () => {
+    const s = setup();
+    const io: DlqIo = { ...s.io, openStore: undefined };
+    expect(await runDlqList(file, s.opts({ broker: 'nats', target: '127.0.0.1:1' }), io)).toBe(4);
+    expect(s.err.join('')).toMatch(/^eventform dlq list: cannot connect to NATS at 127\.0\.0\.1:1/m);
+  });
+
+  it('the memory broker is a usage error that says where its dead letters are', async () => {
+    const s = setup();
+    const e = await runDlqList(file, s.opts({ broker: 'memory' }), s.io).catch((x: unknown) => x);
+    expect((e as UserError).exitCode).toBe(2);
+    expect((e as Error).message).toMatch(/--broker rabbitmq, kafka, nats .*inside the process that ran it/);
   });
 });

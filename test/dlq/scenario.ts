@@ -1,6 +1,6 @@
 /**
- * The `eventform dlq` scenario both broker tests run (test/dlq/dlq-rabbitmq.test.ts,
- * dlq-kafka.test.ts): a runtime on the real broker dead-letters real messages, then the built CLI
+ * The `eventform dlq` scenario every broker test runs (test/dlq/dlq-rabbitmq.test.ts,
+ * dlq-kafka.test.ts, dlq-nats.test.ts): a runtime on the real broker dead-letters real messages, then the built CLI
  * (`node generator/bin/eventform.js dlq ...`, a child process without a terminal) lists, shows,
  * replays and purges them.
  *
@@ -94,7 +94,7 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<C
 }
 
 export interface ScenarioBroker {
-  name: 'rabbitmq' | 'kafka';
+  name: 'rabbitmq' | 'kafka' | 'nats';
   /** `--url ...` or `--brokers ...` */
   flags: string[];
   transport(): Transport;
@@ -264,7 +264,7 @@ export async function runScenario(broker: ScenarioBroker, topo: DlqTopology, run
   expect(stats('audit.record').duplicates).toBe(0);
   expect(Object.fromEntries(effects.audit)).toEqual({ o1: 1, o2: 1, o3: 1 });
   const afterReplay = await list('--consumer', 'billing.charge');
-  // Kept (--keep on RabbitMQ; always on Kafka): the 3 originals, plus o3 dead-lettered again.
+  // Kept (--keep on RabbitMQ and NATS; always on Kafka): the 3 originals, plus o3 dead-lettered again.
   expect(counts(afterReplay)).toEqual({
     'billing.charge invalid-json': '1/0',
     'billing.charge retries-exhausted': '4/1',
@@ -298,7 +298,7 @@ export async function runScenario(broker: ScenarioBroker, topo: DlqTopology, run
   expect(dryPurge.stdout).toMatch(/would delete \d+ dead letter\(s\)/);
   expect(counts(await list())).toEqual(before);
 
-  if (broker.name === 'rabbitmq') {
+  if (broker.name !== 'kafka') {
     // One by one: only what the filter selects.
     const some = await dlq('purge', '--consumer', 'billing.charge', '--reason', 'invalid-json', '--yes');
     expect(some.code, some.stderr).toBe(0);
