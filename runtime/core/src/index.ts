@@ -159,6 +159,7 @@ export type {
   ProvisionAction,
   ProvisionPlanItem,
 } from './broker-binding.js';
+export { orderedRecord } from './provisioning-document.js';
 export type { PlanMarkdown, ProvisioningDocument, ProvisioningDocumentFn } from './provisioning-document.js';
 export { RUNTIME_VERSION } from './version.js';
 export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './memory/index.js';

@@ -31,3 +31,15 @@ export interface ProvisioningDocument {
 
 /** The function a broker package's `/resources` entry point exports as `provisioningDocument`. */
 export type ProvisioningDocumentFn = (ir: TopologyIR, md: PlanMarkdown) => ProvisioningDocument;
+
+/**
+ * `record` with `order`'s keys first (where present), then its other keys sorted: a provisioning
+ * file reads name first, and a field added to a descriptor later is never dropped.
+ */
+export function orderedRecord(record: object, order: readonly string[]): Record<string, unknown> {
+  const source = record as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of order) if (Object.hasOwn(source, key)) out[key] = source[key];
+  for (const key of Object.keys(source).sort()) if (!Object.hasOwn(out, key)) out[key] = source[key];
+  return out;
+}

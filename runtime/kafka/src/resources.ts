@@ -160,3 +160,5 @@ function sortedConfigs(configs: Record<string, string>): Record<string, string> 
 function describe(topic: KafkaTopicDescriptor): string {
   return topic.role === 'event' ? `the topic of event ${topic.owner}` : `the ${topic.role} topic of ${topic.owner}`;
 }
+
+export { provisioningDocument } from './provisioning-document.js';

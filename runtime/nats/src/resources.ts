@@ -162,3 +162,5 @@ export function natsResources(ir: TopologyIR, options: NatsResourcesOptions = {}
   }
   return { streams, consumers };
 }
+
+export { provisioningDocument } from './provisioning-document.js';

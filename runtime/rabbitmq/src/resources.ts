@@ -239,3 +239,5 @@ function sortKeys<T>(record: Record<string, T>): Record<string, T> {
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+export { provisioningDocument } from './provisioning-document.js';
