@@ -18,9 +18,9 @@ export type { ProvisionPlanItem };
 export interface ProvisionCliOptions extends TargetOptions {
   /** A broker name of `BROKER_PACKAGES`. */
   broker: string;
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
   format: 'text' | 'json';
-  debug?: boolean;
+  debug?: boolean | undefined;
 }
 
 /** Adds the `provision` command to the eventform CLI. */

@@ -28,16 +28,16 @@ import {
 type PostgresPackage = typeof import('@eventform/postgres');
 
 export interface RelayCliOptions {
-  databaseUrl?: string;
-  table?: string;
-  broker?: 'rabbitmq' | 'kafka';
-  batchSize?: string;
-  pollInterval?: string;
-  retention?: string;
+  databaseUrl?: string | undefined;
+  table?: string | undefined;
+  broker?: 'rabbitmq' | 'kafka' | undefined;
+  batchSize?: string | undefined;
+  pollInterval?: string | undefined;
+  retention?: string | undefined;
   statusInterval: string;
   createTable: boolean;
   /** Print the stack of a failure to connect. */
-  debug?: boolean;
+  debug?: boolean | undefined;
 }
 
 /** `--debug` given to the command or to eventform itself. */

@@ -8,8 +8,8 @@ export interface ValidationIssue {
   /** JSON Pointer to the offending value; `''` is the payload itself. */
   instancePath: string;
   message: string;
-  keyword?: string;
-  params?: unknown;
+  keyword?: string | undefined;
+  params?: unknown | undefined;
 }
 
 export abstract class EventformError extends Error {

@@ -61,49 +61,49 @@ export interface KafkaTransportOptions {
   /** `host:port` list, as an array or a comma-separated string. */
   brokers: string[] | string;
   /** @default 'eventform' */
-  clientId?: string;
+  clientId?: string | undefined;
   /**
    * Create missing topics and grow partitions on `start()` (see `provisionKafka`); a conflict
    * (a topic that would shrink, a differing config) makes `start()` fail.
    * @default true
    */
-  assertResources?: boolean;
+  assertResources?: boolean | undefined;
   /** @default JSON lines on stderr (runtime/core/logger.ts) */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Level of kafkajs' own log lines passed to `logger`. @default 'warn' */
-  kafkaLogLevel?: KafkaLogLevel;
+  kafkaLogLevel?: KafkaLogLevel | undefined;
   /** kafkajs retry policy for every request. @default 20 retries, 300ms doubling to 5s */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
   /** Consumer group session timeout in ms (the broker allows 6s..30min by default). @default 30_000 */
-  sessionTimeout?: number;
+  sessionTimeout?: number | undefined;
   /** @default 3_000 */
-  heartbeatInterval?: number;
+  heartbeatInterval?: number | undefined;
   /** @default 60_000 */
-  rebalanceTimeout?: number;
+  rebalanceTimeout?: number | undefined;
   /** Longest fetch long-poll, ms; also the latency of a resumed partition. @default 1_000 */
-  maxWaitTimeInMs?: number;
+  maxWaitTimeInMs?: number | undefined;
   /** Fetch long-poll of the retry consumer, ms: bounds how late a due retry is handled. @default 250 */
-  retryMaxWaitTimeInMs?: number;
+  retryMaxWaitTimeInMs?: number | undefined;
   /** Where a consumer group without committed offsets starts. @default 'earliest' */
-  startFrom?: 'earliest' | 'latest';
+  startFrom?: 'earliest' | 'latest' | undefined;
   /** @default 3_000 */
-  connectionTimeoutMs?: number;
+  connectionTimeoutMs?: number | undefined;
   /** @default 30_000 */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: number | undefined;
   /** Broker-side ack timeout of a produce request. @default 30_000 */
-  produceTimeoutMs?: number;
+  produceTimeoutMs?: number | undefined;
   /** @default 1_000 */
-  maxBatchMessages?: number;
+  maxBatchMessages?: number | undefined;
   /** @default 524_288 */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /** Pause after a `release` or a failed disposition before the partition is fetched again. @default 1_000 */
-  releaseBackoffMs?: number;
+  releaseBackoffMs?: number | undefined;
   /**
    * How much further ahead than the consumer's longest retry delay a retry copy's `ef-due-at` may
    * lie (clock skew between instances); a later one, forged or skewed, is clamped to now + that
    * delay + this margin. @default 30_000
    */
-  retryDueMarginMs?: number;
+  retryDueMarginMs?: number | undefined;
 }
 
 /** `start()` found topics it must not change; `conflicts` lists them. */

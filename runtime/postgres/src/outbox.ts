@@ -34,24 +34,24 @@ export type OutboxTx = PoolClient;
 
 export interface PostgresOutboxOptions {
   /** A pool to use; the outbox never ends it. Without one it creates (and ends) its own. */
-  pool?: Pool;
+  pool?: Pool | undefined;
   /** Connection string of its own pool. @default libpq environment variables (PGHOST, ...) */
   connectionString?: string | undefined;
   /** Further settings of its own pool. @default { max: 10 } */
-  poolConfig?: PoolConfig;
+  poolConfig?: PoolConfig | undefined;
   /** Table name, optionally schema-qualified. @default 'eventform_outbox' */
-  table?: string;
+  table?: string | undefined;
   /** Create the table and its indexes on `init()` when missing. @default true */
-  createTable?: boolean;
+  createTable?: boolean | undefined;
   /**
    * Send NOTIFY on the table's channel after a transaction that wrote rows commits, to wake relays
    * in other processes (relays in this process are woken directly). Sent after the commit, never
    * inside it, at most one at a time per process.
    * @default true when no relay runs in this process, else false
    */
-  notify?: boolean;
+  notify?: boolean | undefined;
   /** How relays started from this outbox pace themselves (see {@link OutboxRelaySettings}). */
-  relay?: OutboxRelaySettings;
+  relay?: OutboxRelaySettings | undefined;
   /** Where relay problems are reported. @default JSON lines on stderr */
   logger?: Logger | undefined;
 }
@@ -286,13 +286,13 @@ export interface OutboxRelayOptions extends OutboxRelaySettings {
   /** Started by the relay (`start` is idempotent); not closed by it. */
   transport: Transport;
   /** A pool to use; the relay never ends it. Without one it creates (and ends) its own. */
-  pool?: Pool;
+  pool?: Pool | undefined;
   connectionString?: string | undefined;
-  poolConfig?: PoolConfig;
+  poolConfig?: PoolConfig | undefined;
   /** @default 'eventform_outbox' */
-  table?: string;
+  table?: string | undefined;
   /** Create the table on start when missing. @default true */
-  createTable?: boolean;
+  createTable?: boolean | undefined;
   /** @default JSON lines on stderr */
   logger?: Logger | undefined;
 }

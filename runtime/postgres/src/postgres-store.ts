@@ -34,17 +34,17 @@ export type StoreOutboxOptions = Omit<PostgresOutboxOptions, 'pool' | 'connectio
 
 export interface PostgresStoreOptions {
   /** A pool to use; the store never ends it. Without one the store creates (and ends) its own. */
-  pool?: Pool;
+  pool?: Pool | undefined;
   /** Connection string of the store's own pool. @default libpq environment variables (PGHOST, ...) */
   connectionString?: string | undefined;
   /** Further settings of the store's own pool. @default { max: 10 } */
-  poolConfig?: PoolConfig;
+  poolConfig?: PoolConfig | undefined;
   /** Table name, optionally schema-qualified. @default 'eventform_processed_event' */
-  table?: string;
+  table?: string | undefined;
   /** Interval of the expired-row cleanup; `0` disables it. @default 3_600_000 (1 h) */
-  purgeIntervalMs?: number;
+  purgeIntervalMs?: number | undefined;
   /** Create the table on `init()` when missing. @default true */
-  createTable?: boolean;
+  createTable?: boolean | undefined;
   /** Where cleanup failures are reported. @default JSON lines on stderr */
   logger?: Logger | undefined;
   /**
@@ -53,7 +53,7 @@ export interface PostgresStoreOptions {
    * (handlers publish directly, as `RuntimeOptions.outbox: false` does).
    * @default {} (on; table 'eventform_outbox', created on init())
    */
-  outbox?: StoreOutboxOptions | false;
+  outbox?: StoreOutboxOptions | false | undefined;
 }
 
 export class PostgresIdempotencyStore implements IdempotencyStore {

@@ -56,11 +56,11 @@ import { publishProperties } from './wire.js';
 
 export interface RabbitMQReconnectOptions {
   /** @default 100 */
-  initialDelayMs?: number;
+  initialDelayMs?: number | undefined;
   /** @default 5_000 */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** @default 2 */
-  factor?: number;
+  factor?: number | undefined;
 }
 
 export interface RabbitMQTransportOptions {
@@ -80,31 +80,31 @@ export interface RabbitMQTransportOptions {
    * Turn off when resources are provisioned separately (`eventform provision`) and the
    * application's user may not declare. @default true
    */
-  assertResources?: boolean;
+  assertResources?: boolean | undefined;
   /** Prefetch per consumer; handler concurrency stays `consumer.concurrency`. @default consumer.concurrency */
-  prefetch?: number;
+  prefetch?: number | undefined;
   /** Bound on one `publish`: waiting for a connection plus waiting for the confirm. @default 10_000 */
-  publishTimeoutMs?: number;
+  publishTimeoutMs?: number | undefined;
   /** How long `start` keeps trying to reach the broker. @default publishTimeoutMs */
-  connectTimeoutMs?: number;
-  reconnect?: RabbitMQReconnectOptions;
+  connectTimeoutMs?: number | undefined;
+  reconnect?: RabbitMQReconnectOptions | undefined;
   /** AMQP heartbeat in seconds. @default 10 */
-  heartbeatSeconds?: number;
+  heartbeatSeconds?: number | undefined;
   /** Shown as `connection_name` in `rabbitmqctl list_connections`. @default 'eventform' */
-  connectionName?: string;
+  connectionName?: string | undefined;
   /** @default JSON lines on stderr at the level of `EVENTFORM_LOG` */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /**
    * Nesting levels a consumed message's header table may have, the table itself being level 1
    * (RabbitMQ's `x-death` needs 4). A header nested deeper is left out and the message is
    * dead-lettered as `invalid-headers`; no handler runs. At most 1,000. @default 32
    */
-  maxHeaderDepth?: number;
+  maxHeaderDepth?: number | undefined;
   /**
    * Encoded size in bytes a consumed message's header table may have; a larger one is not decoded
    * and the message is dead-lettered as `invalid-headers`. @default 65_536
    */
-  maxHeaderBytes?: number;
+  maxHeaderBytes?: number | undefined;
 }
 
 export type RabbitMQTransportState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';

@@ -61,7 +61,7 @@ import type { CaptureLogger } from './test-utils.js';
 export interface RawMessage {
   body: Buffer;
   headers: Headers;
-  key?: string;
+  key?: string | undefined;
 }
 
 /** A dead-lettered message as read back from the broker, with logical header names. */
@@ -86,28 +86,29 @@ export interface ConformanceOptions {
    * the first case runs. In CI (see {@link isCi}) a skip fails the case instead: a broker test
    * never silently skips in CI.
    */
-  skipIf?: boolean | (() => boolean | Promise<boolean>);
+  skipIf?: boolean | (() => boolean | Promise<boolean>) | undefined;
   /** Multiplies every delay, tolerance and timeout, for slow brokers. @default 1 */
-  timeScale?: number;
+  timeScale?: number | undefined;
   /**
    * Put a raw message on the event's exchange/topic, bypassing the runtime (poison tests). For
    * brokers: publish `body` with `message.headers` mapped to wire names (`toWireHeaders`) to the
    * event's exchange + routing key / topic. @default `transport.publish(event, message)`, which
    * already sends arbitrary bytes and headers
    */
-  injectRaw?: (transport: Transport, event: EventIR, message: RawMessage) => Promise<void>;
+  injectRaw?: ((transport: Transport, event: EventIR, message: RawMessage) => Promise<void>) | undefined;
   /**
    * Read the consumer's dead-letter queue. Each call returns the dead letters NOT returned by a
    * previous call (it may consume them), with logical header names (`fromWireHeaders`).
    * @default `transport.deadLetters(consumer.id)` when the transport has it (memory)
    */
-  readDeadLetters?: (transport: Transport, topology: TopologyIR, consumer: ConsumerIR) => Promise<RawDeadLetter[]>;
+  readDeadLetters?:
+    ((transport: Transport, topology: TopologyIR, consumer: ConsumerIR) => Promise<RawDeadLetter[]>) | undefined;
   /** Delete the broker resources of a test's topology after the test. */
-  cleanup?: (topology: TopologyIR) => Promise<void>;
+  cleanup?: ((topology: TopologyIR) => Promise<void>) | undefined;
   /** Extra upper slack on measured retry delays, in ms (scaled). @default 300 */
-  retryToleranceMs?: number;
+  retryToleranceMs?: number | undefined;
   /** How long to wait for an expected outcome, in ms (scaled). @default 10_000 */
-  waitTimeoutMs?: number;
+  waitTimeoutMs?: number | undefined;
 }
 
 /**
@@ -124,7 +125,9 @@ export interface TestFramework {
 
 export interface TestRegistrar {
   (name: string, fn: (this: unknown, ...args: unknown[]) => Promise<void>, timeoutMs?: number): unknown;
-  skip?: (name: string, fn: (this: unknown, ...args: unknown[]) => Promise<void>, timeoutMs?: number) => unknown;
+  skip?:
+    | ((name: string, fn: (this: unknown, ...args: unknown[]) => Promise<void>, timeoutMs?: number) => unknown)
+    | undefined;
 }
 
 export interface DescribeConformanceOptions extends ConformanceOptions {
@@ -132,7 +135,7 @@ export interface DescribeConformanceOptions extends ConformanceOptions {
    * The test framework to register with. @default the global `describe` and `it` (jest, mocha,
    * vitest with `globals: true`); without them, an error
    */
-  test?: TestFramework;
+  test?: TestFramework | undefined;
 }
 
 /** How a runner lets a case skip itself. */
@@ -142,7 +145,7 @@ export interface ConformanceRunContext {
    * it may throw to stop the test, as vitest's and mocha's do). Without it, a case that must skip
    * rejects with a {@link ConformanceSkipError}.
    */
-  skip?: (reason: string) => unknown;
+  skip?: ((reason: string) => unknown) | undefined;
 }
 
 /** One check of the suite. */

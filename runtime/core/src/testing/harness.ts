@@ -42,28 +42,28 @@ import type { CaptureLogger } from './test-utils.js';
 export interface TestHarnessOptions {
   topology: TopologyIR;
   /** Generated validators. @default compiled from the IR with ajv */
-  validators?: ValidatorMap;
+  validators?: ValidatorMap | undefined;
   /**
    * A store with real transactions (`createPostgresStore`) gives handlers real ones, and its outbox.
    * @default a new in-memory store, with the `ctx.tx` stand-in (see {@link transaction})
    */
-  idempotencyStore?: IdempotencyStore;
+  idempotencyStore?: IdempotencyStore | undefined;
   /**
    * What handlers get as `ctx.tx` when the store has no transactions: the in-memory stand-in
    * (`respond` may give rows to answer statements with), or `false` for none, so reading `ctx.tx`
    * throws as it does in production with the memory store. Ignored with a transactional store.
    * @default the stand-in, answering every statement with no rows
    */
-  transaction?: StandInOptions | false;
+  transaction?: StandInOptions | false | undefined;
   /** How long `deliver` waits for handling to finish. @default 10_000 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 export interface DeliverOptions extends PublishOptions {
   /** The producing service in the envelope. @default the event's first producer, else `test-harness` */
-  source?: string;
+  source?: string | undefined;
   /** Deliver to this consumer only. @default every registered consumer of the event */
-  consumer?: string;
+  consumer?: string | undefined;
 }
 
 export interface TestHarness {
