@@ -13,6 +13,7 @@ import { CE, EF, deadLetterHeaders, readDeadLetter } from '@eventform/runtime';
 import type { DeadLetterStore, Runtime, StoredDeadLetter } from '@eventform/runtime';
 import { brokerBinding, consumerNames, eventStream, eventSubject, provisionNats } from '@eventform/nats';
 import { loadTopology } from '../../generator/src/spec/index.js';
+import { processDlqIo, runDlqReplay, type DlqIo } from '../../generator/src/cli/dlq.js';
 import { requireNats } from '../support/brokers.js';
 import { admin, closeAdmins, deleteTopology, publishRaw, readStream, testTransport } from '../nats/helpers.js';
 import { dlqTopology, runScenario } from './scenario.js';
@@ -139,11 +140,15 @@ services:
     expect(deleted).toMatchObject({ read: 3, deleted: 1, kept: 2 });
     expect((await read()).seen.map((m) => m.position)).toEqual(['seq 1', 'seq 3']);
 
-    // A dead letter stored without its body is refused, and stays.
+    // A dead letter stored without its body is marked when read, refused on replay (whatever headers
+    // the copy was asked to carry), and stays.
+    expect(first.seen.map((m) => m.notReplayable)).toEqual([
+      undefined,
+      undefined,
+      'was stored without its body (9 bytes; the original is x); publish the original again instead',
+    ]);
     const refused = await store
-      .pass(charge, (m) =>
-        m.position === 'seq 3' ? { action: 'replay', headers: readDeadLetter(m).headers } : { action: 'keep' },
-      )
+      .pass(charge, (m) => (m.position === 'seq 3' ? { action: 'replay', headers: {} } : { action: 'keep' }))
       .catch((e: unknown) => e);
     expect((refused as Error).message).toMatch(/seq 3 of billing\.charge was stored without its body/);
     expect((await read()).seen.map((m) => m.position)).toEqual(['seq 1', 'seq 3']);
@@ -173,9 +178,33 @@ services:
     expect((await read()).seen.map((m) => m.position)).toEqual(['seq 3']);
 
     // --keep: the copy goes, the dead letter stays.
-    await store.pass(charge, () => ({ action: 'replay', headers: { [CE.id]: 'c2' }, keep: true }));
+    await publishRaw(nats.url, dlqSubject, Buffer.from('{"n":4}'), letter('d'));
+    await store.pass(charge, (m) =>
+      m.position === 'seq 4' ? { action: 'replay', headers: { [CE.id]: 'd2' }, keep: true } : { action: 'keep' },
+    );
     expect(await readStream(nats.url, consumerNames(ir, charge).retryStream!)).toHaveLength(2);
-    expect((await read()).seen.map((m) => m.position)).toEqual(['seq 3']);
+    expect((await read()).seen.map((m) => m.position)).toEqual(['seq 3', 'seq 4']);
+  });
+
+  it('eventform dlq replay skips a dead letter stored without its body, replays the rest and exits 1', async () => {
+    await store.truncate(charge);
+    await publishRaw(nats.url, dlqSubject, Buffer.alloc(0), letter('bodyless', { 'ef-body-omitted': '9 bytes; x' }));
+    await publishRaw(nats.url, dlqSubject, Buffer.from('{"n":5}'), letter('fine'));
+    const out: string[] = [];
+    const io: DlqIo = {
+      ...processDlqIo,
+      stdout: (t) => void out.push(t),
+      stderr: (t) => void out.push(t),
+      interactive: false,
+      progress: { isTTY: false, write: () => true },
+    };
+    const code = await runDlqReplay(file, { broker: 'nats', target: nats.url, consumer: [charge.id] }, io);
+    expect(code, out.join('')).toBe(1);
+    expect(out.join('')).toMatch(/1 not replayable: a dead letter that was stored without its body \(9 bytes; x\)/);
+    const left = (await read()).seen.map((m) => readDeadLetter(m).eventId);
+    expect(left).toEqual(['bodyless']);
+    const copies = await readStream(nats.url, consumerNames(ir, charge).retryStream!);
+    expect(copies.at(-1)!.headers[CE.id]).toBe('fine');
   });
 
   it('truncates what the stream holds; a consumer without retries cannot be replayed to alone; a missing stream is reported', async () => {

@@ -420,9 +420,12 @@ export function runDlqReplay(file: string, o: DlqCliOptions, io: DlqIo = process
             const entry = readEntry(stored);
             if (!matches(entry, s.filter)) return { action: 'keep' };
             report.matched++;
-            if (why !== null || entry.record === null) {
+            if (why !== null || entry.record === null || stored.notReplayable !== undefined) {
               report.skipped++;
-              report.why ??= `not a dead-letter record: ${entry.problem ?? ''}`;
+              report.why ??=
+                stored.notReplayable !== undefined
+                  ? `a dead letter that ${stored.notReplayable}`
+                  : `not a dead-letter record: ${entry.problem ?? ''}`;
               return { action: 'keep' };
             }
             if (report.ids.length < 1_000) report.ids.push(entry.id);

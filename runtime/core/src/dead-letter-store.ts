@@ -27,6 +27,11 @@ export interface StoredDeadLetter {
   position: string;
   /** Set when the binding could not decode the message's headers within its bounds. */
   undecodable?: string | undefined;
+  /**
+   * Set when the binding cannot replay this message, and why (e.g. on NATS a dead letter stored
+   * without its body); a `replay` decision for it fails, so callers skip it and say so.
+   */
+  notReplayable?: string | undefined;
 }
 
 /**

@@ -179,6 +179,7 @@ class NatsDeadLetters implements DeadLetterStore {
       key: headers[CE.partitionkey],
       position: `seq ${msg.seq}`,
       undecodable,
+      notReplayable: notReplayable(headers),
     };
   }
 
@@ -186,13 +187,9 @@ class NatsDeadLetters implements DeadLetterStore {
   private async replay(consumer: ConsumerIR, msg: JsMsg, headers: Headers): Promise<void> {
     const blocked = this.replayBlocked(consumer);
     if (blocked !== null) throw new Error(blocked);
-    const omitted = headers[DL_BODY_OMITTED_HEADER];
-    if (omitted !== undefined) {
-      throw new Error(
-        `dead letter seq ${msg.seq} of ${consumer.id} was stored without its body (${omitted}); ` +
-          'it cannot be replayed: leave it out with --id, or publish the original again',
-      );
-    }
+    // The stored message's own headers decide, whatever headers the caller asks the copy to carry.
+    const bodyless = notReplayable(decodeNatsHeaders(msg, this.settings.maxHeaders).headers);
+    if (bodyless !== undefined) throw new Error(`dead letter seq ${msg.seq} of ${consumer.id} ${bodyless}`);
     const subject = this.names(consumer).retrySubject!;
     const key = headers[CE.partitionkey];
     const copy = fitCopy('retry', msg.data, retryPathReplayHeaders(consumer, headers), key, {
@@ -214,4 +211,12 @@ class NatsDeadLetters implements DeadLetterStore {
     // `false`: another process deleted it first; either way it is gone.
     await this.jsm.streams.deleteMessage(stream, seq, false);
   }
+}
+
+/** Why a dead letter with these headers cannot be replayed (it was stored without its body), or undefined. */
+function notReplayable(headers: Headers): string | undefined {
+  const omitted = headers[DL_BODY_OMITTED_HEADER];
+  return omitted === undefined
+    ? undefined
+    : `was stored without its body (${omitted}); publish the original again instead`;
 }
