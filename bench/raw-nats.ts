@@ -8,6 +8,7 @@
  */
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { NATS_DEFAULTS } from '../runtime/nats/src/defaults.js';
 import {
   JSON_CONTENT_TYPE,
   STRUCTURED_CONTENT_TYPE,
@@ -43,7 +44,12 @@ export async function rawNatsSide(options: RawNatsOptions): Promise<Side & Laten
   const suffix = Math.random().toString(36).slice(2, 8);
   const stream = `bench-raw-${suffix}`;
   const subject = `bench-raw-${suffix}.OrderPlaced`;
-  const nc = await connect({ servers: options.servers.split(','), name: 'eventform-bench-raw' });
+  // The transport's client settings: no async stack trace per request (NATS_DEFAULTS.asyncTraces).
+  const nc = await connect({
+    servers: options.servers.split(','),
+    name: 'eventform-bench-raw',
+    noAsyncTraces: !NATS_DEFAULTS.asyncTraces,
+  });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: stream, subjects: [subject] });
   await jsm.consumers.add(stream, { durable_name: 'consumer', ack_policy: AckPolicy.Explicit });

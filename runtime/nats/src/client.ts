@@ -1,6 +1,7 @@
 /** Connecting to NATS with the binding's settings. */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { NATS_DEFAULTS } from './defaults.js';
 
 /** `host:port` (or `nats://…`) servers, as an array or a comma-separated string. */
 export function parseServers(servers: string[] | string): string[] {
@@ -15,6 +16,8 @@ export interface ConnectSettings {
   /** Keep reconnecting for good (a transport) or give up after a few tries (provisioning, a CLI). */
   reconnect: boolean;
   timeoutMs: number;
+  /** The client's async stack traces (`noAsyncTraces: false`). @default NATS_DEFAULTS.asyncTraces */
+  asyncTraces?: boolean | undefined;
 }
 
 /** A connection that rides out a server restart: reconnects without limit, buffering what it sends meanwhile. */
@@ -28,6 +31,7 @@ export function connectNats(settings: ConnectSettings): Promise<NatsConnection> 
     // A server restart loses the client's subscriptions' interest only briefly; the fetch loops
     // and publishes re-issue what failed.
     waitOnFirstConnect: false,
+    noAsyncTraces: !(settings.asyncTraces ?? NATS_DEFAULTS.asyncTraces),
   });
 }
 
