@@ -392,6 +392,32 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     expect(r.health().relay).toBe('running');
   });
 
+  it('small batches: the batch claimed ahead holds later rows of a failing key, is released, and keeps the order', async () => {
+    const ir = topology();
+    const table = newTable();
+    const outbox = await writer(table);
+    const runtime = producer(ir);
+    const transport = new TestTransport();
+    transport.delay = () => 2; // the next claim returns while this batch is still being sent
+    const failedOnce = new Set<string>();
+    transport.fail = (s) => s.n % 5 === 2 && !failedOnce.has(s.id) && failedOnce.add(s.id) !== undefined;
+    await outbox.transaction(async () => {
+      for (let n = 0; n < 40; n++) await runtime.publish('shop', 'Placed', { key: `k${n % 2}`, n });
+    });
+    const r = await relay(ir, transport, table, { batchSize: 4, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
+    await waitFor(() => new Set(transport.sent.map((s) => s.id)).size === 40);
+    const { order, duplicates } = perKey(transport.sent);
+    expect(duplicates).toBe(0);
+    expect(order.get('k0')).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38]);
+    expect(order.get('k1')).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39]);
+    await waitFor(async () => (await rows(table)).every((row) => row.published));
+    // Released rows of the batch claimed ahead were never tried: only the refused ones count an attempt.
+    const tried = (await rows(table)).filter((row) => row.attempts > 0);
+    expect(tried.length).toBe(failedOnce.size);
+    expect(failedOnce.size).toBe(8);
+    await waitFor(() => r.health().published === 40, { what: 'the relay to count 40 published' });
+  });
+
   it('a relay whose session dies mid-batch holds nothing: the next claim by another takes its rows, in order', async () => {
     const ir = topology();
     const table = newTable();

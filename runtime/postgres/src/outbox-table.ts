@@ -15,7 +15,7 @@ export interface OutboxTable {
   sql: {
     /** $1 topology, $2 event type, $3 event id, $4 key, $5 headers (JSON text), $6 body. */
     insert: string;
-    /** $1 relay token, $2 topology, $3 event types, $4 batch size → the claimed rows. */
+    /** $1 relay token, $2 topology, $3 event types, $4 batch size, $5 seqs the relay has in flight (left out) → the claimed rows. */
     claim: string;
     /** $1 seqs → { n, lag_ms } (commit-to-publish time of the oldest). */
     mark: string;
@@ -61,6 +61,7 @@ export function outboxTable(name: string): OutboxTable {
             AND c.topology = $2
             AND c.event_type = ANY($3::text[])
             AND (c.claimed_by IS NULL OR c.claimed_by = $1 OR c.claimed_by NOT IN (SELECT token FROM live))
+            AND NOT (c.seq = ANY($5::bigint[]))
             AND NOT EXISTS (
               SELECT 1 FROM ${t} AS b
               WHERE b.key = c.key AND b.seq < c.seq AND b.published_at IS NULL

@@ -13,16 +13,19 @@
  *   lock, takes the next `batchSize` unpublished rows of the relay's topology in `seq` order — but no
  *   row with an earlier unpublished row of the same key claimed by another live relay. So one key is
  *   never in flight at two relays, and claiming can never reorder a key.
- * - **One round trip per batch.** The claim and the marking of the previous batch's rows are
- *   statements prepared once per session, sent together as one query (one implicit transaction:
- *   mark, take the claim lock, claim — the claim's snapshot is taken after the lock). The session
- *   commits with `synchronous_commit = off`: a claim dies with its session anyway, and a mark lost
- *   in a database crash only means the rows are sent again, which at-least-once delivery allows.
+ * - **One round trip per batch.** The claim and the marking of published rows are statements
+ *   prepared once per session, sent together as one query (one implicit transaction: mark, take the
+ *   claim lock, claim — the claim's snapshot is taken after the lock). The session commits with
+ *   `synchronous_commit = off`: a claim dies with its session anyway, and a mark lost in a database
+ *   crash only means the rows are sent again, which at-least-once delivery allows.
  * - **Publishing.** A batch goes out in waves: the first row of each key (and every keyless row),
  *   then the second of each key, and so on, each wave after the previous one was confirmed. A row is
  *   never sent before the earlier rows of its key were confirmed, even when a send fails half-way.
- *   The published rows are marked with the next claim; on a failure they are marked at once, the
- *   rest released (attempts and the error recorded) and the relay backs off.
+ *   While a batch is published the next one is claimed (leaving out the rows in flight; it may hold
+ *   later rows of their keys), and it is published only once the whole batch was confirmed. The
+ *   published rows are marked with a later claim; on a failure they are marked at once, the rest and
+ *   the batch claimed ahead released (attempts and the error recorded on the failed rows only) and
+ *   the relay backs off.
  * - **Waking.** After a commit that wrote rows, the writer wakes the relays of its own process
  *   directly and the others by NOTIFY (sent after the commit, so it never holds PostgreSQL's global
  *   NOTIFY lock during a commit). A slow poll covers what nothing announced. A relay loops without
@@ -74,6 +77,13 @@ interface ClaimedRow {
   key: string | null;
   headers: Record<string, string>;
   body: Buffer;
+}
+
+/** A claimed batch, with the claim's cycle (for flush) and the session token it was claimed under. */
+interface Claim {
+  cycle: number;
+  token: number;
+  rows: ClaimedRow[];
 }
 
 interface Resolved {
@@ -152,6 +162,8 @@ export class OutboxRelay implements OutboxRelayHandle {
   private claimArgs = '';
   /** Rows published and confirmed, to be marked by the next statement on the session. */
   private unmarked: string[] = [];
+  /** The next batch, claimed while the current one is published. */
+  private ahead: Promise<Claim> | undefined;
   private readonly wakeup = new Wakeup();
   /** Resolves when the relay stops (interrupts backoff waits). */
   private stopSignal: (() => void) | undefined;
@@ -273,16 +285,15 @@ export class OutboxRelay implements OutboxRelayHandle {
           continue;
         }
       }
-      this.wakeup.take();
-      const cycle = ++this.cycles;
-      let outcome: { claimed: number; failed: boolean };
+      let outcome: { cycle: number; claimed: number; failed: boolean };
       try {
         outcome = await this.batch();
       } catch (error) {
         this.failed('outbox relay batch failed; retrying', error);
-        outcome = { claimed: 0, failed: true };
+        outcome = { cycle: 0, claimed: 0, failed: true };
       }
       if (outcome.failed) {
+        await this.dropAhead();
         await this.pause(delay);
         delay = Math.min(delay * 2, this.settings.maxDelayMs);
         continue;
@@ -290,13 +301,14 @@ export class OutboxRelay implements OutboxRelayHandle {
       delay = this.settings.initialDelayMs;
       if (this.status === 'failing') this.logger.info('outbox relay recovered', { table: this.table.name });
       this.status = 'running';
-      if (outcome.claimed > 0) continue;
+      if (outcome.claimed > 0 || this.ahead) continue;
       for (let i = this.flushes.length - 1; i >= 0; i--) {
-        if (this.flushes[i]!.after < cycle) this.flushes.splice(i, 1)[0]!.resolve();
+        if (this.flushes[i]!.after < outcome.cycle) this.flushes.splice(i, 1)[0]!.resolve();
       }
       if (!this.stopping) await this.wakeup.wait(this.settings.pollIntervalMs);
     }
-    // Stopped between a batch and the next claim: mark what was confirmed (else it is sent again).
+    // Its claims end with the session; what was confirmed is marked (else it is sent again).
+    await this.dropAhead();
     if (this.unmarked.length > 0 && this.session) {
       await this.mark(this.session).catch((error: unknown) =>
         this.logger.warn('outbox relay could not mark its last batch; those rows will be sent again', {
@@ -322,14 +334,26 @@ export class OutboxRelay implements OutboxRelayHandle {
   }
 
   /**
-   * Mark the previous batch and claim the next, publish it in per-key waves; what was confirmed is
-   * marked by the next claim, or at once (and the rest released) when a send failed.
+   * Claim a batch (or take the one claimed ahead), publish it in per-key waves while the next one is
+   * claimed; what was confirmed is marked by a later claim, or at once (and the rest released) when
+   * a send failed.
    */
-  private async batch(): Promise<{ claimed: number; failed: boolean }> {
-    const token = this.token;
-    const rows = await this.claim(token);
-    if (rows.length === 0) return { claimed: 0, failed: false };
+  private async batch(): Promise<{ cycle: number; claimed: number; failed: boolean }> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    let claim = ahead ? await ahead : await this.claimNext([]);
+    // Claimed ahead before the last batch was confirmed, so not carrying its marks: a relay about to
+    // go idle (or resolve a flush) marks first, with a claim that also sees what came since.
+    if (claim.rows.length === 0 && this.unmarked.length > 0) claim = await this.claimNext([]);
+    const { cycle, token, rows } = claim;
+    if (rows.length === 0) return { cycle, claimed: 0, failed: false };
+    // Claimed by a session that is gone: those claims are void, another relay may hold the rows.
+    if (token !== this.token) return { cycle, claimed: rows.length, failed: false };
     this.logger.debug('outbox batch claimed', { table: this.table.name, rows: rows.length, firstSeq: rows[0]!.seq });
+    // The next batch is claimed while this one is published, and published only after it: rows of
+    // a key this batch holds may be in it, behind theirs.
+    this.ahead = this.claimNext(rows.map((r) => r.seq));
+    this.ahead.catch(() => {}); // awaited by the next batch, or dropped
     const done: string[] = [];
     const failed: string[] = [];
     let error: unknown;
@@ -350,33 +374,51 @@ export class OutboxRelay implements OutboxRelayHandle {
     }
     this.unmarked.push(...done);
     const left = rows.length - done.length;
-    if (left === 0) return { claimed: rows.length, failed: false };
-    // Not everything went out. The claims die with a lost session; else mark what was sent now
-    // (the relay is about to back off) and release the rest.
+    if (left === 0) return { cycle, claimed: rows.length, failed: false };
+    // Not everything went out, so the batch claimed ahead must not go either (it may hold later rows
+    // of a failed key). The claims die with a lost session; else mark what was sent now (the relay
+    // is about to back off) and release the rest, this batch's and the next's.
+    const next = await this.dropAhead();
     const session = this.session;
     if (session && this.token === token) {
       await this.mark(session);
       const doneSet = new Set(done);
       const unsent = rows.filter((r) => !doneSet.has(r.seq)).map((r) => r.seq);
+      if (next?.token === token) unsent.push(...next.rows.map((r) => r.seq));
       const reason = error === undefined ? 'relay lost its database session' : errorText(error);
       await session.query(this.table.sql.release, [unsent, token, failed, reason]);
     }
     if (error !== undefined) {
       this.failed('outbox relay could not publish; rows released and retried', error);
-      return { claimed: rows.length, failed: true };
+      return { cycle, claimed: rows.length, failed: true };
     }
-    return { claimed: rows.length, failed: false };
+    return { cycle, claimed: rows.length, failed: false };
+  }
+
+  /** Forget the batch claimed ahead (once its claim has finished); its claims are released by the caller or die with the session. */
+  private async dropAhead(): Promise<Claim | undefined> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    return ahead?.catch(() => undefined);
+  }
+
+  /** Claim the next batch, leaving out the rows this relay has in flight. */
+  private async claimNext(inFlight: readonly string[]): Promise<Claim> {
+    this.wakeup.take(); // commits from here on are either in this claim's snapshot or wake the loop again
+    const cycle = ++this.cycles;
+    const token = this.token;
+    return { cycle, token, rows: await this.claim(token, inFlight) };
   }
 
   /** One query on the session: mark the rows waiting for it, take the claim lock, claim. */
-  private async claim(token: number): Promise<ClaimedRow[]> {
+  private async claim(token: number, inFlight: readonly string[]): Promise<ClaimedRow[]> {
     const session = this.session;
     if (token === 0 || !session) throw new Error('the relay has no database session');
-    const marking = this.unmarked;
+    const marking = [...this.unmarked];
     const statements = [
-      ...(marking.length > 0 ? [this.markStatement(marking)] : []),
+      ...(marking.length > 0 ? [`EXECUTE ${MARK}(${seqArray(marking)})`] : []),
       `SELECT pg_advisory_xact_lock(${this.table.lockNamespace}, 0)`,
-      `EXECUTE ${CLAIM}(${token}, ${this.claimArgs})`,
+      `EXECUTE ${CLAIM}(${token}, ${this.claimArgs}, ${seqArray(inFlight)})`,
     ];
     // Several statements in one query run as one transaction: a failure rolls the marks back too.
     const results = (await session.query(statements.join('; '))) as unknown as QueryResult[];
@@ -386,19 +428,14 @@ export class OutboxRelay implements OutboxRelayHandle {
 
   /** Mark the rows waiting for it, alone. */
   private async mark(session: Client): Promise<void> {
-    const marking = this.unmarked;
+    const marking = [...this.unmarked];
     if (marking.length === 0) return;
-    this.marked(marking, await session.query(this.markStatement(marking)));
+    this.marked(marking, await session.query(`EXECUTE ${MARK}(${seqArray(marking)})`));
   }
 
-  private markStatement(seqs: readonly string[]): string {
-    for (const seq of seqs) if (!/^[0-9]{1,19}$/.test(seq)) throw new Error(`outbox relay: not a seq: ${seq}`);
-    return `EXECUTE ${MARK}('{${seqs.join(',')}}')`;
-  }
-
-  private marked(seqs: string[], result: QueryResult): void {
-    if (this.unmarked === seqs) this.unmarked = [];
-    else this.unmarked = this.unmarked.filter((seq) => !seqs.includes(seq));
+  private marked(seqs: readonly string[], result: QueryResult): void {
+    const markedNow = new Set(seqs);
+    this.unmarked = this.unmarked.filter((seq) => !markedNow.has(seq));
     this.published += seqs.length;
     const lag = (result.rows[0] as { lag_ms: number | null } | undefined)?.lag_ms;
     if (lag !== undefined && lag !== null) this.lagMs = lag;
@@ -419,7 +456,7 @@ export class OutboxRelay implements OutboxRelayHandle {
       await client.connect();
       await client.query(
         `SET synchronous_commit = off; ` +
-          `PREPARE ${CLAIM} (integer, text, text[], integer) AS ${this.table.sql.claim}; ` +
+          `PREPARE ${CLAIM} (integer, text, text[], integer, bigint[]) AS ${this.table.sql.claim}; ` +
           `PREPARE ${MARK} (bigint[]) AS ${this.table.sql.mark}`,
       );
       let token = 0;
@@ -510,6 +547,12 @@ function messageOf(row: ClaimedRow): OutgoingMessage {
   const message: OutgoingMessage = { body: row.body, headers: row.headers };
   if (row.key !== null) message.key = row.key;
   return message;
+}
+
+/** A bigint[] literal of seqs (which PostgreSQL gave as digits; checked, since they go into SQL text). */
+function seqArray(seqs: readonly string[]): string {
+  for (const seq of seqs) if (!/^[0-9]{1,19}$/.test(seq)) throw new Error(`outbox relay: not a seq: ${seq}`);
+  return `'{${seqs.join(',')}}'`;
 }
 
 /** bigint text comparison without BigInt: shorter is smaller (no sign, no leading zeros). */
