@@ -22,5 +22,5 @@ export type ShopRuntimeOptions = Omit<RuntimeOptions, 'topology'>;
  * await runtime.start();
  */
 export function createShopRuntime(options: ShopRuntimeOptions = {}): Runtime {
-  return createRuntime({ topology, validators, ...options });
+  return createRuntime({ ...options, topology, validators: options.validators ?? validators });
 }

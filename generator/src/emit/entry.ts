@@ -30,7 +30,7 @@ export function emitIndex(ctx: EmitContext): GeneratedFile {
     '@example\n' + `const runtime = ${names.runtimeFactory}(); // in-memory transport\n` + 'await runtime.start();',
   ]);
   w.block(`export function ${names.runtimeFactory}(options: ${names.runtimeOptions} = {}): Runtime {`, () =>
-    w.line('return createRuntime({ topology, validators, ...options });'),
+    w.line('return createRuntime({ ...options, topology, validators: options.validators ?? validators });'),
   );
   return { path: 'index.ts', contents: w.toString() };
 }

@@ -4,6 +4,7 @@
  * stage runs on whatever survived, so one run shows every problem. The IR is built only when
  * there is no error.
  */
+import { withDefaults } from '@eventform/runtime';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { TopologyIR } from '@eventform/runtime';
@@ -57,7 +58,7 @@ export function setLoadDefaults(defaults: Pick<LoadOptions, 'schemaRoot'>): void
 export function loadTopology(file: string, options: LoadOptions = {}): LoadResult {
   const sink = new DiagnosticSink();
   const sources = new Set([path.resolve(file)]);
-  const ir = load(file, { ...processDefaults, ...options }, sink, sources);
+  const ir = load(file, withDefaults<LoadOptions>(processDefaults, options), sink, sources);
   const diagnostics = sink.sorted();
   return { ir: sink.errorCount === 0 ? ir : null, diagnostics, sources: [...sources] };
 }

@@ -3,6 +3,7 @@
  * kafkajs' logging to the eventform {@link Logger} (kafkajs logs to the console by default, is
  * chatty at INFO and logs errors it retries at ERROR; see kafkajs-log.ts).
  */
+import { withDefaults } from '@eventform/runtime';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, RetryOptions } from 'kafkajs';
 import type { Logger } from '@eventform/runtime';
@@ -36,7 +37,7 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
     clientId: opts.clientId ?? KAFKA_DEFAULTS.clientId,
     connectionTimeout: opts.connectionTimeoutMs ?? KAFKA_DEFAULTS.connectionTimeoutMs,
     requestTimeout: opts.requestTimeoutMs ?? KAFKA_DEFAULTS.requestTimeoutMs,
-    retry: { ...KAFKA_DEFAULTS.retry, ...opts.retry },
+    retry: withDefaults<RetryOptions>({ ...KAFKA_DEFAULTS.retry }, opts.retry),
     logLevel: toKafkaLevel(opts.logLevel ?? 'warn'),
     // One router per client: it aggregates connection failures (see kafkajs-log.ts).
     logCreator: () => createKafkajsLogRouter(opts.logger),

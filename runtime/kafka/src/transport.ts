@@ -18,6 +18,7 @@
  * - dead letter: produced to the consumer's dead-letter topic, original body and key, the
  *   runtime's headers (original ones plus the `ef-dl-*` record).
  */
+import { withDefaults } from '@eventform/runtime';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import type {
@@ -143,7 +144,7 @@ export class KafkaTransport implements Transport {
     // Before this transport (or anything after it) produces or fetches: see kafkajs-internals.ts.
     this.fastPaths = kafkajsFastPaths();
     reportFastPaths(this.fastPaths, this.logger);
-    this.retry = { ...KAFKA_DEFAULTS.retry, ...options.retry };
+    this.retry = withDefaults<RetryOptions>({ ...KAFKA_DEFAULTS.retry }, options.retry);
     this.kafka = createKafkaClient({
       brokers: this.brokers,
       clientId: options.clientId ?? KAFKA_DEFAULTS.clientId,

@@ -10,6 +10,7 @@
  *   `runtime.publish` — is written in it. {@link PostgresOutbox.enlist} does the same inside a
  *   transaction you manage.
  */
+import { withDefaults } from '@eventform/runtime';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import {
   CE,
@@ -110,7 +111,7 @@ export class PostgresOutbox implements TransactionalOutbox {
     if (this.sharedPool) return this.sharedPool();
     if (!this.pool) {
       const pg = await import('pg');
-      const config: PoolConfig = { max: POSTGRES_STORE_DEFAULTS.maxClients, ...this.options.poolConfig };
+      const config = withDefaults<PoolConfig>({ max: POSTGRES_STORE_DEFAULTS.maxClients }, this.options.poolConfig);
       if (this.options.connectionString) config.connectionString = this.options.connectionString;
       this.pool = new pg.default.Pool(config);
       this.pool.on('error', (error) => this.logger.warn('outbox: idle PostgreSQL client failed', { error }));

@@ -21,7 +21,7 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { IdempotencyResult, IdempotencyStore, Logger } from '@eventform/runtime';
 import { POSTGRES_STORE_DEFAULTS } from './defaults.js';
-import { createJsonLogger } from '@eventform/runtime';
+import { createJsonLogger, withDefaults } from '@eventform/runtime';
 import { indexName, qualifiedName } from './identifier.js';
 import { PostgresOutbox, type PostgresOutboxOptions } from './outbox.js';
 import { ROLLBACK, guardClientErrors, transact } from './transaction.js';
@@ -78,7 +78,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     const table = qualifiedName(this.table);
     const t = table.sql;
     if (options.outbox !== false) {
-      const outboxOptions: PostgresOutboxOptions = { logger: this.logger, ...options.outbox };
+      const outboxOptions = withDefaults<PostgresOutboxOptions>({ logger: this.logger }, options.outbox || undefined);
       if (options.createTable === false) outboxOptions.createTable ??= false;
       this.outbox = new PostgresOutbox(outboxOptions, () => this.requirePool());
     }
@@ -115,7 +115,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     if (!this.pool) {
       const pg = await import('pg');
       const Pool = pg.default.Pool;
-      const config: PoolConfig = { max: POSTGRES_STORE_DEFAULTS.maxClients, ...this.options.poolConfig };
+      const config = withDefaults<PoolConfig>({ max: POSTGRES_STORE_DEFAULTS.maxClients }, this.options.poolConfig);
       if (this.options.connectionString) config.connectionString = this.options.connectionString;
       this.pool = new Pool(config);
       // An idle client whose server connection drops emits on the pool; without a listener that kills the process.

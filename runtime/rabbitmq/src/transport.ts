@@ -26,7 +26,7 @@ import type {
   Transport,
   TransportCapabilities,
 } from '@eventform/runtime';
-import { createJsonLogger } from '@eventform/runtime';
+import { createJsonLogger, withDefaults } from '@eventform/runtime';
 import { amqplibFastPaths, installHeaderDecoder, reportFastPaths, type AmqplibFastPaths } from './amqplib-internals.js';
 import { ChannelClosedError, ConfirmPublisher, NotSentError } from './confirm-publisher.js';
 import {
@@ -173,7 +173,10 @@ export class RabbitMQTransport implements Transport {
     this.assertResources = options.assertResources ?? RABBITMQ_DEFAULTS.assertResources;
     this.publishTimeoutMs = options.publishTimeoutMs ?? RABBITMQ_DEFAULTS.publishTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs ?? this.publishTimeoutMs;
-    this.reconnectOptions = { ...RABBITMQ_DEFAULTS.reconnect, ...options.reconnect };
+    this.reconnectOptions = withDefaults<Required<RabbitMQReconnectOptions>>(
+      { ...RABBITMQ_DEFAULTS.reconnect },
+      options.reconnect,
+    );
     this.connectionName = options.connectionName ?? RABBITMQ_DEFAULTS.connectionName;
     this.heartbeatSeconds = options.heartbeatSeconds ?? RABBITMQ_DEFAULTS.heartbeatSeconds;
     this.prefetchOverride = options.prefetch;
