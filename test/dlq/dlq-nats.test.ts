@@ -207,10 +207,33 @@ services:
     expect(copies.at(-1)!.headers[CE.id]).toBe('fine');
   });
 
+  it('two replays of the same dead letter at once store one copy, and neither fails on the other deleting it', async () => {
+    await store.truncate(charge);
+    const retryStream = consumerNames(ir, charge).retryStream!;
+    const copiesBefore = (await readStream(nats.url, retryStream)).length;
+    await publishRaw(nats.url, dlqSubject, Buffer.from('{"n":6}'), letter('twice'));
+    const replayIt = (m: StoredDeadLetter) =>
+      readDeadLetter(m).eventId === 'twice'
+        ? ({ action: 'replay', headers: readDeadLetter(m).headers } as const)
+        : ({ action: 'keep' } as const);
+    // The outer run decides; before it acts, a second run replays and deletes the same message.
+    let inner: Awaited<ReturnType<DeadLetterStore['pass']>> | undefined;
+    const outer = await store.pass(charge, async (m) => {
+      inner ??= await store.pass(charge, replayIt);
+      return replayIt(m);
+    });
+    expect(inner).toMatchObject({ replayed: 1 });
+    expect(outer).toMatchObject({ replayed: 1 });
+    const copies = (await readStream(nats.url, retryStream)).slice(copiesBefore);
+    expect(copies.map((c) => c.headers[CE.id])).toEqual(['twice']);
+    expect((await read()).seen.map((m) => readDeadLetter(m).eventId)).not.toContain('twice');
+  });
+
   it('truncates what the stream holds; a consumer without retries cannot be replayed to alone; a missing stream is reported', async () => {
+    await store.truncate(charge);
     await publishRaw(nats.url, dlqSubject, Buffer.from('{}'), letter('d'));
     await publishRaw(nats.url, dlqSubject, Buffer.from('{}'), letter('e'));
-    expect(await store.truncate(charge)).toBe(3);
+    expect(await store.truncate(charge)).toBe(2);
     expect((await read()).pass).toMatchObject({ read: 0, missing: false });
 
     expect(store.replayBlocked(charge)).toBeNull();

@@ -51,6 +51,8 @@ export interface NatsDeadLettersOptions {
 
 /** JetStream's error code of a stream that does not exist. */
 const STREAM_NOT_FOUND = 10059;
+/** JetStream's error codes of a message that is not there (get: 10037; delete: 10057). */
+const MESSAGE_NOT_FOUND = new Set([10037, 10057]);
 
 /** Connects to NATS and gives access to the dead letters of a topology's consumers. */
 export async function openNatsDeadLetters(options: NatsDeadLettersOptions): Promise<DeadLetterStore> {
@@ -128,7 +130,8 @@ class NatsDeadLetters implements DeadLetterStore {
         await carryOutDecision(
           decision,
           {
-            replay: (headers) => this.replay(consumer, msg, headers),
+            replay: (headers) =>
+              this.replay(consumer, msg, headers, decision.action === 'replay' && decision.keep === true),
             remove: () => this.remove(stream, msg.seq),
           },
           result,
@@ -184,17 +187,18 @@ class NatsDeadLetters implements DeadLetterStore {
   }
 
   /** Publishes the copy to the consumer's retry stream; resolves once JetStream stored it. */
-  private async replay(consumer: ConsumerIR, msg: JsMsg, headers: Headers): Promise<void> {
+  private async replay(consumer: ConsumerIR, msg: JsMsg, headers: Headers, keep: boolean): Promise<void> {
     const blocked = this.replayBlocked(consumer);
     if (blocked !== null) throw new Error(blocked);
     // The stored message's own headers decide, whatever headers the caller asks the copy to carry.
     const bodyless = notReplayable(decodeNatsHeaders(msg, this.settings.maxHeaders).headers);
     if (bodyless !== undefined) throw new Error(`dead letter seq ${msg.seq} of ${consumer.id} ${bodyless}`);
+    const msgID = keep ? undefined : `replay:${msg.info.stream}:${msg.seq}`;
     const subject = this.names(consumer).retrySubject!;
     const key = headers[CE.partitionkey];
     const copy = fitCopy('retry', msg.data, retryPathReplayHeaders(consumer, headers), key, {
       maxPayload: this.nc.info?.max_payload ?? NATS_DEFAULTS.maxPayload,
-      overhead: 0,
+      overhead: msgID === undefined ? 0 : 'Nats-Msg-Id: \r\n'.length + msgID.length,
       original: `stream ${msg.info.stream}, sequence ${msg.seq}`,
     });
     if (copy.shed.length > 0) {
@@ -204,12 +208,23 @@ class NatsDeadLetters implements DeadLetterStore {
         shed: copy.shed,
       });
     }
-    await this.js.publish(subject, copy.body, { headers: copy.headers, timeout: this.settings.timeoutMs });
+    // A replay that removes the dead letter names it as the copy's message id: a second copy of it
+    // within the stream's duplicate window (two runs at once, or a run repeated after a timeout
+    // whose copy was in fact stored) is dropped by the server. With --keep a later replay is meant,
+    // so the copy has no id.
+    await this.js.publish(subject, copy.body, {
+      headers: copy.headers,
+      timeout: this.settings.timeoutMs,
+      ...(msgID === undefined ? {} : { msgID }),
+    });
   }
 
   private async remove(stream: string, seq: number): Promise<void> {
-    // `false`: another process deleted it first; either way it is gone.
-    await this.jsm.streams.deleteMessage(stream, seq, false);
+    // `false`: mark it deleted rather than overwrite its bytes. Already gone (another run deleted
+    // it first) counts as done.
+    await this.jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
+      if (!(err instanceof JetStreamApiError && MESSAGE_NOT_FOUND.has(err.code))) throw err;
+    });
   }
 }
 
