@@ -57,7 +57,9 @@ async function publishWire(subject: string, body: Buffer | string, entries: [str
   });
 }
 
-describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real server)', () => {
+// Two waits of up to 20 s each per test (the outcome, then the dead letter on the stream): room for
+// both, so a slow run fails with the waits' own message rather than vitest's timeout.
+describe.skipIf(!nats.available)('hostile input on the NATS JetStream wire (real server)', { timeout: 60_000 }, () => {
   const topologies: TopologyIR[] = [];
   const runtimes: Runtime[] = [];
 

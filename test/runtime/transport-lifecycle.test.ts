@@ -118,6 +118,24 @@ describe('TransportLifecycle.subscribe', () => {
     expect(log).toEqual(['start good', 'start bad', 'stop bad 0']);
     expect(l.subscriptions.has(good)).toBe(true);
   });
+
+  it('rejects, and stops it, a subscription whose start finishes after close() began', async () => {
+    const l = lifecycle();
+    const log: string[] = [];
+    const started = deferred();
+    const slow = new LoggedSubscription(log, 'slow');
+    slow.start = () => {
+      log.push('start slow');
+      return started.promise;
+    };
+    const subscribing = l.subscribe(slow);
+    const closed = l.close(5, async () => void log.push('release'));
+    started.resolve();
+    await expect(subscribing).rejects.toThrow(new StateError('TestTransport: subscribe() after close()'));
+    await closed;
+    // Stopped by close() (its bound) and again, at once, by subscribe() once its start returned.
+    expect(log.filter((e) => e.startsWith('stop slow'))).toEqual(['stop slow 5', 'stop slow 0']);
+  });
 });
 
 describe('TransportLifecycle.close', () => {

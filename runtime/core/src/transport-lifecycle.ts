@@ -5,7 +5,8 @@
  *
  * - `start()` runs the binding's start once: a second call gets the same promise, a call after it
  *   rejected tries again; it rejects after `close()`, and for a topology other than the started one.
- * - `subscribe()` keeps a subscription once it is started; one that fails to start is stopped at once.
+ * - `subscribe()` keeps a subscription once it is started; one that fails to start, or whose start
+ *   finished after `close()` began, is stopped at once and the call rejects.
  * - `close()` runs once: it stops every subscription (each within `timeoutMs`), waits for a start
  *   in progress to settle, then lets the binding release its clients.
  * - `require()` guards `publish()` and `subscribe()`: it throws after `close()` and before `start()`
@@ -64,6 +65,11 @@ export class TransportLifecycle<S extends LifecycleSubscription> {
     } catch (error) {
       await subscription.stop({ timeoutMs: 0 });
       throw error;
+    }
+    // close() ran while it started: close() stopped it, so nothing may be handed out as running.
+    if (this.closing) {
+      await subscription.stop({ timeoutMs: 0 });
+      throw new this.stateError(`${this.transport}: subscribe() after close()`);
     }
     return subscription;
   }

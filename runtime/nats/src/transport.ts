@@ -318,6 +318,8 @@ class NatsSubscription implements Subscription {
   async start(): Promise<void> {
     // Fails here when a consumer is missing (provisioning off and nothing provisioned).
     await Promise.all(this.loops.map((loop) => loop.bind()));
+    // Stopped while binding (the transport closed): nothing to run, no timer to leave behind.
+    if (this.stopRequested) return;
     for (const loop of this.loops) loop.run();
     // Messages waiting for a slot or in a handler stay ours: the server would redeliver them
     // after the ack wait.
