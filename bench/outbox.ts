@@ -57,7 +57,7 @@ export interface OutboxBenchOptions {
   rounds?: number | undefined;
   /** Warm-up events per side before the first round. @default 1_000 */
   warmup?: number | undefined;
-  /** Transactions in flight at once, both sides (the pool has this many clients plus the relay's). @default 32 */
+  /** Transactions in flight at once, both sides (the pool has this many clients and a few more; the relay has its own connection). @default 32 */
   inFlight?: number | undefined;
   /** Commit→handled latency at a fixed rate; `false` skips it. @default { rate: 1_000, messages: 5_000, rounds: 2 } */
   latency?: { rate: number; messages: number; rounds: number } | false | undefined;
@@ -182,7 +182,7 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
   };
   const topology = benchTopology({ prefix: 'bench-outbox', concurrency: 50 });
   const logger = createJsonLogger({ level: 'warn', fields: { bench: 'outbox' } });
-  // The sides' transactions, the relay's listener session and its claims/marks, the stats query.
+  // The sides' transactions, and the relay's stats query; the relay's claims and marks run on its own connection.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: inFlight + 4 });
   pool.on('error', (error) => logger.warn('bench: idle PostgreSQL client failed', { error }));
   const closers: (() => Promise<void>)[] = [() => pool.end()];
