@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type ExitCode } from '../../generator/src/cli/exit-codes.js';
+import { reportUnavailable } from '../../generator/src/cli/shared.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'generator/bin/eventform.js');
@@ -241,5 +242,33 @@ describe('eventform exit codes (docs/generator.md, "Exit codes")', () => {
     expect(r.code).toBe(EXIT.unavailable);
     expect(r.stderr).toMatch(/^eventform relay migrate: PostgreSQL at 127\.0\.0\.1:1\/shop: /);
     expect(r.stderr).toMatch(STACK_TRACE);
+  });
+});
+
+describe('reportUnavailable', () => {
+  const capture = () => {
+    const err: string[] = [];
+    return { io: { stdout: () => undefined, stderr: (t: string) => void err.push(t) }, err };
+  };
+
+  it("reports the broker's answer as one escaped line and exit 4", () => {
+    const { io, err } = capture();
+    const code = reportUnavailable(io, 'eventform dlq list', new Error('refused\n  header \u001b[31mred\u001b[0m'));
+    expect(code).toBe(EXIT.unavailable);
+    expect(err.join('')).toBe('eventform dlq list: refused header \\x1b[31mred\\x1b[0m\n');
+  });
+
+  it("leaves a bug to the top level (exit 3), but not Node's own error for bad input", () => {
+    const { io } = capture();
+    expect(() =>
+      reportUnavailable(io, 'x', new TypeError("Cannot read properties of undefined (reading 'seq')")),
+    ).toThrow(TypeError);
+    let invalidUrl: unknown;
+    try {
+      new URL('not a url');
+    } catch (e) {
+      invalidUrl = e;
+    }
+    expect(reportUnavailable(io, 'x', invalidUrl)).toBe(EXIT.unavailable);
   });
 });

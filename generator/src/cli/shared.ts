@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostics, loadTopology, type LoadResult } from '../spec/index.js';
 import { nameDiagnostics } from '../naming.js';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
+import { safeLine } from './dlq-records.js';
 
 export { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 
@@ -41,8 +42,13 @@ export class UserError extends Error {
  * with the same code everywhere.
  */
 export function reportUnavailable(io: CliIo, prefix: string, error: unknown, debug = false): ExitCode {
+  // A bug in eventform is not the broker's answer: the CLI's top level reports it (exit 3). Node's
+  // own TypeErrors for bad input (an invalid URL given as --target) carry a code and stay here.
+  const bug = error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError;
+  if (bug && typeof (error as { code?: unknown }).code !== 'string') throw error;
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  // The message may carry what the broker holds (a header value): one line, escaped, bounded.
+  io.stderr(`${prefix}: ${safeLine(message.replace(/\s*\n\s*/g, ' '), 2_000)}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
   return EXIT.unavailable;
 }
