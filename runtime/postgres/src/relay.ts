@@ -51,20 +51,20 @@ import type { OutboxTable } from './outbox-table.js';
 /** How a relay paces itself; every field has a default in `POSTGRES_OUTBOX_DEFAULTS`. */
 export interface OutboxRelaySettings {
   /** Rows claimed and published at once. @default 500 */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /**
    * How often an idle relay looks for rows nobody announced (rows committed through eventform wake
    * it at once). @default 5_000
    */
-  pollIntervalMs?: number;
+  pollIntervalMs?: number | undefined;
   /** How long published rows are kept. @default 3_600_000 (1 h) */
-  retentionMs?: number;
+  retentionMs?: number | undefined;
   /** How often published rows past the retention are deleted; `0` disables it. @default 60_000 */
-  purgeIntervalMs?: number;
+  purgeIntervalMs?: number | undefined;
   /** How often `health()`'s pending count and oldest age are measured. @default 1_000 */
-  statsIntervalMs?: number;
+  statsIntervalMs?: number | undefined;
   /** Wait after a failed batch, doubled per failure up to the maximum. @default { initialDelayMs: 100, maxDelayMs: 5_000 } */
-  retry?: { initialDelayMs?: number; maxDelayMs?: number };
+  retry?: { initialDelayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined;
 }
 
 /** Names of the statements a relay prepares on its session. */
