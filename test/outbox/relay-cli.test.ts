@@ -7,6 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '@eventform/runtime';
 import { createPostgresStore, outboxSchemaSql, withOutbox } from '@eventform/postgres';
@@ -15,6 +16,8 @@ import { captureLogger, waitFor } from '@eventform/runtime/testing';
 import { requireRabbitmq } from '../support/brokers.js';
 import { deleteTopology } from '../rabbitmq/broker-admin.js';
 import { findPostgres, uniqueTable } from '../runtime/pg-helper.js';
+import { SpanKind, testSdk } from '../telemetry/otel-sdk.js';
+import { runRelay } from '../../generator/src/cli/relay.js';
 import { outboxTopology } from './fixtures.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -111,6 +114,72 @@ describe.skipIf(pgTarget.unavailable !== null || !rabbit.available)(
       expect(stderr).toContain('outbox relay started');
       expect(stderr).toContain('"msg":"outbox relay stopped"');
       expect(stderr).toContain('"published":21');
+    }, 60_000);
+
+    it("has send spans linked to each row's creation context, through the global OpenTelemetry providers", async () => {
+      const sdk = testSdk();
+      const traced = uniqueTable('ef_cli_traced');
+      const tracedProcessed = uniqueTable('ef_cli_traced_processed');
+      // A topology of its own: the first test's runtime still consumes from the other one's queues.
+      const own = outboxTopology(`relay-cli-traced-${traced.slice(-8)}`, { concurrency: 1 });
+      await admin.query(outboxSchemaSql(traced));
+      const store = createPostgresStore({
+        connectionString: databaseUrl,
+        table: tracedProcessed,
+        outbox: { table: traced },
+        purgeIntervalMs: 0,
+        logger: captureLogger(),
+      });
+      const received: number[] = [];
+      const runtime = createRuntime({
+        topology: own.ir,
+        transport: new RabbitMQTransport({ url: rabbit.url, logger: captureLogger() }),
+        idempotencyStore: store,
+        outbox: { relay: false },
+        logger: captureLogger(),
+        telemetry: sdk.options,
+      });
+      runtimes.push(runtime);
+      runtime.handle('audit.placed', async (event) => void received.push((event.data as { n: number }).n));
+      await runtime.start();
+      for (let n = 0; n < 3; n++) await withOutbox(store, () => runtime.publish('orders', 'Placed', { key: 't', n }));
+      const creates = sdk.named('create ');
+      expect(creates).toHaveLength(3);
+
+      // The relay as `eventform relay` runs it, in this process: an SDK registered globally, as a
+      // user's NODE_OPTIONS=--import would.
+      trace.setGlobalTracerProvider(sdk.options.tracerProvider!);
+      const env = { DATABASE_URL: databaseUrl, BROKER: 'rabbitmq', EVENTFORM_RABBITMQ_URL: rabbit.url };
+      const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, env);
+      const stop = new AbortController();
+      const io = { stdout: () => undefined, stderr: () => undefined };
+      try {
+        const relay = runRelay(own.file, { table: traced, statusInterval: '0', createTable: false }, io, stop.signal);
+        await waitFor(() => received.length === 3, { timeoutMs: 30_000, what: '3 events through the relay' });
+        stop.abort();
+        expect(await relay).toBe(0);
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+        trace.disable();
+        await runtime.stop();
+        await admin.query(`DROP TABLE IF EXISTS ${traced}, ${tracedProcessed}`);
+        await deleteTopology(rabbit.url, own.ir).catch(() => {});
+        own.remove();
+      }
+      const sends = sdk.named('send ');
+      expect(sends).toHaveLength(3);
+      expect(sends.map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.CLIENT, SpanKind.CLIENT]);
+      // Each send links to the create span of its row, so the trace shows where the row came from.
+      const linked = sends
+        .map((s) => s.links.map((l) => l.context.spanId))
+        .flat()
+        .sort();
+      expect(linked).toEqual(creates.map((s) => s.spanContext().spanId).sort());
+      await sdk.shutdown();
     }, 60_000);
 
     it('refuses the memory broker', async () => {

@@ -176,7 +176,8 @@ export async function runRelay(
     retentionMs: number('--retention', options.retention, 0),
   };
   const statusMs = number('--status-interval', options.statusInterval, 0) ?? 0;
-  const { brokerFromEnv, createJsonLogger, createTransportFromEnv } = await import('@eventform/runtime');
+  const { brokerFromEnv, createJsonLogger, createTransportFromEnv, tracedRelayTransport } =
+    await import('@eventform/runtime');
   let broker: ReturnType<typeof brokerFromEnv>;
   try {
     broker = options.broker ?? brokerFromEnv();
@@ -193,7 +194,12 @@ export async function runRelay(
   let transport: Transport;
   try {
     // Unstarted: this only finds the broker's package and reads its settings.
-    transport = await createTransportFromEnv({ broker, logger, clientName: 'eventform-relay' });
+    // With send spans, as the in-process relay has, through the global OpenTelemetry providers (an
+    // SDK the process loads, e.g. with NODE_OPTIONS=--import); without one they cost nothing.
+    transport = tracedRelayTransport(
+      await createTransportFromEnv({ broker, logger, clientName: 'eventform-relay' }),
+      ir.events,
+    );
   } catch (error) {
     throw new UserError((error as Error).message, EXIT.usage);
   }

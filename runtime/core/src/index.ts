@@ -70,6 +70,7 @@ export {
   parseTraceparent,
 } from './telemetry.js';
 export type { TelemetryOptions } from './telemetry.js';
+export { tracedRelayTransport } from './telemetry.js';
 
 export {
   BodyTooLargeError,

@@ -462,6 +462,19 @@ export class DeliveryObservation {
 }
 
 /** A transport whose publishes are traced as the relay's `send`; everything else is delegated. */
+/**
+ * `transport` with a `send` span (CLIENT, linked to the row's creation context) around each
+ * publish, as the in-process outbox relay has: for a relay running on its own (`eventform relay`).
+ * The providers are the global ones unless `options` name others; without an SDK it costs nothing.
+ */
+export function tracedRelayTransport(
+  transport: Transport,
+  events: readonly EventIR[],
+  options?: TelemetryOptions | undefined,
+): Transport {
+  return new RuntimeTelemetry(transport.name, events, options).relayTransport(transport);
+}
+
 class RelayTransport implements Transport {
   constructor(
     private readonly inner: Transport,
