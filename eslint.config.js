@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/', 'node_modules/', 'generated/', 'test/fixtures/', 'test/.tmp/', 'coverage/', '**/*.generated.cjs'] },
+  {
+    ignores: [
+      '**/dist/',
+      'node_modules/',
+      'generated/',
+      'test/fixtures/',
+      'test/.tmp/',
+      'coverage/',
+      '**/*.generated.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -24,7 +24,8 @@ const alias = Object.entries(tsconfig.compilerOptions.paths).map(([name, [target
 }));
 
 /** The test/support helpers that reach a real service. */
-const SERVICE_HELPERS = /\b(requireRabbitmq|requireKafka|requireNats|requirePostgres|findPostgres|privateRabbitmq|privateNats|findChromium)\b/;
+const SERVICE_HELPERS =
+  /\b(requireRabbitmq|requireKafka|requireNats|requirePostgres|findPostgres|privateRabbitmq|privateNats|findChromium)\b/;
 
 function testFiles(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {

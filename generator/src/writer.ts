@@ -176,7 +176,10 @@ export function writeUserFile(file: string, contents: string): void {
  */
 export function writeAtomic(target: string, contents: string): void {
   refuseSymlink(target);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   fs.writeFileSync(tmp, contents, { flag: 'wx' });
   try {
     fs.renameSync(tmp, target);

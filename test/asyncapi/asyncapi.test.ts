@@ -102,12 +102,17 @@ describe('export asyncapi', () => {
     };
     const documented = Object.keys(doc.components.messages[event.name]!.headers.properties);
     // An envelope with every optional attribute set, as a traced handler's follow-up would have.
-    const envelope = newEnvelope(event, 'svc', {}, {
-      key: 'k',
-      causationId: 'c',
-      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      tracestate: 'vendor=1',
-    });
+    const envelope = newEnvelope(
+      event,
+      'svc',
+      {},
+      {
+        key: 'k',
+        causationId: 'c',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        tracestate: 'vendor=1',
+      },
+    );
     const sent = Object.keys(toWireHeaders(envelopeHeaders(envelope), 'kafka'));
     expect(sent.filter((name) => !documented.includes(name))).toEqual([]);
   });
