@@ -162,6 +162,7 @@ export type {
 } from './broker-binding.js';
 export { orderedRecord } from './provisioning-document.js';
 export { withDefaults } from './with-defaults.js';
+export { OnceUntilRejected } from './once.js';
 export type { PlanMarkdown, ProvisioningDocument, ProvisioningDocumentFn } from './provisioning-document.js';
 export { RUNTIME_VERSION } from './version.js';
 export type { MemoryDeadLetter, MemoryTransportOptions, RawMessage } from './memory/index.js';

@@ -10,7 +10,7 @@
  *   `runtime.publish` — is written in it. {@link PostgresOutbox.enlist} does the same inside a
  *   transaction you manage.
  */
-import { withDefaults } from '@eventform/runtime';
+import { OnceUntilRejected, withDefaults } from '@eventform/runtime';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import {
   CE,
@@ -65,7 +65,7 @@ export class PostgresOutbox implements TransactionalOutbox {
   private pool: Pool | undefined;
   private readonly ownsPool: boolean;
   private readonly sharedPool: (() => Pool) | undefined;
-  private initialized: Promise<void> | undefined;
+  private readonly initialized = new OnceUntilRejected(() => this.doInit());
   private readonly relays = new Set<OutboxRelay>();
   private notifying: 'idle' | 'sending' | 'again' = 'idle';
 
@@ -84,11 +84,7 @@ export class PostgresOutbox implements TransactionalOutbox {
 
   /** Create the table (unless `createTable` is off). Idempotent; the store's `init()` calls it. */
   init(): Promise<void> {
-    this.initialized ??= this.doInit().catch((error: unknown) => {
-      this.initialized = undefined;
-      throw error;
-    });
-    return this.initialized;
+    return this.initialized.run();
   }
 
   private async doInit(): Promise<void> {
@@ -245,7 +241,7 @@ export class PostgresOutbox implements TransactionalOutbox {
   /** Stop the relays started here, then end the pool if the outbox created it. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.relays].map((r) => r.stop()));
-    this.initialized = undefined;
+    this.initialized.reset();
     const pool = this.pool;
     if (this.ownsPool && pool) {
       this.pool = undefined;

@@ -21,7 +21,7 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { IdempotencyResult, IdempotencyStore, Logger } from '@eventform/runtime';
 import { POSTGRES_STORE_DEFAULTS } from './defaults.js';
-import { createJsonLogger, withDefaults } from '@eventform/runtime';
+import { OnceUntilRejected, createJsonLogger, withDefaults } from '@eventform/runtime';
 import { indexName, qualifiedName } from './identifier.js';
 import { PostgresOutbox, type PostgresOutboxOptions } from './outbox.js';
 import { ROLLBACK, guardClientErrors, transact } from './transaction.js';
@@ -64,7 +64,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly options: PostgresStoreOptions;
   private readonly sql: { create: string[]; claim: string; purge: string };
   private timer: NodeJS.Timeout | undefined;
-  private initialized: Promise<void> | undefined;
+  private readonly initialized = new OnceUntilRejected(() => this.doInit());
   private readonly logger: Logger;
   /** The outbox on this store's pool, unless created with `outbox: false`. */
   readonly outbox: PostgresOutbox | undefined;
@@ -104,11 +104,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   init(): Promise<void> {
-    this.initialized ??= this.doInit().catch((error: unknown) => {
-      this.initialized = undefined;
-      throw error;
-    });
-    return this.initialized;
+    return this.initialized.run();
   }
 
   private async doInit(): Promise<void> {
@@ -172,7 +168,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     this.timer = undefined;
     await this.outbox?.close();
     const pool = this.pool;
-    this.initialized = undefined;
+    this.initialized.reset();
     if (this.ownsPool && pool) {
       this.pool = undefined;
       await pool.end();
