@@ -245,6 +245,15 @@ describe('printing untrusted content', () => {
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     const json = entryJson(readEntry(stored), { maxBodyBytes: 1000, location: 'q.dlq' }) as Record<string, unknown>;
     expect(json).toMatchObject({ id: 'evt-1', reason: 'retries-exhausted', correlationId: 'corr-42', attempts: 3 });
+    expect(json['notReplayable']).toBeNull();
+  });
+
+  it('show says when the broker cannot replay a dead letter, and why, escaped', () => {
+    const stored = { ...dead(), notReplayable: 'was stored without its body (9 bytes\u001b[2J)' };
+    const text = formatEntry(readEntry(stored), { maxBodyBytes: 1000, location: 'q.dlq' });
+    expect(text).toContain('not replayable: was stored without its body (9 bytes\\x1b[2J)');
+    const json = entryJson(readEntry(stored), { maxBodyBytes: 1000, location: 'q.dlq' }) as Record<string, unknown>;
+    expect(json['notReplayable']).toBe(stored.notReplayable);
   });
 });
 

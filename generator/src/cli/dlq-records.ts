@@ -287,6 +287,7 @@ export function formatEntry(entry: DlqEntry, options: { maxBodyBytes: number; lo
   }
   if (s.key !== undefined) out += field('key', s.key);
   if (s.undecodable !== undefined) out += field('undecodable', s.undecodable);
+  if (s.notReplayable !== undefined) out += field('not replayable', s.notReplayable);
   out += 'headers:\n';
   const headers = r?.headers ?? s.headers;
   const names = Object.keys(headers).sort();
@@ -325,6 +326,7 @@ export function entryJson(entry: DlqEntry, options: { maxBodyBytes: number; loca
     replayed: s.headers[EF.replayed] ?? null,
     key: s.key ?? null,
     undecodable: s.undecodable ?? null,
+    notReplayable: s.notReplayable ?? null,
     headers: r?.headers ?? s.headers,
     body: bodyJson(s.body, options.maxBodyBytes),
   };
