@@ -15,6 +15,7 @@
  * Errors are the binding's own state error, their messages prefixed with the transport's name.
  */
 import type { TopologyIR } from './ir.js';
+import { OnceUntilRejected } from './once.js';
 import type { Subscription } from './transport.js';
 
 /** A subscription as the lifecycle handles it: started once, stopped on failure and on close. */
@@ -25,7 +26,7 @@ export interface LifecycleSubscription extends Subscription {
 export class TransportLifecycle<S extends LifecycleSubscription> {
   /** The subscriptions started and not yet stopped; a subscription deletes itself once stopped. */
   readonly subscriptions = new Set<S>();
-  private starting: Promise<void> | null = null;
+  private readonly starting = new OnceUntilRejected();
   private closing: Promise<void> | null = null;
 
   /**
@@ -50,11 +51,7 @@ export class TransportLifecycle<S extends LifecycleSubscription> {
         ),
       );
     }
-    this.starting ??= run().catch((error: unknown) => {
-      this.starting = null;
-      throw error;
-    });
-    return this.starting;
+    return this.starting.run(run);
   }
 
   /** Start `subscription` and keep it, or stop it at once and reject with the error of its start. */
@@ -81,7 +78,7 @@ export class TransportLifecycle<S extends LifecycleSubscription> {
   close(timeoutMs: number, release: () => Promise<void>): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions].map((s) => s.stop({ timeoutMs })));
-      await this.starting?.catch(() => undefined);
+      await this.starting.settled();
       await release();
     })();
     return this.closing;

@@ -65,7 +65,7 @@ export class PostgresOutbox implements TransactionalOutbox {
   private pool: Pool | undefined;
   private readonly ownsPool: boolean;
   private readonly sharedPool: (() => Pool) | undefined;
-  private readonly initialized = new OnceUntilRejected(() => this.doInit());
+  private readonly initialized = new OnceUntilRejected();
   private readonly relays = new Set<OutboxRelay>();
   private notifying: 'idle' | 'sending' | 'again' = 'idle';
 
@@ -84,7 +84,7 @@ export class PostgresOutbox implements TransactionalOutbox {
 
   /** Create the table (unless `createTable` is off). Idempotent; the store's `init()` calls it. */
   init(): Promise<void> {
-    return this.initialized.run();
+    return this.initialized.run(() => this.doInit());
   }
 
   private async doInit(): Promise<void> {

@@ -64,7 +64,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   private readonly options: PostgresStoreOptions;
   private readonly sql: { create: string[]; claim: string; purge: string };
   private timer: NodeJS.Timeout | undefined;
-  private readonly initialized = new OnceUntilRejected(() => this.doInit());
+  private readonly initialized = new OnceUntilRejected();
   private readonly logger: Logger;
   /** The outbox on this store's pool, unless created with `outbox: false`. */
   readonly outbox: PostgresOutbox | undefined;
@@ -104,7 +104,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   init(): Promise<void> {
-    return this.initialized.run();
+    return this.initialized.run(() => this.doInit());
   }
 
   private async doInit(): Promise<void> {
