@@ -126,12 +126,13 @@ class NatsDeadLetters implements DeadLetterStore {
         // Nothing more (the rest was deleted meanwhile), or only what arrived after the pass began.
         if (msg === null || msg.seq > state.lastSeq) break;
         result.read++;
-        const decision = await decide(this.stored(consumer, msg));
+        const stored = this.stored(consumer, msg);
+        const decision = await decide(stored);
         await carryOutDecision(
           decision,
           {
             replay: (headers) =>
-              this.replay(consumer, msg, headers, decision.action === 'replay' && decision.keep === true),
+              this.replay(consumer, msg, stored, headers, decision.action === 'replay' && decision.keep === true),
             remove: () => this.remove(stream, msg.seq),
           },
           result,
@@ -187,18 +188,25 @@ class NatsDeadLetters implements DeadLetterStore {
   }
 
   /** Publishes the copy to the consumer's retry stream; resolves once JetStream stored it. */
-  private async replay(consumer: ConsumerIR, msg: JsMsg, headers: Headers, keep: boolean): Promise<void> {
+  private async replay(
+    consumer: ConsumerIR,
+    msg: JsMsg,
+    stored: StoredDeadLetter,
+    headers: Headers,
+    keep: boolean,
+  ): Promise<void> {
     const blocked = this.replayBlocked(consumer);
     if (blocked !== null) throw new Error(blocked);
     // The stored message's own headers decide, whatever headers the caller asks the copy to carry.
-    const bodyless = notReplayable(decodeNatsHeaders(msg, this.settings.maxHeaders).headers);
-    if (bodyless !== undefined) throw new Error(`dead letter seq ${msg.seq} of ${consumer.id} ${bodyless}`);
+    if (stored.notReplayable !== undefined) {
+      throw new Error(`dead letter seq ${msg.seq} of ${consumer.id} ${stored.notReplayable}`);
+    }
     const msgID = keep ? undefined : `replay:${msg.info.stream}:${msg.seq}`;
     const subject = this.names(consumer).retrySubject!;
     const key = headers[CE.partitionkey];
     const copy = fitCopy('retry', msg.data, retryPathReplayHeaders(consumer, headers), key, {
       maxPayload: this.nc.info?.max_payload ?? NATS_DEFAULTS.maxPayload,
-      overhead: msgID === undefined ? 0 : 'Nats-Msg-Id: \r\n'.length + msgID.length,
+      msgID,
       original: `stream ${msg.info.stream}, sequence ${msg.seq}`,
     });
     if (copy.shed.length > 0) {

@@ -494,7 +494,7 @@ class NatsSubscription implements Subscription {
     const msgID = `${msg.info.stream}:${msg.seq}`;
     const copy = fitCopy(subject === this.names.retrySubject ? 'retry' : 'dead-letter', msg.data, headers, key, {
       maxPayload: this.o.maxPayload(),
-      overhead: 'Nats-Msg-Id: \r\n'.length + msgID.length,
+      msgID,
       original: `stream ${msg.info.stream}, sequence ${msg.seq}`,
     });
     if (copy.shed.length > 0) {

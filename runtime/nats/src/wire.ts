@@ -198,23 +198,24 @@ export class CopyTooLargeError extends Error {}
  * where the original is), and at last every header but the dead-letter record's and the event id.
  * A retry copy that still does not fit throws {@link CopyTooLargeError} (released; the runtime
  * dead-letters it as `redelivery-limit` in the end); so does a dead letter when even its record
- * alone does not fit (a `max_payload` of a few KiB). `overhead` is what the publish adds (the
- * `Nats-Msg-Id` line).
+ * alone does not fit (a `max_payload` of a few KiB). `msgID` is the message id the publish will
+ * add (its `Nats-Msg-Id` header line counts against both bounds), if any.
  */
 export function fitCopy(
   kind: 'retry' | 'dead-letter',
   body: Uint8Array,
   headers: Headers,
   key: string | undefined,
-  limits: { maxPayload: number; overhead: number; original: string },
+  limits: { maxPayload: number; msgID: string | undefined; original: string },
 ): FittedCopy {
   const shed: string[] = [];
   let logical: Headers = { ...headers };
   let out = toNatsHeaders(logical, key);
-  const headerRoom = JETSTREAM_MAX_HEADER_BYTES - limits.overhead;
+  const overhead = limits.msgID === undefined ? 0 : 'Nats-Msg-Id: \r\n'.length + limits.msgID.length;
+  const headerRoom = JETSTREAM_MAX_HEADER_BYTES - overhead;
   const fits = () => {
     const h = headerBlockBytes(out);
-    return h <= headerRoom && h + body.byteLength + limits.overhead <= limits.maxPayload;
+    return h <= headerRoom && h + body.byteLength + overhead <= limits.maxPayload;
   };
   const redo = () => (out = toNatsHeaders(logical, key));
   if (fits()) return { body, headers: out, shed };
