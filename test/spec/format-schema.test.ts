@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import type { SectionLevel } from '@eventform/runtime';
+import { BROKER_SECTIONS } from '../../generator/src/spec/broker-sections.js';
 import { FIELDS } from '../../generator/src/spec/read-topology.js';
 import { RULES } from './rule-cases.js';
 
@@ -62,13 +64,36 @@ describe('topology.schema.json', () => {
     expect(propsOf(def('retry')).sort()).toEqual([...FIELDS.retry].sort());
     expect(propsOf(def('idempotency')).sort()).toEqual([...FIELDS.idempotency].sort());
     expect(propsOf(def('event')).sort()).toEqual([...FIELDS.event].sort());
-    expect(propsOf(def('event').properties!.kafka).sort()).toEqual([...FIELDS.eventKafka].sort());
     expect(propsOf(def('service')).sort()).toEqual([...FIELDS.service].sort());
     expect(propsOf(def('consumer')).sort()).toEqual([...FIELDS.consumer].sort());
-    expect(propsOf(def('consumer').properties!.rabbitmq).sort()).toEqual([...FIELDS.consumerRabbitmq].sort());
-    expect(propsOf(def('consumer').properties!.kafka).sort()).toEqual([...FIELDS.consumerKafka].sort());
-    expect(propsOf(topo.rabbitmq).sort()).toEqual([...FIELDS.rabbitmq].sort());
-    expect(propsOf(topo.kafka).sort()).toEqual([...FIELDS.kafka].sort());
+  });
+
+  it("describes each broker section as its package's field specs do", () => {
+    const topo = (formatSchema as Obj).properties!;
+    const places = { root: topo, event: def('event').properties!, consumer: def('consumer').properties! };
+    expect(BROKER_SECTIONS.map((b) => b.key)).toEqual(['rabbitmq', 'kafka']);
+    for (const section of BROKER_SECTIONS) {
+      for (const [level, props] of Object.entries(places) as [SectionLevel, Record<string, Obj>][]) {
+        const fields = section.fields[level];
+        const where = `${section.key} at ${level}`;
+        if (!fields) {
+          expect(props[section.key], where).toBeUndefined();
+          continue;
+        }
+        const schema = props[section.key] as Obj & { additionalProperties?: unknown };
+        expect(schema.additionalProperties, where).toBe(false);
+        expect(propsOf(schema).sort(), where).toEqual(Object.keys(fields).sort());
+        for (const [name, spec] of Object.entries(fields)) {
+          const p = schema.properties![name] as Record<string, unknown>;
+          const at = `${where}: ${name}`;
+          if (spec.type === 'int') expect([p.type, p.minimum, p.maximum], at).toEqual(['integer', spec.min, spec.max]);
+          if (spec.type === 'oneOf') expect(p.enum, at).toEqual(spec.values);
+          if (spec.type === 'name') expect(p.pattern, at).toBe(spec.pattern.source);
+          if (spec.type === 'duration') expect(p.$ref, at).toBe('#/definitions/duration');
+          if (spec.type === 'stringMap') expect(p.type, at).toBe('object');
+        }
+      }
+    }
   });
 
   it('gives every field a description for editor hovers', () => {

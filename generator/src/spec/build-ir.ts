@@ -5,18 +5,19 @@
 import type {
   ConsumerIR,
   EventIR,
-  KafkaEventIR,
   SchemaIR,
+  SectionIR,
   ServiceIR,
   SourceLocation,
   TopologyIR,
 } from '@eventform/runtime';
+import { sectionInput } from './broker-section-input.js';
+import { BROKER_SECTIONS } from './broker-sections.js';
 import { DEFAULTS } from './defaults.js';
 import { cmp, type Span } from './diagnostics.js';
 import type { EffectivePolicies } from './policies.js';
 import type { RawConsumer, RawTopology } from './raw-topology.js';
 import type { ResolvedSchema, SharedSchema } from './schema-refs.js';
-import { deadLetterName, resourceNames, retryQueueName, retryTopicName } from './resource-names.js';
 import { toPlain } from './yaml-tree.js';
 
 export interface BuildInput {
@@ -30,7 +31,14 @@ export interface BuildInput {
 
 export function buildIR(input: BuildInput): TopologyIR {
   const { raw, topologyName } = input;
-  const names = resourceNames(raw, topologyName);
+  // Each broker's part, built by its package; written after the broker-neutral fields, in
+  // `BROKER_PACKAGES` order, and left out where the package leaves it undefined.
+  const parts = BROKER_SECTIONS.map((section) => ({
+    key: section.key,
+    ir: section.build(sectionInput(section, raw, topologyName, input.policies)),
+  }));
+  const partsOf = (pick: (ir: SectionIR) => unknown): Record<string, unknown> =>
+    Object.fromEntries(parts.map((p) => [p.key, pick(p.ir)]).filter(([, v]) => v !== undefined));
   const loc = (s: Span): SourceLocation => ({ file: s.file, line: s.line, col: s.col });
   const byName = <T extends { name: string }>(a: T, b: T) => cmp(a.name, b.name);
   const consumerId = (c: RawConsumer) => `${c.service}.${c.handler}`;
@@ -46,16 +54,6 @@ export function buildIR(input: BuildInput): TopologyIR {
   const events: EventIR[] = raw.events
     .map((e): EventIR => {
       const payload = input.payloads.get(e.name)!;
-      const configs: Record<string, string> = {
-        'min.insync.replicas': String(names.kafka.minInsyncReplicas),
-        ...e.kafka.configs,
-      };
-      const kafka: KafkaEventIR = {
-        topic: names.eventTopic(e),
-        partitions: e.kafka.partitions?.value ?? names.kafka.partitions,
-        replicationFactor: names.kafka.replicationFactor,
-        configs: Object.fromEntries(Object.entries(configs).sort(([a], [b]) => cmp(a, b))),
-      };
       return {
         name: e.name,
         description: e.description ?? null,
@@ -70,19 +68,14 @@ export function buildIR(input: BuildInput): TopologyIR {
           raw.services.filter((s) => s.produces.some((p) => p.value === e.name)).map((s) => s.name),
         ).sort(cmp),
         consumers: allConsumers.filter((c) => c.events.some((x) => x.value === e.name)).map(consumerId),
-        rabbitmq: { exchange: names.exchange, routingKey: e.name },
-        kafka,
+        ...partsOf((p) => p.events.get(e.name)),
         loc: loc(e.nameSpan),
-      };
+      } as EventIR;
     })
     .sort(byName);
 
   const consumers: ConsumerIR[] = allConsumers.map((c): ConsumerIR => {
     const p = input.policies.get(c)!;
-    const queue = names.consumerQueue(c);
-    const group = names.consumerGroup(c);
-    const distinct = unique(p.retry.delaysMs).sort((a, b) => a - b);
-    const partitions = names.partitions(c);
     return {
       id: consumerId(c),
       service: c.service,
@@ -92,21 +85,9 @@ export function buildIR(input: BuildInput): TopologyIR {
       deadLetter: p.deadLetter,
       idempotency: p.idempotency,
       concurrency: p.concurrency,
-      rabbitmq: {
-        queue,
-        queueType: c.rabbitmq.queueType?.value ?? names.queueType,
-        retryQueues: distinct.map((delayMs) => ({ name: retryQueueName(queue, delayMs), delayMs })),
-        deadLetterQueue: p.deadLetter ? deadLetterName(queue) : null,
-        // Only when set, so the IR of every other topology stays as it was.
-        ...(partitions ? { partitions } : {}),
-      },
-      kafka: {
-        groupId: group,
-        retryTopic: p.retry.attempts > 1 ? retryTopicName(group) : null,
-        deadLetterTopic: p.deadLetter ? deadLetterName(group) : null,
-      },
+      ...partsOf((part) => part.consumers.get(consumerId(c))),
       loc: loc(c.handlerSpan),
-    };
+    } as ConsumerIR;
   });
 
   const services: ServiceIR[] = raw.services
@@ -130,9 +111,8 @@ export function buildIR(input: BuildInput): TopologyIR {
     events,
     services,
     consumers,
-    rabbitmq: { exchange: names.exchange, queueType: names.queueType },
-    kafka: { ...names.kafka },
-  };
+    ...partsOf((p) => p.root),
+  } as TopologyIR;
 }
 
 function unique<T>(xs: T[]): T[] {

@@ -1,8 +1,9 @@
 /**
- * Every default and limit of the topology format, in one place. docs/topology-format.md quotes
- * these values; change both together.
+ * Every default and limit of the topology format, in one place, except those of the broker
+ * sections (`rabbitmq:`, `kafka:`, ...), which their packages' `topologySection` holds.
+ * docs/topology-format.md quotes these values; change both together.
  */
-import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind } from '@eventform/runtime';
 
 export const DEFAULTS = {
   version: 1,
@@ -22,8 +23,6 @@ export const DEFAULTS = {
   compatibility: 'backward' as Compatibility,
   /** How events travel as CloudEvents; `defaults.contentMode`, then per event. */
   contentMode: 'binary' as ContentMode,
-  rabbitmq: { queueType: 'quorum' as QueueType },
-  kafka: { partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 },
 } as const;
 
 export const LIMITS = {
@@ -47,13 +46,5 @@ export const LIMITS = {
   maxDelayMs: 2_147_483_647,
   /** Idempotency windows: ten years is plenty. */
   maxWindowMs: 3650 * 86_400_000,
-  maxPartitions: 10_000,
-  /** Partition queues of one RabbitMQ handler (`rabbitmq.partitions`); each is a replicated queue. */
-  maxRabbitmqPartitions: 256,
-  maxReplicationFactor: 32,
   maxExternalSchemas: 500,
-  /** Kafka topic names. */
-  maxKafkaName: 249,
-  /** RabbitMQ queue and exchange names (bytes; names here are ASCII). */
-  maxRabbitName: 255,
 } as const;

@@ -3,7 +3,7 @@
  * defaults applied yet. `read-topology.ts` produces it; the semantic checks and the IR builder
  * consume it.
  */
-import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind } from '@eventform/runtime';
 import type { Span } from './diagnostics.js';
 import type { YNode } from './yaml-tree.js';
 
@@ -12,6 +12,18 @@ export interface Located<T> {
   value: T;
   span: Span;
 }
+
+/**
+ * A broker's section (`kafka:`) at one place, as written: the fields that passed their checks
+ * (`TopologySection.fields`), by name.
+ */
+export interface RawSection {
+  span: Span;
+  values: Record<string, Located<unknown>>;
+}
+
+/** The broker sections written at one place, by section key; a section not written is absent. */
+export type RawSections = Record<string, RawSection>;
 
 export interface RawRetry {
   span: Span;
@@ -60,11 +72,7 @@ export interface RawEvent {
   examples: YNode[];
   compatibility?: Located<Compatibility> | undefined;
   contentMode?: Located<ContentMode> | undefined;
-  kafka: {
-    partitions?: Located<number> | undefined;
-    topic?: Located<string> | undefined;
-    configs: Record<string, string>;
-  };
+  sections: RawSections;
 }
 
 export interface RawConsumer {
@@ -75,12 +83,7 @@ export interface RawConsumer {
   eventSpan: Span;
   events: Located<string>[];
   policies: RawPolicies;
-  rabbitmq: {
-    queueType?: Located<QueueType> | undefined;
-    queue?: Located<string> | undefined;
-    partitions?: Located<number> | undefined;
-  };
-  kafka: { groupId?: Located<string> | undefined };
+  sections: RawSections;
 }
 
 export interface RawService {
@@ -102,10 +105,5 @@ export interface RawTopology {
   schemas: RawSchemaDecl[];
   events: RawEvent[];
   services: RawService[];
-  rabbitmq: { queueType?: Located<QueueType> | undefined; exchange?: Located<string> | undefined };
-  kafka: {
-    partitions?: Located<number> | undefined;
-    replicationFactor?: Located<number> | undefined;
-    minInsyncReplicas?: Located<number> | undefined;
-  };
+  sections: RawSections;
 }

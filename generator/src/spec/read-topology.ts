@@ -3,7 +3,15 @@
  * "did you mean"), wrong types, missing required fields, out-of-range numbers, bad durations and
  * names in the wrong case. It keeps going after a problem so every diagnostic appears at once.
  */
-import type { BackoffKind, Compatibility, ContentMode, IdempotencyStoreKind, QueueType } from '@eventform/runtime';
+import type {
+  BackoffKind,
+  Compatibility,
+  ContentMode,
+  IdempotencyStoreKind,
+  SectionFieldSpec,
+  SectionLevel,
+} from '@eventform/runtime';
+import { BROKER_SECTIONS } from './broker-sections.js';
 import { LIMITS } from './defaults.js';
 import type { DiagnosticSink, Span } from './diagnostics.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -16,36 +24,44 @@ import type {
   RawIdempotency,
   RawPolicies,
   RawRetry,
+  RawSections,
   RawService,
   RawTopology,
 } from './raw-topology.js';
 import { didYouMean } from './suggest.js';
 import { describeNode, type YMap, type YMapEntry, type YNode } from './yaml-tree.js';
 
-/** Allowed fields per object, exported for the format-schema consistency test. */
+/** The broker section keys a level takes (`kafka`, ...), in `BROKER_PACKAGES` order. */
+const sectionKeys = (level: SectionLevel): string[] =>
+  BROKER_SECTIONS.filter((s) => s.fields[level] !== undefined).map((s) => s.key);
+
+/**
+ * Allowed fields per object, exported for the format-schema consistency test. The broker sections'
+ * own fields are their packages' (`TopologySection.fields`).
+ */
 export const FIELDS = {
-  root: ['topology', 'version', 'description', 'defaults', 'schemas', 'events', 'services', 'rabbitmq', 'kafka'],
+  root: ['topology', 'version', 'description', 'defaults', 'schemas', 'events', 'services', ...sectionKeys('root')],
   defaults: ['retry', 'deadLetter', 'idempotency', 'concurrency', 'compatibility', 'contentMode'],
   retry: ['attempts', 'backoff', 'delay', 'maxDelay', 'jitter'],
   idempotency: ['enabled', 'key', 'window'],
-  event: ['description', 'version', 'key', 'payload', 'examples', 'compatibility', 'contentMode', 'kafka'],
-  eventKafka: ['partitions', 'topic', 'configs'],
+  event: [
+    'description',
+    'version',
+    'key',
+    'payload',
+    'examples',
+    'compatibility',
+    'contentMode',
+    ...sectionKeys('event'),
+  ],
   service: ['description', 'store', 'produces', 'consumes'],
-  consumer: ['event', 'retry', 'deadLetter', 'idempotency', 'concurrency', 'rabbitmq', 'kafka'],
-  consumerRabbitmq: ['queueType', 'queue', 'partitions'],
-  consumerKafka: ['groupId'],
-  rabbitmq: ['exchange', 'queueType'],
-  kafka: ['partitions', 'replicationFactor', 'minInsyncReplicas'],
-} as const;
+  consumer: ['event', 'retry', 'deadLetter', 'idempotency', 'concurrency', ...sectionKeys('consumer')],
+} as const satisfies Record<string, readonly string[]>;
 
 export const BACKOFFS: readonly BackoffKind[] = ['fixed', 'exponential'];
 export const COMPATIBILITIES: readonly Compatibility[] = ['backward', 'forward', 'full', 'none'];
 export const CONTENT_MODES: readonly ContentMode[] = ['binary', 'structured'];
-export const QUEUE_TYPES: readonly QueueType[] = ['quorum', 'classic'];
 export const STORES: readonly IdempotencyStoreKind[] = ['memory', 'postgres'];
-
-const RABBIT_NAME = /^[A-Za-z0-9._:-]+$/;
-const KAFKA_NAME = /^[A-Za-z0-9._-]+$/;
 
 export function readTopology(file: string, root: YNode, sink: DiagnosticSink): RawTopology | null {
   if (root.kind !== 'map') {
@@ -71,8 +87,7 @@ class Reader {
       schemas: [],
       events: [],
       services: [],
-      rabbitmq: {},
-      kafka: {},
+      sections: {},
     };
     const f = this.fields(root, FIELDS.root, 'the topology');
 
@@ -98,38 +113,7 @@ class Reader {
     const events = this.require(root, f, 'events', 'the topology', 'declare at least one event under `events:`');
     if (events) this.events(events, t);
     if (f.services) this.services(f.services.value, t);
-    if (f.rabbitmq) {
-      const m = this.map(f.rabbitmq.value, `'rabbitmq'`);
-      if (m) {
-        const rf = this.fields(m, FIELDS.rabbitmq, `'rabbitmq'`);
-        if (rf.exchange) t.rabbitmq.exchange = this.resourceName(rf.exchange.value, `'rabbitmq.exchange'`, RABBIT_NAME);
-        if (rf.queueType) t.rabbitmq.queueType = this.oneOf(rf.queueType.value, `'rabbitmq.queueType'`, QUEUE_TYPES);
-      }
-    }
-    if (f.kafka) {
-      const m = this.map(f.kafka.value, `'kafka'`);
-      if (m) {
-        const kf = this.fields(m, FIELDS.kafka, `'kafka'`);
-        if (kf.partitions)
-          t.kafka.partitions = this.int(kf.partitions.value, `'kafka.partitions'`, 1, LIMITS.maxPartitions);
-        if (kf.replicationFactor) {
-          t.kafka.replicationFactor = this.int(
-            kf.replicationFactor.value,
-            `'kafka.replicationFactor'`,
-            1,
-            LIMITS.maxReplicationFactor,
-          );
-        }
-        if (kf.minInsyncReplicas) {
-          t.kafka.minInsyncReplicas = this.int(
-            kf.minInsyncReplicas.value,
-            `'kafka.minInsyncReplicas'`,
-            1,
-            LIMITS.maxReplicationFactor,
-          );
-        }
-      }
-    }
+    t.sections = this.sections(f, 'root', (field) => `'${field}'`);
     return t;
   }
 
@@ -180,7 +164,7 @@ class Reader {
       if (!em) continue;
       const what = `event '${e.key}'`;
       const f = this.fields(em, FIELDS.event, what);
-      const ev: RawEvent = { name: e.key, nameSpan: e.keySpan, examples: [], kafka: { configs: {} } };
+      const ev: RawEvent = { name: e.key, nameSpan: e.keySpan, examples: [], sections: {} };
       if (f.description) ev.description = this.str(f.description.value, `'description' of ${what}`);
       if (f.version) ev.version = this.int(f.version.value, `'version' of ${what}`, 1, Number.MAX_SAFE_INTEGER);
       if (f.key) ev.key = this.located(f.key.value, this.str(f.key.value, `'key' of ${what}`));
@@ -209,28 +193,7 @@ class Reader {
       if (f.compatibility)
         ev.compatibility = this.oneOf(f.compatibility.value, `'compatibility' of ${what}`, COMPATIBILITIES);
       if (f.contentMode) ev.contentMode = this.oneOf(f.contentMode.value, `'contentMode' of ${what}`, CONTENT_MODES);
-      if (f.kafka) {
-        const km = this.map(f.kafka.value, `'kafka' of ${what}`);
-        if (km) {
-          const kf = this.fields(km, FIELDS.eventKafka, `'kafka' of ${what}`);
-          if (kf.partitions)
-            ev.kafka.partitions = this.int(
-              kf.partitions.value,
-              `'kafka.partitions' of ${what}`,
-              1,
-              LIMITS.maxPartitions,
-            );
-          if (kf.topic) ev.kafka.topic = this.resourceName(kf.topic.value, `'kafka.topic' of ${what}`, KAFKA_NAME);
-          if (kf.configs) {
-            const cm = this.map(kf.configs.value, `'kafka.configs' of ${what}`);
-            for (const c of cm?.entries ?? []) {
-              const v = c.value;
-              if (v.kind === 'scalar' && v.value !== null) ev.kafka.configs[c.key] = String(v.value);
-              else this.typeError(v, `Kafka config '${c.key}'`, 'a string, number or boolean');
-            }
-          }
-        }
-      }
+      ev.sections = this.sections(f, 'event', (field) => `'${field}' of ${what}`);
       t.events.push(ev);
     }
   }
@@ -282,8 +245,7 @@ class Reader {
       eventSpan: h.keySpan,
       events: [],
       policies: this.policies(f, (field) => `'${field}' of ${what}`),
-      rabbitmq: {},
-      kafka: {},
+      sections: this.sections(f, 'consumer', (field) => `'${field}' of ${what}`),
     };
     const ev =
       f.event ??
@@ -306,31 +268,59 @@ class Reader {
         this.typeError(ev.value, `'event' of ${what}`, 'an event name or a list of event names');
       }
     }
-    if (f.rabbitmq) {
-      const rm = this.map(f.rabbitmq.value, `'rabbitmq' of ${what}`);
-      if (rm) {
-        const rf = this.fields(rm, FIELDS.consumerRabbitmq, `'rabbitmq' of ${what}`);
-        if (rf.queueType)
-          c.rabbitmq.queueType = this.oneOf(rf.queueType.value, `'rabbitmq.queueType' of ${what}`, QUEUE_TYPES);
-        if (rf.queue) c.rabbitmq.queue = this.resourceName(rf.queue.value, `'rabbitmq.queue' of ${what}`, RABBIT_NAME);
-        if (rf.partitions) {
-          c.rabbitmq.partitions = this.int(
-            rf.partitions.value,
-            `'rabbitmq.partitions' of ${what}`,
-            1,
-            LIMITS.maxRabbitmqPartitions,
-          );
-        }
-      }
-    }
-    if (f.kafka) {
-      const km = this.map(f.kafka.value, `'kafka' of ${what}`);
-      if (km) {
-        const kf = this.fields(km, FIELDS.consumerKafka, `'kafka' of ${what}`);
-        if (kf.groupId) c.kafka.groupId = this.resourceName(kf.groupId.value, `'kafka.groupId' of ${what}`, KAFKA_NAME);
-      }
-    }
     return c;
+  }
+
+  /**
+   * The broker sections written at one place (`level`), each read by its package's field specs.
+   * `of` names a field in messages: `'kafka.partitions'`, `'kafka.topic' of event 'X'`.
+   */
+  private sections(
+    f: Partial<Record<string, YMapEntry>>,
+    level: SectionLevel,
+    of: (field: string) => string,
+  ): RawSections {
+    const out: RawSections = {};
+    for (const section of BROKER_SECTIONS) {
+      const specs = section.fields[level];
+      const entry = specs ? f[section.key] : undefined;
+      if (!specs || !entry) continue;
+      const m = this.map(entry.value, of(section.key));
+      if (!m) continue;
+      const written = this.fields(m, Object.keys(specs), of(section.key));
+      const values: RawSections[string]['values'] = {};
+      for (const [name, spec] of Object.entries(specs)) {
+        const e = written[name];
+        const v = e && this.sectionField(e.value, of(`${section.key}.${name}`), spec);
+        if (v) values[name] = v;
+      }
+      out[section.key] = { span: entry.value.span, values };
+    }
+    return out;
+  }
+
+  private sectionField(node: YNode, what: string, spec: SectionFieldSpec): Located<unknown> | undefined {
+    switch (spec.type) {
+      case 'int':
+        return this.int(node, what, spec.min, spec.max);
+      case 'oneOf':
+        return this.oneOf(node, what, spec.values);
+      case 'name':
+        return this.resourceName(node, what, spec.pattern, spec.allowed);
+      case 'duration':
+        return this.duration(node, what, spec.minMs, spec.maxMs);
+      case 'stringMap': {
+        const m = this.map(node, what);
+        if (!m) return undefined;
+        const out: Record<string, string> = {};
+        for (const c of m.entries) {
+          const v = c.value;
+          if (v.kind === 'scalar' && v.value !== null) out[c.key] = String(v.value);
+          else this.typeError(v, `${spec.entry} '${c.key}'`, 'a string, number or boolean');
+        }
+        return { value: out, span: node.span };
+      }
+    }
   }
 
   /**
@@ -527,15 +517,11 @@ class Reader {
     return out;
   }
 
-  private resourceName(node: YNode, what: string, pattern: RegExp): Located<string> | undefined {
+  private resourceName(node: YNode, what: string, pattern: RegExp, allowed: string): Located<string> | undefined {
     const s = this.str(node, what);
     if (s === undefined) return undefined;
     if (!pattern.test(s)) {
-      this.sink.report(
-        'EF2004',
-        node.span,
-        `${what} '${s}' may only contain letters, digits and ${pattern === KAFKA_NAME ? "'.', '_', '-'" : "'.', '_', '-', ':'"}`,
-      );
+      this.sink.report('EF2004', node.span, `${what} '${s}' may only contain letters, digits and ${allowed}`);
       return undefined;
     }
     return { value: s, span: node.span };

@@ -1,10 +1,13 @@
 /**
  * Cross-reference and policy checks on the structurally valid topology: name collisions that no
- * identifier escaping can fix, unknown events, ordering and idempotency keys, Kafka settings,
- * broker resource names, and the advisory warnings (past tense, unused events, ...).
+ * identifier escaping can fix, unknown events, ordering and idempotency keys, the advisory warnings
+ * (past tense, unused events, ...), and what each broker's topology section finds (its settings and
+ * resource names; `TopologySection`, runtime/core).
  */
-import { deadLetterName, resourceNames, retryQueueName, retryTopicName } from './resource-names.js';
-import { LIMITS } from './defaults.js';
+import type { SectionProblem } from '@eventform/runtime';
+import { sectionInput, sectionSpan } from './broker-section-input.js';
+import { BROKER_SECTIONS } from './broker-sections.js';
+import type { DiagnosticCode } from './codes.js';
 import { cmp, type DiagnosticSink, type Span } from './diagnostics.js';
 import { formatDuration } from './duration.js';
 import { RISKY_MEMBER_NAMES, TS_GLOBAL_TYPES, looksPastTense, pascalCase } from './naming.js';
@@ -26,7 +29,7 @@ export function checkSemantics(input: SemanticInput, sink: DiagnosticSink): void
   checkReferences(input, sink);
   checkKeys(input, sink);
   checkPolicies(input, sink);
-  checkResources(input, sink);
+  checkBrokerSections(input, sink);
 }
 
 // ---- names ------------------------------------------------------------------------------------
@@ -330,103 +333,56 @@ function checkPolicies({ raw, policies }: SemanticInput, sink: DiagnosticSink): 
       }
     }
   }
-  // Per-key order needs a key: without one every event would hash to the same partition.
-  const keyed = new Map(raw.events.map((e) => [e.name, e.key !== undefined]));
-  for (const s of raw.services) {
-    for (const c of s.consumers) {
-      const partitions = c.rabbitmq.partitions;
-      if (!partitions) continue;
-      for (const e of c.events) {
-        if (keyed.get(e.value) !== false) continue;
-        sink.report(
-          'EF6005',
-          partitions.span,
-          `handler '${s.name}.${c.handler}' keeps per-key order over ${partitions.value} partitions, but event '${e.value}' declares no key`,
-          `give '${e.value}' a \`key:\` (a required string property of its payload), or drop \`rabbitmq.partitions\``,
-        );
-      }
-    }
-  }
-  const k = raw.kafka;
-  const rf = k.replicationFactor?.value ?? 3;
-  const isr = k.minInsyncReplicas?.value ?? 2;
-  if (isr > rf) {
-    sink.report(
-      'EF6004',
-      (k.minInsyncReplicas ?? k.replicationFactor)!.span,
-      `kafka.minInsyncReplicas (${isr}) cannot exceed kafka.replicationFactor (${rf})`,
-      'producers with acks=all could never write',
-    );
-  }
 }
 
 // ---- broker resources -------------------------------------------------------------------------
 
-function checkResources({ raw, policies }: SemanticInput, sink: DiagnosticSink): void {
-  if (!raw.name) return;
-  const names = resourceNames(raw, raw.name.value);
-  const rabbit = new Map<string, string>();
-  const topics = new Map<string, string>();
-  const groups = new Map<string, string>();
-  // One problem per owner and broker is enough: the derived names share their cause.
-  const reported = new Set<string>();
-  const claim = (
-    pool: Map<string, string>,
-    name: string,
-    owner: string,
-    at: Span,
-    broker: 'RabbitMQ' | 'Kafka',
-    kind: string,
-  ): void => {
-    const limit = broker === 'Kafka' ? LIMITS.maxKafkaName : LIMITS.maxRabbitName;
-    const once = `${owner}|${broker}`;
-    if (reported.has(once)) return;
-    if (name.length > limit) {
-      reported.add(once);
-      sink.report(
-        'EF3009',
-        at,
-        `${broker} ${kind} name '${name.slice(0, 60)}…' is ${name.length} characters; the limit is ${limit}`,
-        'shorten the topology, service or handler name, or override the resource name',
-      );
-      return;
+/** The code a broker section's problem is reported with. */
+const PROBLEM_CODES: Record<SectionProblem['kind'], DiagnosticCode> = {
+  inconsistent: 'EF6004',
+  'needs-key': 'EF6005',
+  'name-too-long': 'EF3009',
+};
+
+/**
+ * Each broker section's own problems, then its resource names: too long for the broker (EF3009), or
+ * taken by two owners (EF3010), one problem per owner and broker (the derived names share a cause).
+ */
+function checkBrokerSections({ raw, policies }: SemanticInput, sink: DiagnosticSink): void {
+  for (const section of BROKER_SECTIONS) {
+    const input = sectionInput(section, raw, raw.name?.value ?? '', policies);
+    for (const p of section.check(input)) {
+      sink.report(PROBLEM_CODES[p.kind], sectionSpan(section, raw, p.at), p.message, p.hint);
     }
-    const prev = pool.get(name);
-    if (prev !== undefined && prev !== owner) {
-      reported.add(once);
-      sink.report(
-        'EF3010',
-        at,
-        `${broker} ${kind} '${name}' of ${owner} is also used by ${prev}`,
-        'override the resource name of one of them',
-      );
-    } else pool.set(name, owner);
-  };
-  for (const e of raw.events) {
-    claim(topics, names.eventTopic(e), `event '${e.name}'`, e.kafka.topic?.span ?? e.nameSpan, 'Kafka', 'topic');
-  }
-  for (const s of raw.services) {
-    for (const c of s.consumers) {
-      const owner = `handler '${s.name}.${c.handler}'`;
-      const pol = policies.get(c)!;
-      const q = names.consumerQueue(c);
-      const qAt = c.rabbitmq.queue?.span ?? c.handlerSpan;
-      claim(rabbit, q, owner, qAt, 'RabbitMQ', 'queue');
-      for (const d of new Set(pol.retry.delaysMs)) claim(rabbit, retryQueueName(q, d), owner, qAt, 'RabbitMQ', 'queue');
-      if (pol.deadLetter) claim(rabbit, deadLetterName(q), owner, qAt, 'RabbitMQ', 'queue');
-      for (const p of names.partitions(c)?.queues ?? []) claim(rabbit, p, owner, qAt, 'RabbitMQ', 'queue');
-      const g = names.consumerGroup(c);
-      const gAt = c.kafka.groupId?.span ?? c.handlerSpan;
-      claim(groups, g, owner, gAt, 'Kafka', 'consumer group');
-      if (pol.retry.attempts > 1) claim(topics, retryTopicName(g), owner, gAt, 'Kafka', 'topic');
-      if (pol.deadLetter) claim(topics, deadLetterName(g), owner, gAt, 'Kafka', 'topic');
+    if (!raw.name) continue;
+    const pools = new Map<string, Map<string, string>>();
+    const reported = new Set<string>();
+    for (const claim of section.names(input)) {
+      const owner = claim.at.level === 'event' ? `event '${claim.at.owner}'` : `handler '${claim.at.owner}'`;
+      if (reported.has(owner)) continue;
+      const at = sectionSpan(section, raw, claim.at);
+      const { name, kind, maxLength } = claim;
+      if (name.length > maxLength) {
+        reported.add(owner);
+        sink.report(
+          'EF3009',
+          at,
+          `${section.title} ${kind} name '${name.slice(0, 60)}…' is ${name.length} characters; the limit is ${maxLength}`,
+          'shorten the topology, service or handler name, or override the resource name',
+        );
+        continue;
+      }
+      const pool = pools.get(claim.pool) ?? pools.set(claim.pool, new Map()).get(claim.pool)!;
+      const prev = pool.get(name);
+      if (prev !== undefined && prev !== owner) {
+        reported.add(owner);
+        sink.report(
+          'EF3010',
+          at,
+          `${section.title} ${kind} '${name}' of ${owner} is also used by ${prev}`,
+          'override the resource name of one of them',
+        );
+      } else pool.set(name, owner);
     }
-  }
-  if (names.exchange.length > LIMITS.maxRabbitName) {
-    sink.report(
-      'EF3009',
-      raw.rabbitmq.exchange?.span ?? raw.name.span,
-      `RabbitMQ exchange name is ${names.exchange.length} characters; the limit is ${LIMITS.maxRabbitName}`,
-    );
   }
 }

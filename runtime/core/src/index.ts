@@ -161,6 +161,23 @@ export type {
   ProvisionPlanItem,
 } from './broker-binding.js';
 export { orderedRecord } from './provisioning-document.js';
+export { formatDuration, parseDuration } from './duration.js';
+export type {
+  ResourceNameClaim,
+  SectionChange,
+  SectionConsumerInput,
+  SectionEventInput,
+  SectionFieldSpec,
+  SectionFields,
+  SectionIR,
+  SectionInput,
+  SectionLeftovers,
+  SectionLevel,
+  SectionPlace,
+  SectionProblem,
+  SectionValues,
+  TopologySection,
+} from './topology-section.js';
 export { withDefaults } from './with-defaults.js';
 export { OnceUntilRejected } from './once.js';
 export type { PlanMarkdown, ProvisioningDocument, ProvisioningDocumentFn } from './provisioning-document.js';

@@ -79,7 +79,25 @@ export interface KafkaEventIR {
   configs: Record<string, string>;
 }
 
-export interface EventIR {
+/**
+ * Broker parts of the IR, by section key (`rabbitmq`, `kafka`, `nats`): open, so a broker package
+ * gives its part a type by declaration merging (`declare module '@eventform/runtime' { interface
+ * EventBrokerParts { nats?: NatsEventIR } }`) while an IR with a part whose package a program does
+ * not load still type-checks. A part is absent when its package's `build` leaves it out.
+ */
+export interface TopologyBrokerParts {
+  [section: string]: unknown;
+}
+/** An event's broker parts (see {@link TopologyBrokerParts}). */
+export interface EventBrokerParts {
+  [section: string]: unknown;
+}
+/** A consumer's broker parts (see {@link TopologyBrokerParts}). */
+export interface ConsumerBrokerParts {
+  [section: string]: unknown;
+}
+
+export interface EventIR extends EventBrokerParts {
   name: string;
   description: string | null;
   version: number;
@@ -138,7 +156,7 @@ export interface KafkaConsumerIR {
   deadLetterTopic: string | null;
 }
 
-export interface ConsumerIR {
+export interface ConsumerIR extends ConsumerBrokerParts {
   /** `<service>.<handler>`; unique within the topology. */
   id: string;
   service: string;
@@ -171,7 +189,7 @@ export interface ServiceIR {
   loc: SourceLocation;
 }
 
-export interface TopologyIR {
+export interface TopologyIR extends TopologyBrokerParts {
   irVersion: 1;
   /** kebab-case topology name; prefixes every broker resource. */
   name: string;

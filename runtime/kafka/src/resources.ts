@@ -162,3 +162,4 @@ function describe(topic: KafkaTopicDescriptor): string {
 }
 
 export { provisioningDocument } from './provisioning-document.js';
+export { topologySection } from './topology-section.js';

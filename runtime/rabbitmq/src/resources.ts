@@ -241,3 +241,4 @@ function compare(a: string, b: string): number {
 }
 
 export { provisioningDocument } from './provisioning-document.js';
+export { topologySection } from './topology-section.js';
