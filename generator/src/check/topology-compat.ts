@@ -1,13 +1,17 @@
 /**
  * Topology-level changes between an old and a new IR that break running systems or would drop
- * broker resources: removed/renamed events, ordering keys, Kafka partitions, versions, and
- * queues/topics/DLQs that provisioning would leave orphaned. Pure: IR in, findings out.
+ * broker resources: removed/renamed events, ordering keys, versions, and queues/topics/DLQs that
+ * provisioning would leave orphaned. What a change means on one broker (Kafka partitions, a moved
+ * topic or queue, a queue type) comes from that broker's topology section (`compat` and
+ * `leftovers` of `TopologySection`, runtime/core); the rule ids and severities stay here. Pure: IR
+ * in, findings out.
  *
  * Severity: `error` for what breaks consumers or cannot be applied (a consumed event removed, a
  * key changed, partitions shrunk, a version going down); `warning` for destructive but possibly
  * intended operations (a consumer removed, a DLQ dropped) — `--strict` fails on those too.
  */
-import type { Compatibility, ConsumerIR, EventIR, SourceLocation, TopologyIR } from '@eventform/runtime';
+import type { Compatibility, ConsumerIR, EventIR, SectionChange, SourceLocation, TopologyIR } from '@eventform/runtime';
+import { BROKER_SECTIONS } from '../spec/broker-sections.js';
 import { canonical, isObject } from './json-values.js';
 import { RULES, type RuleId } from './rules.js';
 import { resolverFromIR } from './schema-compat.js';
@@ -48,14 +52,55 @@ export function compareTopologies(oldIr: TopologyIR, newIr: TopologyIR): Topolog
       anchor: 'topology',
     });
   }
-  compareEvents(oldIr, newIr, renamedTopology, add);
-  compareConsumers(oldIr, newIr, renamedTopology, add);
+  // After a topology rename every resource name changes; that one finding says so for all of them.
+  const changes = BROKER_SECTIONS.flatMap((s) => s.compat(oldIr, newIr)).filter(
+    (c) => !(renamedTopology && (c.kind === 'event-moved' || c.kind === 'consumer-moved')),
+  );
+  compareEvents(oldIr, newIr, renamedTopology, changes, add);
+  compareConsumers(oldIr, newIr, renamedTopology, changes, add);
   return out;
 }
 
 type Add = (rule: RuleId, severity: 'error' | 'warning', message: string, where: Partial<TopologyFinding>) => void;
 
-function compareEvents(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology: boolean, add: Add): void {
+/** The rule and severity of each kind of broker change. */
+const CHANGE_RULES: Record<SectionChange['kind'], { rule: RuleId; severity: 'error' | 'warning' }> = {
+  'partitions-decreased': { rule: 'EFC204', severity: 'error' },
+  'partitions-increased': { rule: 'EFC205', severity: 'warning' },
+  'event-moved': { rule: 'EFC213', severity: 'warning' },
+  'consumer-moved': { rule: 'EFC211', severity: 'warning' },
+  'queue-type-changed': { rule: 'EFC212', severity: 'warning' },
+};
+
+/** Adds the broker changes of one kind to one event or consumer. */
+function addChanges(
+  changes: readonly SectionChange[],
+  kinds: readonly SectionChange['kind'][],
+  of: (c: SectionChange) => boolean,
+  where: Partial<TopologyFinding>,
+  add: Add,
+): void {
+  for (const kind of kinds) {
+    for (const c of changes) {
+      if (c.kind === kind && of(c)) add(CHANGE_RULES[kind].rule, CHANGE_RULES[kind].severity, c.message, where);
+    }
+  }
+}
+
+/** What a removed event or consumer leaves behind, broker by broker: `a and b`. */
+function leftovers(pick: (l: (typeof BROKER_SECTIONS)[number]['leftovers']) => string | undefined): string {
+  return BROKER_SECTIONS.map((s) => pick(s.leftovers))
+    .filter((x): x is string => x !== undefined)
+    .join(' and ');
+}
+
+function compareEvents(
+  oldIr: TopologyIR,
+  newIr: TopologyIR,
+  renamedTopology: boolean,
+  changes: readonly SectionChange[],
+  add: Add,
+): void {
   const oldByName = new Map(oldIr.events.map((e) => [e.name, e] as const));
   const newByName = new Map(newIr.events.map((e) => [e.name, e] as const));
   const added = newIr.events.filter((e) => !oldByName.has(e.name));
@@ -72,7 +117,7 @@ function compareEvents(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology: bo
       const who = consumed
         ? `${plural(before.consumers.length, 'consumer')} (${before.consumers.join(', ')}) consumed it`
         : 'no consumer consumed it, but producers still running the old code may publish it';
-      const left = `its Kafka topic ${before.kafka.topic} and any messages still queued under routing key ${before.rabbitmq.routingKey} would be orphaned`;
+      const left = `${leftovers((l) => l.event(before))} would be orphaned`;
       if (twin) {
         claimed.add(twin.name);
         add(
@@ -111,42 +156,12 @@ function compareEvents(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology: bo
         );
       }
     }
-    if (after.kafka.partitions < before.kafka.partitions) {
-      add(
-        'EFC204',
-        'error',
-        `Kafka partitions of ${after.kafka.topic} decreased from ${before.kafka.partitions} to ${after.kafka.partitions}: a topic cannot shrink; create a new topic and migrate instead`,
-        at,
-      );
-    } else if (after.kafka.partitions > before.kafka.partitions) {
-      add(
-        'EFC205',
-        'warning',
-        `Kafka partitions of ${after.kafka.topic} increased from ${before.kafka.partitions} to ${after.kafka.partitions}: the key → partition mapping changes, so messages with the same key may be processed out of order around the change`,
-        at,
-      );
-    }
+    const ofEvent = (c: SectionChange) => c.event === after.name;
+    addChanges(changes, ['partitions-decreased', 'partitions-increased'], ofEvent, at, add);
     if (after.version < before.version) {
       add('EFC206', 'error', `event '${after.name}' version went down from ${before.version} to ${after.version}`, at);
     }
-    if (!renamedTopology) {
-      if (after.kafka.topic !== before.kafka.topic) {
-        add(
-          'EFC213',
-          'warning',
-          `event '${after.name}' moves from Kafka topic ${before.kafka.topic} to ${after.kafka.topic}: retained messages stay in the old topic`,
-          at,
-        );
-      }
-      if (after.rabbitmq.exchange !== before.rabbitmq.exchange) {
-        add(
-          'EFC213',
-          'warning',
-          `event '${after.name}' moves from RabbitMQ exchange ${before.rabbitmq.exchange} to ${after.rabbitmq.exchange}: producers still on the old code publish to the old one`,
-          at,
-        );
-      }
-    }
+    addChanges(changes, ['event-moved'], ofEvent, at, add);
     const lost = directions(before.compatibility).filter((d) => !directions(after.compatibility).includes(d));
     if (lost.length > 0) {
       add(
@@ -159,7 +174,13 @@ function compareEvents(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology: bo
   }
 }
 
-function compareConsumers(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology: boolean, add: Add): void {
+function compareConsumers(
+  oldIr: TopologyIR,
+  newIr: TopologyIR,
+  renamedTopology: boolean,
+  changes: readonly SectionChange[],
+  add: Add,
+): void {
   const newById = new Map(newIr.consumers.map((c) => [c.id, c] as const));
   const oldIds = new Set(oldIr.consumers.map((c) => c.id));
   const added = newIr.consumers.filter((c) => !oldIds.has(c.id));
@@ -194,10 +215,8 @@ function compareConsumers(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology:
       continue;
     }
     const at = { consumer: after.id, loc: after.loc };
-    const oldDlq = [before.rabbitmq.deadLetterQueue, before.kafka.deadLetterTopic].filter(
-      (x): x is string => x !== null,
-    );
-    const newDlq = new Set([after.rabbitmq.deadLetterQueue, after.kafka.deadLetterTopic].filter((x) => x !== null));
+    const oldDlq = BROKER_SECTIONS.flatMap((s) => s.leftovers.deadLetters(before));
+    const newDlq = new Set(BROKER_SECTIONS.flatMap((s) => s.leftovers.deadLetters(after)));
     const droppedDlq = oldDlq.filter((q) => !newDlq.has(q));
     if (droppedDlq.length > 0 && !renamedTopology) {
       const why = after.deadLetter ? 'is renamed' : 'is turned off (deadLetter: false)';
@@ -208,10 +227,8 @@ function compareConsumers(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology:
         at,
       );
     }
-    const newRetry = new Set([...after.rabbitmq.retryQueues.map((q) => q.name), after.kafka.retryTopic]);
-    const droppedRetry = [...before.rabbitmq.retryQueues.map((q) => q.name), before.kafka.retryTopic].filter(
-      (q): q is string => q !== null && !newRetry.has(q),
-    );
+    const newRetry = new Set(BROKER_SECTIONS.flatMap((s) => s.leftovers.retries(after)));
+    const droppedRetry = BROKER_SECTIONS.flatMap((s) => s.leftovers.retries(before)).filter((q) => !newRetry.has(q));
     if (droppedRetry.length > 0 && !renamedTopology) {
       add(
         'EFC210',
@@ -220,38 +237,14 @@ function compareConsumers(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology:
         at,
       );
     }
-    if (!renamedTopology) {
-      if (after.rabbitmq.queue !== before.rabbitmq.queue) {
-        add(
-          'EFC211',
-          'warning',
-          `queue of '${after.id}' changes from ${before.rabbitmq.queue} to ${after.rabbitmq.queue}: messages in the old queue stay there`,
-          at,
-        );
-      }
-      if (after.kafka.groupId !== before.kafka.groupId) {
-        add(
-          'EFC211',
-          'warning',
-          `Kafka group of '${after.id}' changes from ${before.kafka.groupId} to ${after.kafka.groupId}: the new group has no committed offsets, so it reprocesses or skips messages`,
-          at,
-        );
-      }
-    }
-    if (after.rabbitmq.queueType !== before.rabbitmq.queueType) {
-      add(
-        'EFC212',
-        'warning',
-        `queue ${after.rabbitmq.queue} changes type from ${before.rabbitmq.queueType} to ${after.rabbitmq.queueType}: RabbitMQ cannot convert a queue, so it must be drained, deleted and recreated`,
-        at,
-      );
-    }
+    const ofConsumer = (c: SectionChange) => c.consumer === after.id;
+    addChanges(changes, ['consumer-moved', 'queue-type-changed'], ofConsumer, at, add);
     const dropped = before.events.filter((e) => !after.events.includes(e) && newEvents.has(e));
     if (dropped.length > 0) {
       add(
         'EFC215',
         'warning',
-        `'${after.id}' no longer consumes ${dropped.join(', ')}: messages of ${dropped.length === 1 ? 'it' : 'them'} already in ${after.rabbitmq.queue} would find no handler and be dead-lettered`,
+        `'${after.id}' no longer consumes ${dropped.join(', ')}: messages of ${dropped.length === 1 ? 'it' : 'them'} already in ${waiting(after)} would find no handler and be dead-lettered`,
         at,
       );
     }
@@ -259,13 +252,16 @@ function compareConsumers(oldIr: TopologyIR, newIr: TopologyIR, renamedTopology:
 }
 
 function describeResources(c: ConsumerIR): string {
-  const rabbit = [c.rabbitmq.queue, ...c.rabbitmq.retryQueues.map((q) => q.name), c.rabbitmq.deadLetterQueue].filter(
-    (x): x is string => x !== null,
-  );
-  const kafka = [c.kafka.groupId && `group ${c.kafka.groupId}`, c.kafka.retryTopic, c.kafka.deadLetterTopic].filter(
-    (x): x is string => typeof x === 'string' && x !== '',
-  );
-  return `RabbitMQ queues ${rabbit.join(', ')} and Kafka ${kafka.join(', ')}`;
+  return leftovers((l) => l.consumer(c));
+}
+
+/** Where the consumer's messages wait, named by the first broker that has such a place. */
+function waiting(c: ConsumerIR): string {
+  for (const s of BROKER_SECTIONS) {
+    const name = s.leftovers.waiting?.(c);
+    if (name !== undefined) return name;
+  }
+  return 'its queue';
 }
 
 /** The payload with every shared-schema `$ref` inlined, as canonical JSON: equal ⇔ identical payloads. */
