@@ -14,7 +14,7 @@ import { brokerBinding, natsResources, provisionNats } from '@eventform/nats';
 import { loadTopology, topologyFromDocument } from '../../generator/src/spec/index.js';
 import { runProvision } from '../../generator/src/cli/provision.js';
 import { requireNats } from '../support/brokers.js';
-import { admin, closeAdmins, deleteTopology } from './helpers.js';
+import { admin, closeAdmins, deleteTopology, testTransport } from './helpers.js';
 
 const nats = await requireNats();
 const servers = nats.url;
@@ -91,6 +91,33 @@ describe.skipIf(!nats.available)('NATS provisioning', () => {
     expect((await jsm.consumers.info(consumer.stream, consumer.durable)).config.ack_wait).toBe(
       nanos(consumer.ackWaitMs),
     );
+  });
+
+  it("honours the topology's nats: section: the transport creates its streams so, and a new max age is updated in place", async () => {
+    const name = uniqueTopologyName('nsec');
+    const doc = (maxAge: string) => ({
+      topology: name,
+      nats: { maxAge },
+      events: {
+        Pinged: { nats: { maxAge: '1h' }, payload: { type: 'object' } },
+        Ponged: { payload: { type: 'object' } },
+      },
+      services: { pinger: { produces: ['Pinged', 'Ponged'] }, ponger: { consumes: { onPing: { event: 'Pinged' } } } },
+    });
+    const ir = topologyFromDocument(doc('2d'));
+    made.push(ir);
+    const transport = testTransport(servers);
+    await transport.start(ir);
+    await transport.close();
+    const { jsm } = await admin(servers);
+    const maxAge = async (event: string) => (await jsm.streams.info(`${name}_${event}`)).config.max_age;
+    expect([await maxAge('Pinged'), await maxAge('Ponged')]).toEqual([nanos(3_600_000), nanos(2 * 86_400_000)]);
+
+    // (The durable consumers differ too: the test transport acks faster than the default.)
+    const plan = await provisionNats(topologyFromDocument(doc('3d')), { servers });
+    const streams = plan.filter((i) => i.kind === 'stream' && i.action !== 'unchanged');
+    expect(streams.map((i) => `${i.action} ${i.name}`)).toEqual([`update ${name}_Ponged`]);
+    expect(await maxAge('Ponged')).toBe(nanos(3 * 86_400_000));
   });
 
   it('eventform provision --broker nats goes through the binding', async () => {

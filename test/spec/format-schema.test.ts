@@ -71,7 +71,7 @@ describe('topology.schema.json', () => {
   it("describes each broker section as its package's field specs do", () => {
     const topo = (formatSchema as Obj).properties!;
     const places = { root: topo, event: def('event').properties!, consumer: def('consumer').properties! };
-    expect(BROKER_SECTIONS.map((b) => b.key)).toEqual(['rabbitmq', 'kafka']);
+    expect(BROKER_SECTIONS.map((b) => b.key)).toEqual(['rabbitmq', 'kafka', 'nats']);
     for (const section of BROKER_SECTIONS) {
       for (const [level, props] of Object.entries(places) as [SectionLevel, Record<string, Obj>][]) {
         const fields = section.fields[level];

@@ -314,6 +314,26 @@ events:
       "EF2004 5:21 'kafka.topic' of event 'OrderCreated' 'orders/created' may only contain letters, digits and '.', '_', '-'",
     ],
   },
+  {
+    name: 'nats replicas range',
+    yaml: 'nats: { replicas: 6 }\n' + BASE,
+    expect: ["EF2005 1:19 'nats.replicas' must be an integer from 1 to 5, got 6"],
+  },
+  {
+    name: 'nats maxAge of an event is a duration',
+    yaml: BASE.replace('    key: orderId', '    key: orderId\n    nats: { maxAge: 7 }'),
+    expect: ["EF6001 5:21 'nats.maxAge' of event 'OrderCreated' must be a duration string, got the number 7"],
+  },
+  {
+    name: 'nats maxAge range',
+    yaml: 'nats: { maxAge: 3651d }\n' + BASE,
+    expect: ["EF6002 1:17 'nats.maxAge' must be at least 0ms and at most 3650d, got '3651d'"],
+  },
+  {
+    name: 'nats section of a handler',
+    yaml: BASE.replace('{ event: OrderCreated }', '{ event: OrderCreated, nats: {} }'),
+    expect: ["EF2001 14:41 unknown field 'nats' in handler 'orders.onCreated'"],
+  },
 
   // ---- EF3xxx: names --------------------------------------------------------------------------
   {

@@ -8,7 +8,10 @@
  * Everything broker-specific lives behind it: how the broker is addressed (a URL, a server list)
  * and its environment variable, its resource naming and layout (`resources`), its provisioning plan
  * (`provision`: the same create / unchanged / update / conflict lines on every broker), the
- * transport (`transportFromEnv`) and, optionally, its dead letters (`openDeadLetters`).
+ * transport (`transportFromEnv`) and, optionally, its dead letters (`openDeadLetters`). What the
+ * generator needs at generate time comes from the package's `/resources` entry point instead, so no
+ * client is loaded: `provisioningDocument` (provisioning-document.ts) and `topologySection`, the
+ * broker's section of topology.yaml (topology-section.ts).
  */
 import type { Logger } from './api.js';
 import type { DeadLetterStore } from './dead-letter-store.js';

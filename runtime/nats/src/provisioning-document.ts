@@ -1,7 +1,7 @@
 /**
  * `provisioning/nats.json` and the NATS JetStream section of `provisioning/PLAN.md`, as `eventform
  * generate` writes them ({@link ProvisioningDocument}, runtime/core): the streams and durable
- * consumers of {@link natsResources} with the transport's defaults (one replica per stream).
+ * consumers of {@link natsResources}: the topology's `nats:` settings, else the transport's defaults (one replica per stream).
  */
 import { orderedRecord } from '@eventform/runtime';
 import type { PlanMarkdown, ProvisioningDocument, TopologyIR } from '@eventform/runtime';

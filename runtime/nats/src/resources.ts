@@ -17,6 +17,7 @@
  */
 import type { ConsumerIR, EventIR, TopologyIR } from '@eventform/runtime';
 import { NATS_DEFAULTS } from './defaults.js';
+import { NATS_SECTION_DEFAULTS } from './topology-section.js';
 
 /** Why a stream exists. */
 export type NatsStreamRole = 'event' | 'retry' | 'dead-letter';
@@ -54,7 +55,7 @@ export interface NatsResources {
 }
 
 export interface NatsResourcesOptions {
-  /** Replicas of every stream (a clustered server). @default 1 */
+  /** Replicas of every stream (a clustered server). @default the topology's `nats.replicas`, else 1 */
   replicas?: number | undefined;
   /** @default NATS_DEFAULTS.ackWaitMs */
   ackWaitMs?: number | undefined;
@@ -108,7 +109,7 @@ export function consumerNames(ir: Pick<TopologyIR, 'name'>, consumer: ConsumerIR
 
 /** Every stream and durable consumer the topology needs on JetStream. */
 export function natsResources(ir: TopologyIR, options: NatsResourcesOptions = {}): NatsResources {
-  const replicas = options.replicas ?? 1;
+  const replicas = options.replicas ?? ir.nats?.replicas ?? NATS_SECTION_DEFAULTS.replicas;
   const ackWaitMs = options.ackWaitMs ?? NATS_DEFAULTS.ackWaitMs;
   const maxAckPending = options.maxAckPending ?? NATS_DEFAULTS.maxAckPending;
   const streams: NatsStreamDescriptor[] = [];
@@ -121,7 +122,7 @@ export function natsResources(ir: TopologyIR, options: NatsResourcesOptions = {}
       role: 'event',
       owner: event.name,
       subjects: [eventSubject(ir, event)],
-      maxAgeMs: NATS_DEFAULTS.eventMaxAgeMs,
+      maxAgeMs: event.nats?.maxAgeMs ?? ir.nats?.maxAgeMs ?? NATS_SECTION_DEFAULTS.maxAge,
     });
   }
   for (const consumer of ir.consumers) {
@@ -164,3 +165,5 @@ export function natsResources(ir: TopologyIR, options: NatsResourcesOptions = {}
 }
 
 export { provisioningDocument } from './provisioning-document.js';
+export { topologySection } from './topology-section.js';
+export type { NatsEventIR, NatsTopologyIR } from './topology-section.js';
