@@ -8,18 +8,24 @@
  *
  * Plain queues rather than promise chains: a task whose key is idle and for which a slot is free
  * starts at once, and each task costs one promise however busy its key is (the consumer runs every
- * message through here).
+ * message through here): the one {@link KeyScheduler.run} returns, or with
+ * {@link KeyScheduler.submit} only the reaction to the task's own promise.
  */
 import type { AsyncResource } from 'node:async_hooks';
 import { Deque } from './deque.js';
 
+/**
+ * How a job of {@link KeyScheduler.submit} ended: `failed` false with the task's value, or true with
+ * what it threw or rejected with.
+ */
+export type SettledCallback<T> = (...outcome: [failed: false, value: T] | [failed: true, error: unknown]) => void;
+
 interface Job {
   key: string | undefined;
-  task: () => Promise<unknown>;
+  task: () => unknown;
   /** The submitter's async context, for a job that waits (see `run`). */
   context: AsyncResource | undefined;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
+  settled: (failed: boolean, result: unknown) => void;
 }
 
 export class KeyScheduler {
@@ -55,43 +61,72 @@ export class KeyScheduler {
    */
   run<T>(key: string | undefined, task: () => Promise<T>, context?: AsyncResource): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { key, task, context, resolve: resolve as (value: unknown) => void, reject };
-      if (key !== undefined) {
-        const behind = this.keys.get(key);
-        if (behind !== undefined) {
-          if (behind) behind.push(job);
-          else this.keys.set(key, Deque.of(job));
-          return;
-        }
-        this.keys.set(key, null);
-      }
-      // A newcomer never overtakes a job already waiting for a slot.
-      if (this.active < this.concurrency && this.ready.length === 0) this.start(job, false);
-      else this.ready.push(job);
+      this.submit<T>(key, task, (failed, result) => (failed ? reject(result) : resolve(result)), context);
     });
+  }
+
+  /**
+   * {@link run} without a promise of its own: `settled` is called once the task has settled (and
+   * before the next task of its key starts), with its value or what it threw. For a caller that
+   * runs every message through here and has its own bookkeeping per message: each promise costs
+   * the async hooks of every `AsyncLocalStorage` in the process, and `run`'s is one per message.
+   * A task that returns a plain value (or throws) still settles in a later microtask, never inside
+   * `submit`. `settled` must not throw; if it does, the error is reported as uncaught.
+   */
+  submit<T>(
+    key: string | undefined,
+    task: () => Promise<T> | T,
+    settled: SettledCallback<T>,
+    context?: AsyncResource,
+  ): void {
+    const job: Job = { key, task, context, settled: settled as Job['settled'] };
+    if (key !== undefined) {
+      const behind = this.keys.get(key);
+      if (behind !== undefined) {
+        if (behind) behind.push(job);
+        else this.keys.set(key, Deque.of(job));
+        return;
+      }
+      this.keys.set(key, null);
+    }
+    // A newcomer never overtakes a job already waiting for a slot.
+    if (this.active < this.concurrency && this.ready.length === 0) this.start(job, false);
+    else this.ready.push(job);
   }
 
   /** `waited`: the job starts from another job's callback, so in its own `context` if it has one. */
   private start(job: Job, waited: boolean): void {
     this.active++;
-    let outcome: Promise<unknown>;
+    let outcome: unknown;
     try {
-      // A task that returns a plain value still settles (and frees its slot and key).
       const context = waited ? job.context : undefined;
-      outcome = Promise.resolve(context ? context.runInAsyncScope(job.task) : job.task());
+      outcome = context ? context.runInAsyncScope(job.task) : job.task();
     } catch (error) {
-      outcome = Promise.reject(error);
+      queueMicrotask(() => this.settle(job, true, error));
+      return;
     }
-    outcome.then(
-      (value) => {
-        job.resolve(value);
-        this.finish(job);
-      },
-      (error: unknown) => {
-        job.reject(error);
-        this.finish(job);
-      },
-    );
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (value: unknown) => this.settle(job, false, value),
+        (error: unknown) => this.settle(job, true, error),
+      );
+    } else if (isThenable(outcome)) {
+      Promise.resolve(outcome).then(
+        (value: unknown) => this.settle(job, false, value),
+        (error: unknown) => this.settle(job, true, error),
+      );
+    } else {
+      // A task that returns a plain value still settles (and frees its slot and key), later.
+      queueMicrotask(() => this.settle(job, false, outcome));
+    }
+  }
+
+  private settle(job: Job, failed: boolean, result: unknown): void {
+    try {
+      job.settled(failed, result);
+    } finally {
+      this.finish(job);
+    }
   }
 
   private finish(job: Job): void {
@@ -103,4 +138,12 @@ export class KeyScheduler {
     }
     while (this.active < this.concurrency && this.ready.length > 0) this.start(this.ready.shift() as Job, true);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -40,7 +40,7 @@ import {
 } from './errors.js';
 import { CE, EF, setHeader } from './headers.js';
 import { dedupeKey, idempotencyNamespace } from './idempotency.js';
-import type { IdempotencyStore } from './idempotency.js';
+import type { IdempotencyResult, IdempotencyStore } from './idempotency.js';
 import type { ConsumerIR, EventIR, TopologyIR } from './ir.js';
 import { childLogger, createJsonLogger, isLevelEnabled } from './logger.js';
 import {
@@ -57,6 +57,7 @@ import { decideRetry } from './retry-policy.js';
 import type { Delivery, Disposition, Headers, Subscription, Transport } from './transport.js';
 import { RuntimeTelemetry, endPublishSpan } from './telemetry.js';
 import type { ConsumerTelemetry, DeliveryObservation } from './telemetry.js';
+import type { Span } from '@opentelemetry/api';
 import { resolveValidators, validatePayload } from './validation.js';
 import { createMemoryStore } from './memory/memory-store.js';
 import { createMemoryTransport } from './memory/memory-transport.js';
@@ -171,51 +172,68 @@ class EventformRuntime implements Runtime {
     return this.publishAs(service, event, payload, options, currentScope());
   }
 
-  async publishAs(
+  /**
+   * Not async, on purpose: a publish makes one promise here (the transport's, and the reaction that
+   * ends the span) rather than one per `await`, since each promise costs the async hooks of the
+   * correlation scope's AsyncLocalStorage. Whatever goes wrong is a rejection, never a throw.
+   */
+  publishAs(
     service: string,
     eventName: string,
     payload: unknown,
     options: PublishOptions | undefined,
     scope: CorrelationScope | undefined,
   ): Promise<EventEnvelope> {
-    if (this.stopPromise && this.status === 'stopped')
-      throw new RuntimeStateError('Cannot publish: the runtime is stopped');
-    const event = this.events.get(eventName);
-    if (!event) throw new UndeclaredEventError(service, eventName, 'unknown-event');
-    const produced = this.produces.get(service);
-    if (!produced) throw new UndeclaredEventError(service, eventName, 'unknown-service');
-    if (!produced.has(eventName)) throw new UndeclaredEventError(service, eventName, 'not-produced');
-    const issues = validatePayload(this.validators[eventName]!, payload);
-    if (issues) throw new PublishValidationError(eventName, issues);
-    if (options?.headers) assertExtraHeaders(options.headers);
-
-    const envelope = newEnvelope(event, service, payload, {
-      id: options?.id,
-      correlationId: options?.correlationId ?? scope?.correlationId,
-      causationId: options?.causationId ?? scope?.causationId,
-      traceparent: options?.traceparent ?? scope?.traceparent,
-      tracestate: options?.traceparent !== undefined ? options.tracestate : undefined,
-      key: options?.key,
-    });
-
-    // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
-    const outboxTx = currentOutboxTransaction();
-    // The span's context becomes the envelope's traceparent (when an SDK records), so it starts first.
-    const span = this.telemetry.startPublish(event, envelope, outboxTx !== null, options?.traceparent !== undefined);
-    const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
+    let envelope: EventEnvelope;
+    let span: Span | undefined;
+    let sent: Promise<void>;
     try {
-      if (outboxTx) {
-        await outboxTx.write({ topology: this.topology.name, event, message });
-      } else {
-        if (!this.transportReady) await this.ensureTransport();
-        await this.transport.publish(event, message);
+      if (this.stopPromise && this.status === 'stopped')
+        throw new RuntimeStateError('Cannot publish: the runtime is stopped');
+      const event = this.events.get(eventName);
+      if (!event) throw new UndeclaredEventError(service, eventName, 'unknown-event');
+      const produced = this.produces.get(service);
+      if (!produced) throw new UndeclaredEventError(service, eventName, 'unknown-service');
+      if (!produced.has(eventName)) throw new UndeclaredEventError(service, eventName, 'not-produced');
+      const issues = validatePayload(this.validators[eventName]!, payload);
+      if (issues) throw new PublishValidationError(eventName, issues);
+      if (options?.headers) assertExtraHeaders(options.headers);
+
+      envelope = newEnvelope(event, service, payload, {
+        id: options?.id,
+        correlationId: options?.correlationId ?? scope?.correlationId,
+        causationId: options?.causationId ?? scope?.causationId,
+        traceparent: options?.traceparent ?? scope?.traceparent,
+        tracestate: options?.traceparent !== undefined ? options.tracestate : undefined,
+        key: options?.key,
+      });
+
+      // Inside a transaction with an outbox (a handler's, or withOutbox): written there, sent after commit.
+      const outboxTx = currentOutboxTransaction();
+      // The span's context becomes the envelope's traceparent (when an SDK records), so it starts first.
+      span = this.telemetry.startPublish(event, envelope, outboxTx !== null, options?.traceparent !== undefined);
+      const message = encodeEnvelope(envelope, options?.headers, event.contentMode);
+      try {
+        if (outboxTx) sent = outboxTx.write({ topology: this.topology.name, event, message });
+        else if (this.transportReady) sent = this.transport.publish(event, message);
+        else sent = this.ensureTransport().then(() => this.transport.publish(event, message));
+      } catch (error) {
+        endPublishSpan(span, error);
+        throw error;
       }
     } catch (error) {
-      endPublishSpan(span, error);
-      throw error;
+      return Promise.reject(error);
     }
-    endPublishSpan(span);
-    return envelope;
+    return sent.then(
+      () => {
+        endPublishSpan(span);
+        return envelope;
+      },
+      (error: unknown) => {
+        endPublishSpan(span, error);
+        throw error;
+      },
+    );
   }
 
   private ensureTransport(): Promise<void> {
@@ -348,14 +366,36 @@ class EventformRuntime implements Runtime {
 
   // ---- the delivery pipeline ---------------------------------------------------------------
 
-  private async deliver(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
-    const observation = consumer.telemetry.observe();
-    let disposition: Disposition;
+  /**
+   * The pipeline as the transport calls it. Not async, nor is anything up to the handler: a
+   * delivery makes three promises here (the idempotency store's, the handler's and the reaction
+   * that decides the disposition) instead of one per `await`, since each promise costs the async
+   * hooks of the correlation scope's AsyncLocalStorage. It rejects only if the pipeline failed and
+   * then logging that failed too.
+   */
+  private deliver(consumer: ConsumerState, delivery: Delivery): Promise<Disposition> {
     try {
-      disposition = await this.process(consumer, delivery, observation);
+      const observation = consumer.telemetry.observe();
+      let outcome: Disposition | Promise<Disposition>;
+      try {
+        outcome = this.process(consumer, delivery, observation);
+      } catch (error) {
+        outcome = this.pipelineFailed(consumer, delivery, error);
+      }
+      // A promise from `process` is observed already.
+      if (outcome instanceof Promise) return outcome;
+      return Promise.resolve(this.observed(observation, outcome, consumer, delivery));
     } catch (error) {
-      disposition = this.pipelineFailed(consumer, delivery, error);
+      return Promise.reject(error);
     }
+  }
+
+  private observed(
+    observation: DeliveryObservation,
+    disposition: Disposition,
+    consumer: ConsumerState,
+    delivery: Delivery,
+  ): Disposition {
     try {
       observation.end(disposition, delivery.headers);
     } catch (error) {
@@ -388,11 +428,15 @@ class EventformRuntime implements Runtime {
     return RELEASE;
   }
 
-  private async process(
+  /**
+   * Everything before the handler runs synchronously: a poison message gets its disposition
+   * without a promise. Throws only on a bug (see `pipelineFailed`).
+   */
+  private process(
     consumer: ConsumerState,
     delivery: Delivery,
     observation: DeliveryObservation,
-  ): Promise<Disposition> {
+  ): Disposition | Promise<Disposition> {
     const headers = delivery.headers;
     const reading = readAttempt(headers, consumer.ir);
     const attempt = reading.attempt;
@@ -452,45 +496,95 @@ class EventformRuntime implements Runtime {
       }
     }
 
-    const stats = consumer.stats;
-    stats.inFlight++;
+    consumer.stats.inFlight++;
     const started = this.debugEnabled ? performance.now() : 0;
+    let running: Promise<unknown>;
     try {
       const scope = handlerScope(envelope, consumer.ir.id);
       // Inline arrows, not named closures: this runs per message (and named ones cost more under tsx).
       if (key !== undefined) {
-        const result = await this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
+        running = this.store.run(consumer.namespace, key, idempotency.windowMs, (tx) =>
           this.invoke(consumer, envelope, scope, attempt, tx, observation),
         );
-        if (result.duplicate) {
-          observation.duplicate = true;
-          stats.duplicates++;
-          if (this.debugEnabled)
-            this.logger.debug('duplicate skipped', { ...deliveryFields(consumer, envelope, attempt), dedupeKey: key });
-          return ACK;
-        }
-        if (result.value) result.value.outbox.committed();
       } else if (this.store.transaction) {
-        const written = await this.store.transaction((tx) =>
-          this.invoke(consumer, envelope, scope, attempt, tx, observation),
-        );
-        if (written) written.outbox.committed();
+        running = this.store.transaction((tx) => this.invoke(consumer, envelope, scope, attempt, tx, observation));
       } else {
-        await this.invoke(consumer, envelope, scope, attempt, undefined, observation);
+        running = Promise.resolve(this.invoke(consumer, envelope, scope, attempt, undefined, observation));
       }
-      stats.handled++;
-      if (this.debugEnabled) {
-        this.logger.debug('event handled', {
-          ...deliveryFields(consumer, envelope, attempt),
-          durationMs: Math.round(performance.now() - started),
-        });
+    } catch (error) {
+      consumer.stats.inFlight--;
+      return this.failed(consumer, delivery, envelope, attempt, error);
+    }
+    return running.then(
+      (result) => this.settled(consumer, delivery, observation, envelope, attempt, key, started, false, result),
+      (error: unknown) => this.settled(consumer, delivery, observation, envelope, attempt, key, started, true, error),
+    );
+  }
+
+  /**
+   * The disposition of a delivery whose handler ran (or was skipped as a duplicate), observed: what
+   * `process` resolves to never rejects and is already recorded by telemetry.
+   */
+  private settled(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    observation: DeliveryObservation,
+    envelope: EventEnvelope,
+    attempt: number,
+    key: string | undefined,
+    started: number,
+    failed: boolean,
+    result: unknown,
+  ): Disposition {
+    consumer.stats.inFlight--;
+    let disposition: Disposition;
+    try {
+      disposition = failed
+        ? this.failed(consumer, delivery, envelope, attempt, result)
+        : this.completed(consumer, delivery, observation, envelope, attempt, key, started, result);
+    } catch (error) {
+      disposition = this.pipelineFailed(consumer, delivery, error);
+    }
+    return this.observed(observation, disposition, consumer, delivery);
+  }
+
+  /** `result`: the store's (idempotency on) or the transaction's result, or the handler's. */
+  private completed(
+    consumer: ConsumerState,
+    delivery: Delivery,
+    observation: DeliveryObservation,
+    envelope: EventEnvelope,
+    attempt: number,
+    key: string | undefined,
+    started: number,
+    result: unknown,
+  ): Disposition {
+    let written = result;
+    if (key !== undefined) {
+      const run = result as IdempotencyResult<unknown>;
+      if (run.duplicate) {
+        observation.duplicate = true;
+        consumer.stats.duplicates++;
+        if (this.debugEnabled)
+          this.logger.debug('duplicate skipped', { ...deliveryFields(consumer, envelope, attempt), dedupeKey: key });
+        return ACK;
       }
-      return ACK;
+      written = run.value;
+    }
+    try {
+      // What the handler wrote through the outbox is committed: the relay may send it now.
+      if (written instanceof OutboxTransaction) written.outbox.committed();
     } catch (error) {
       return this.failed(consumer, delivery, envelope, attempt, error);
-    } finally {
-      stats.inFlight--;
     }
+    consumer.stats.handled++;
+    if (this.debugEnabled) {
+      this.logger.debug('event handled', {
+        ...deliveryFields(consumer, envelope, attempt),
+        durationMs: Math.round(performance.now() - started),
+      });
+    }
+    return ACK;
   }
 
   /**

@@ -279,7 +279,11 @@ export class ConsumerLoop {
     }, s.heartbeatInterval);
 
     try {
-      const tasks: Promise<void>[] = [];
+      // Settles once every message submitted below has settled: one promise per batch, none per message.
+      let pending = 0;
+      let submitting = true;
+      let allSettled!: () => void;
+      const all = new Promise<void>((resolve) => (allSettled = resolve));
       for (let i = 0; i < messages.length; i++) {
         const message = messages[i] as KafkaMessage;
         if (shouldStop()) break;
@@ -296,38 +300,41 @@ export class ConsumerLoop {
         const redelivered = offset <= state.max;
         if (!redelivered) state.max = offset;
         const key = message.key ? message.key.toString('utf8') : undefined;
-        const task = this.options.scheduler
-          .run(
-            key,
-            async () => {
-              // Its turn may come after a stop or a halt: then leave it for redelivery.
-              if (shouldStop() && !closesGap(i)) return;
-              lastStarted = Math.max(lastStarted, i);
-              const deliveryCount = state.unfinished.get(offset) ?? 0;
-              let outcome: MessageOutcome = 'release';
-              try {
-                outcome = await this.options.handle({ topic, partition, message, redelivered, deliveryCount });
-              } finally {
-                if (outcome === 'done') state.unfinished.delete(offset);
-                else state.unfinished.set(offset, deliveryCount + 1);
+        let deliveryCount = -1; // set when the message starts; -1: it never did
+        pending++;
+        this.options.scheduler.submit<MessageOutcome | undefined>(
+          key,
+          () => {
+            // Its turn may come after a stop or a halt: then leave it for redelivery.
+            if (shouldStop() && !closesGap(i)) return undefined;
+            lastStarted = Math.max(lastStarted, i);
+            deliveryCount = state.unfinished.get(offset) ?? 0;
+            return this.options.handle({ topic, partition, message, redelivered, deliveryCount });
+          },
+          (failed, result) => {
+            if (!failed && result === 'done') {
+              state.unfinished.delete(offset);
+              finished[i] = true;
+            } else if (failed || deliveryCount >= 0) {
+              if (deliveryCount >= 0) state.unfinished.set(offset, deliveryCount + 1);
+              halted = true;
+              if (failed) {
+                this.log.error('kafka: could not carry out the outcome of a message; it will be redelivered', {
+                  group: this.options.groupId,
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  error: describeKafkaError(result),
+                });
               }
-              if (outcome === 'done') finished[i] = true;
-              else halted = true;
-            },
-            context,
-          )
-          .catch((error: unknown) => {
-            halted = true;
-            this.log.error('kafka: could not carry out the outcome of a message; it will be redelivered', {
-              group: this.options.groupId,
-              topic,
-              partition,
-              offset: message.offset,
-              error: describeKafkaError(error),
-            });
-          });
-        tasks.push(task);
+            }
+            if (--pending === 0 && !submitting) allSettled();
+          },
+          context,
+        );
       }
+      submitting = false;
+      if (pending === 0) allSettled();
 
       // Normally wait for every handler; once a stop or rebalance is requested, only as long as
       // its bound (a handler still running after that is not committed).
@@ -336,7 +343,7 @@ export class ConsumerLoop {
       const bound = stopSignal.then(
         () => new Promise<void>((resolve) => (settled ? resolve() : (boundTimer = setTimeout(resolve, run.boundMs)))),
       );
-      await Promise.race([Promise.all(tasks), bound]);
+      await Promise.race([all, bound]);
       settled = true;
       clearTimeout(boundTimer);
 

@@ -197,9 +197,15 @@ export class KafkaTransport implements Transport {
     this.topology = topology;
   }
 
-  async publish(event: EventIR, message: OutgoingMessage): Promise<void> {
-    const publisher = this.lifecycle.require('publish', this.publisher);
-    await publisher.send(event.kafka.topic, {
+  publish(event: EventIR, message: OutgoingMessage): Promise<void> {
+    // Not async: the publisher's promise is the only one a publish makes here.
+    let publisher: BatchingPublisher;
+    try {
+      publisher = this.lifecycle.require('publish', this.publisher);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return publisher.send(event.kafka.topic, {
       key: message.key,
       value: message.body,
       headers: toWireHeaders(message.headers, 'kafka'),
@@ -314,14 +320,18 @@ class KafkaSubscription implements Subscription {
     return this.stopping;
   }
 
-  private async handle(m: PartitionMessage): Promise<MessageOutcome> {
+  /** Not async, nor is `carryOut` for an ack: every promise costs the process's async hooks. */
+  private handle(m: PartitionMessage): Promise<MessageOutcome> {
     const delivery = toDelivery(m);
-    const disposition = await this.o.handler(delivery);
-    return this.carryOut(disposition, m.message, delivery);
+    return this.o.handler(delivery).then((disposition) => this.carryOut(disposition, m.message, delivery));
   }
 
-  /** Make the disposition durable; resolves `done` only once the broker acknowledged any copy. */
-  private async carryOut(disposition: Disposition, message: KafkaMessage, delivery: Delivery): Promise<MessageOutcome> {
+  /** Make the disposition durable; `done` only once the broker acknowledged any copy. */
+  private carryOut(
+    disposition: Disposition,
+    message: KafkaMessage,
+    delivery: Delivery,
+  ): MessageOutcome | Promise<MessageOutcome> {
     const { consumer, publisher } = this.o;
     switch (disposition.kind) {
       case 'ack':
@@ -331,24 +341,26 @@ class KafkaSubscription implements Subscription {
       case 'retry': {
         const topic = consumer.kafka.retryTopic;
         if (!topic) throw new Error(`consumer ${consumer.id} has no retry topic, yet the runtime asked for a retry`);
-        await publisher.send(topic, {
-          key: delivery.key,
-          value: message.value ?? Buffer.alloc(0),
-          headers: toWireHeaders(retryCopyHeaders(disposition, consumer.id, delivery), 'kafka'),
-        });
-        return 'done';
+        return publisher
+          .send(topic, {
+            key: delivery.key,
+            value: message.value ?? Buffer.alloc(0),
+            headers: toWireHeaders(retryCopyHeaders(disposition, consumer.id, delivery), 'kafka'),
+          })
+          .then((): MessageOutcome => 'done');
       }
       case 'dead-letter': {
         const topic = consumer.kafka.deadLetterTopic;
         if (!topic) {
           throw new Error(`consumer ${consumer.id} has no dead-letter topic, yet the runtime asked to dead-letter`);
         }
-        await publisher.send(topic, {
-          key: delivery.key,
-          value: message.value ?? Buffer.alloc(0),
-          headers: toWireHeaders(disposition.headers, 'kafka'),
-        });
-        return 'done';
+        return publisher
+          .send(topic, {
+            key: delivery.key,
+            value: message.value ?? Buffer.alloc(0),
+            headers: toWireHeaders(disposition.headers, 'kafka'),
+          })
+          .then((): MessageOutcome => 'done');
       }
     }
   }

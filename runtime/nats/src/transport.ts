@@ -210,13 +210,19 @@ export class NatsTransport implements Transport {
     return this.subjects.get(event.name) ?? eventSubject(this.topology, event);
   }
 
-  async publish(event: EventIR, message: OutgoingMessage): Promise<void> {
-    const js = this.lifecycle.require('publish', this.js);
-    const subject = this.subjectOf(event);
-    await js.publish(subject, message.body, {
-      headers: toNatsHeaders(message.headers, message.key),
-      timeout: this.settings.requestTimeoutMs,
-    });
+  publish(event: EventIR, message: OutgoingMessage): Promise<void> {
+    // Not async: the client's promise is the only one a publish makes here (it resolves to the
+    // publish ack, which callers of a transport do not read).
+    try {
+      const js = this.lifecycle.require('publish', this.js);
+      const subject = this.subjectOf(event);
+      return js.publish(subject, message.body, {
+        headers: toNatsHeaders(message.headers, message.key),
+        timeout: this.settings.requestTimeoutMs,
+      }) as Promise<unknown> as Promise<void>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async subscribe(consumer: ConsumerIR, handler: DeliveryHandler): Promise<Subscription> {
@@ -419,28 +425,31 @@ class NatsSubscription implements Subscription {
     const h: Held = { msg, loop, abandoned: false };
     this.held.add(h);
     loop.took();
-    this.scheduler
-      .run(delivery.key, async () => {
-        if (h.abandoned) return;
+    // Not async, nor is `carryOut` for an ack: each promise costs the process's async hooks.
+    this.scheduler.submit(
+      delivery.key,
+      () => {
+        if (h.abandoned) return undefined;
         if (this.stopRequested) {
           msg.nak(this.stopNakDelay());
-          return;
+          return undefined;
         }
-        const disposition = await this.o.handler(delivery);
+        return this.o
+          .handler(delivery)
+          .then((disposition) => (h.abandoned ? undefined : this.carryOut(disposition, msg, delivery)));
+      },
+      (failed, error) => {
         if (h.abandoned) return;
-        await this.carryOut(disposition, msg, delivery);
-      })
-      .catch((error: unknown) => {
-        if (h.abandoned) return;
-        this.o.logger.warn('nats: could not carry out a disposition; the message is released', {
-          consumer: this.o.consumer.id,
-          error: describeNatsError(error),
-        });
-        msg.nak(this.o.settings.releaseDelayMs);
-      })
-      .finally(() => {
-        if (!h.abandoned) this.release(h);
-      });
+        if (failed) {
+          this.o.logger.warn('nats: could not carry out a disposition; the message is released', {
+            consumer: this.o.consumer.id,
+            error: describeNatsError(error),
+          });
+          msg.nak(this.o.settings.releaseDelayMs);
+        }
+        this.release(h);
+      },
+    );
   }
 
   /** Milliseconds until a retry copy is due: its `ef-due-at`, at most `maxDueAheadMs` after the server stored it. */
@@ -453,7 +462,7 @@ class NatsSubscription implements Subscription {
   }
 
   /** Make the disposition durable, then acknowledge. */
-  private async carryOut(disposition: Disposition, msg: JsMsg, delivery: Delivery): Promise<void> {
+  private carryOut(disposition: Disposition, msg: JsMsg, delivery: Delivery): void | Promise<void> {
     const { consumer } = this.o;
     switch (disposition.kind) {
       case 'ack':
@@ -465,18 +474,16 @@ class NatsSubscription implements Subscription {
       case 'retry': {
         const subject = this.names.retrySubject;
         if (!subject) throw new Error(`consumer ${consumer.id} has no retry stream, yet the runtime asked for a retry`);
-        await this.copy(subject, msg, retryCopyHeaders(disposition, consumer.id, delivery), delivery.key);
-        this.ack(msg);
-        return;
+        return this.copy(subject, msg, retryCopyHeaders(disposition, consumer.id, delivery), delivery.key).then(() =>
+          this.ack(msg),
+        );
       }
       case 'dead-letter': {
         const subject = this.names.deadLetterSubject;
         if (!subject) {
           throw new Error(`consumer ${consumer.id} has no dead-letter stream, yet the runtime asked to dead-letter`);
         }
-        await this.copy(subject, msg, disposition.headers, delivery.key);
-        this.ack(msg);
-        return;
+        return this.copy(subject, msg, disposition.headers, delivery.key).then(() => this.ack(msg));
       }
     }
   }

@@ -15,6 +15,8 @@ export interface MemoryStoreOptions {
   now?: (() => number) | undefined;
 }
 
+const DUPLICATE: IdempotencyResult<never> = Object.freeze({ duplicate: true });
+
 /**
  * Keys live in one `Map` whose insertion order is the marking order (a key is marked only while
  * absent, so a re-mark goes to the back): the oldest mark is the first entry. Eviction reads it through
@@ -53,33 +55,73 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.timer.unref();
   }
 
-  async run<T>(
+  /**
+   * Not async: an uncontended run makes one promise (the reaction to `fn`'s) rather than one per
+   * `await`, since each promise costs the async hooks of every AsyncLocalStorage in the process.
+   */
+  run<T>(
     consumer: string,
     key: string,
     windowMs: number,
     fn: (tx: unknown) => Promise<T>,
   ): Promise<IdempotencyResult<T>> {
     const fullKey = `${consumer}\u0000${key}`;
-    // Wait for a run of the same key in progress; loop because another waiter may win the lock.
+    if (this.running.has(fullKey)) return this.runAfterOthers(fullKey, windowMs, fn);
+    if (this.isMarked(fullKey)) return Promise.resolve(DUPLICATE);
+    return this.runLocked(fullKey, windowMs, fn);
+  }
+
+  /** A run of the same key is in progress: wait for it; loop because another waiter may win the lock. */
+  private async runAfterOthers<T>(
+    fullKey: string,
+    windowMs: number,
+    fn: (tx: unknown) => Promise<T>,
+  ): Promise<IdempotencyResult<T>> {
     for (let lock = this.running.get(fullKey); lock !== undefined; lock = this.running.get(fullKey)) {
       await new Promise<void>((resolve) => {
         if (lock) lock.push(resolve);
         else this.running.set(fullKey, [resolve]);
       });
     }
-    if (this.isMarked(fullKey)) return { duplicate: true };
+    if (this.isMarked(fullKey)) return DUPLICATE;
+    return this.runLocked(fullKey, windowMs, fn);
+  }
 
+  /** Runs `fn` holding the key's lock; marks the key once it resolved, then lets the waiters in. */
+  private runLocked<T>(
+    fullKey: string,
+    windowMs: number,
+    fn: (tx: unknown) => Promise<T>,
+  ): Promise<IdempotencyResult<T>> {
     // Uncontended, the lock allocates nothing: the waiter list is made by the first waiter.
     this.running.set(fullKey, null);
+    let outcome: Promise<T>;
     try {
-      const value = await fn(undefined);
-      this.mark(fullKey, windowMs);
-      return { duplicate: false, value };
-    } finally {
-      const waiters = this.running.get(fullKey);
-      this.running.delete(fullKey);
-      if (waiters) for (const wake of waiters) wake();
+      outcome = Promise.resolve(fn(undefined));
+    } catch (error) {
+      this.unlock(fullKey);
+      return Promise.reject(error);
     }
+    return outcome.then(
+      (value) => {
+        try {
+          this.mark(fullKey, windowMs);
+        } finally {
+          this.unlock(fullKey);
+        }
+        return { duplicate: false, value };
+      },
+      (error: unknown) => {
+        this.unlock(fullKey);
+        throw error;
+      },
+    );
+  }
+
+  private unlock(fullKey: string): void {
+    const waiters = this.running.get(fullKey);
+    this.running.delete(fullKey);
+    if (waiters) for (const wake of waiters) wake();
   }
 
   async purgeExpired(): Promise<number> {
