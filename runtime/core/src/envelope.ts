@@ -213,12 +213,88 @@ const POSITIVE_INTEGER = /^[1-9][0-9]{0,14}$/;
  */
 type AttributeSource = Readonly<Record<string, unknown>>;
 
-function attribute(source: AttributeSource, name: string): unknown {
-  return Object.hasOwn(source, name) ? source[name] : undefined;
+/**
+ * What an event's source says of each attribute (and, structured, of its data), read in one pass
+ * over the source's own keys into one shape: cheaper than a lookup per attribute name.
+ */
+class Members {
+  id: unknown = undefined;
+  source: unknown = undefined;
+  type: unknown = undefined;
+  specversion: unknown = undefined;
+  time: unknown = undefined;
+  datacontenttype: unknown = undefined;
+  /** Binary mode: the `content-type` header. */
+  contentType: unknown = undefined;
+  correlationid: unknown = undefined;
+  causationid: unknown = undefined;
+  eventversion: unknown = undefined;
+  traceparent: unknown = undefined;
+  tracestate: unknown = undefined;
+  partitionkey: unknown = undefined;
+  /** Structured mode: the payload. */
+  data: unknown = undefined;
+  /** Structured mode: a binary payload, which eventform refuses. */
+  dataBase64: unknown = undefined;
 }
 
-function stringAttribute(source: AttributeSource, name: string, required: boolean): string | undefined {
-  const value = attribute(source, name);
+function readMembers(source: AttributeSource): Members {
+  const m = new Members();
+  const names = Object.keys(source);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    switch (name) {
+      case CE.id:
+        m.id = source[name];
+        break;
+      case CE.source:
+        m.source = source[name];
+        break;
+      case CE.type:
+        m.type = source[name];
+        break;
+      case CE.specversion:
+        m.specversion = source[name];
+        break;
+      case CE.time:
+        m.time = source[name];
+        break;
+      case CE.datacontenttype:
+        m.datacontenttype = source[name];
+        break;
+      case CONTENT_TYPE_HEADER:
+        m.contentType = source[name];
+        break;
+      case CE.correlationid:
+        m.correlationid = source[name];
+        break;
+      case CE.causationid:
+        m.causationid = source[name];
+        break;
+      case CE.eventversion:
+        m.eventversion = source[name];
+        break;
+      case CE.traceparent:
+        m.traceparent = source[name];
+        break;
+      case CE.tracestate:
+        m.tracestate = source[name];
+        break;
+      case CE.partitionkey:
+        m.partitionkey = source[name];
+        break;
+      case 'data':
+        m.data = source[name];
+        break;
+      case 'data_base64':
+        m.dataBase64 = source[name];
+        break;
+    }
+  }
+  return m;
+}
+
+function stringAttribute(value: unknown, name: string, required: boolean): string | undefined {
   if (value === undefined || value === null || value === '') {
     if (required) throw new EnvelopeError(name, 'missing');
     return undefined;
@@ -229,14 +305,29 @@ function stringAttribute(source: AttributeSource, name: string, required: boolea
 
 /** `application/json`, or any `+json` type, with or without parameters; case-insensitive. */
 function isJsonMediaType(value: string): boolean {
+  if (value === CONTENT_TYPE) return true; // what eventform sends, without the string work below
   const type = mediaType(value);
   return type === CONTENT_TYPE || type.endsWith('+json');
 }
 
 /** The media type of a content type, without parameters, lower case. */
 function mediaType(value: string): string {
+  if (value === STRUCTURED_CONTENT_TYPE) return STRUCTURED_MEDIA_TYPE; // what eventform sends
   const semicolon = value.indexOf(';');
   return (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+}
+
+const STRUCTURED_MEDIA_TYPE = 'application/cloudevents+json';
+
+/** The last `time` found valid: events of the same millisecond carry the same text. */
+let validTime = '';
+
+/** An RFC 3339 time that `Date.parse` reads, as CloudEvents requires of `time`. */
+function isRfc3339(time: string): boolean {
+  if (time === validTime) return true;
+  if (!RFC3339.test(time) || Number.isNaN(Date.parse(time))) return false;
+  validTime = time;
+  return true;
 }
 
 /**
@@ -247,19 +338,19 @@ function mediaType(value: string): string {
  * (else `key`, the transport's key).
  */
 function readAttributes(
-  source: AttributeSource,
+  m: Members,
   contentType: unknown,
   declaredVersion: number,
   key: string | undefined,
 ): EnvelopeAttributes {
-  const type = stringAttribute(source, CE.type, true)!;
-  const id = stringAttribute(source, CE.id, true)!;
-  const origin = stringAttribute(source, CE.source, true)!;
-  const specversion = stringAttribute(source, CE.specversion, true)!;
+  const type = stringAttribute(m.type, CE.type, true)!;
+  const id = stringAttribute(m.id, CE.id, true)!;
+  const origin = stringAttribute(m.source, CE.source, true)!;
+  const specversion = stringAttribute(m.specversion, CE.specversion, true)!;
   if (specversion !== SPEC_VERSION)
     throw new EnvelopeError(CE.specversion, 'invalid', `expected "1.0", got "${specversion}"`);
-  const time = stringAttribute(source, CE.time, false);
-  if (time !== undefined && (!RFC3339.test(time) || Number.isNaN(Date.parse(time))))
+  const time = stringAttribute(m.time, CE.time, false);
+  if (time !== undefined && !isRfc3339(time))
     throw new EnvelopeError(CE.time, 'invalid', `not an RFC 3339 time: "${time}"`);
   if (contentType !== undefined && contentType !== null && contentType !== '') {
     if (typeof contentType !== 'string' || !isJsonMediaType(contentType)) {
@@ -271,7 +362,7 @@ function readAttributes(
     }
   }
   let eventVersion = declaredVersion;
-  const version = attribute(source, CE.eventversion);
+  const version = m.eventversion;
   if (version !== undefined && version !== null && version !== '') {
     const text = typeof version === 'number' ? String(version) : version;
     if (typeof text !== 'string' || !POSITIVE_INTEGER.test(text)) {
@@ -289,16 +380,16 @@ function readAttributes(
     source: origin,
     specversion: SPEC_VERSION,
     datacontenttype: CONTENT_TYPE,
-    correlationId: stringAttribute(source, CE.correlationid, false) ?? randomUUID(),
-    causationId: stringAttribute(source, CE.causationid, false) ?? null,
+    correlationId: stringAttribute(m.correlationid, CE.correlationid, false) ?? randomUUID(),
+    causationId: stringAttribute(m.causationid, CE.causationid, false) ?? null,
     eventVersion,
   };
   if (time !== undefined) attributes.time = time;
-  const traceparent = stringAttribute(source, CE.traceparent, false);
+  const traceparent = stringAttribute(m.traceparent, CE.traceparent, false);
   if (traceparent !== undefined) attributes.traceparent = traceparent;
-  const tracestate = stringAttribute(source, CE.tracestate, false);
+  const tracestate = stringAttribute(m.tracestate, CE.tracestate, false);
   if (tracestate !== undefined) attributes.tracestate = tracestate;
-  const partitionKey = stringAttribute(source, CE.partitionkey, false) ?? key;
+  const partitionKey = stringAttribute(m.partitionkey, CE.partitionkey, false) ?? key;
   if (partitionKey !== undefined) attributes.key = partitionKey;
   return attributes;
 }
@@ -310,7 +401,8 @@ function readAttributes(
  * {@link EnvelopeError} naming the first missing or invalid attribute.
  */
 export function readEnvelopeAttributes(headers: Headers, key?: string, declaredVersion = 1): EnvelopeAttributes {
-  return readAttributes(headers, headers[CONTENT_TYPE_HEADER] ?? headers[CE.datacontenttype], declaredVersion, key);
+  const m = readMembers(headers);
+  return readAttributes(m, m.contentType ?? m.datacontenttype, declaredVersion, key);
 }
 
 /** The content mode a message was sent in, from its content type (the CloudEvents bindings' rule). */
@@ -391,7 +483,7 @@ function decodeStructured(
   resolveType: (type: string | undefined) => number | Error,
 ): DecodedEvent {
   const format = mediaType(contentType);
-  if (format !== 'application/cloudevents+json') {
+  if (format !== STRUCTURED_MEDIA_TYPE) {
     const why =
       format === 'application/cloudevents-batch+json'
         ? 'the batched content mode is not supported; send one event per message'
@@ -411,14 +503,14 @@ function decodeStructured(
       new EnvelopeError('event', 'invalid', `a structured-mode body must be a JSON object, got ${what}`),
     );
   }
-  const members = event as AttributeSource;
-  const type = attribute(members, CE.type);
+  const members = readMembers(event as AttributeSource);
+  const type = members.type;
   const version = resolveType(typeof type === 'string' && type !== '' ? type : undefined);
   if (version instanceof Error) return structuredFailure('unknown-type', version);
   let attributes: EnvelopeAttributes;
   try {
-    attributes = readAttributes(members, attribute(members, CE.datacontenttype), version, delivery.key);
-    if (attribute(members, 'data_base64') !== undefined) {
+    attributes = readAttributes(members, members.datacontenttype, version, delivery.key);
+    if (members.dataBase64 !== undefined) {
       throw new EnvelopeError('data_base64', 'invalid', 'eventform payloads are JSON; send them as "data"');
     }
   } catch (error) {
@@ -426,7 +518,7 @@ function decodeStructured(
   }
   const envelope = attributes as EventEnvelope;
   // No `data` member is an event without data: its payload is checked as `undefined`.
-  envelope.data = attribute(members, 'data');
+  envelope.data = members.data;
   return { ok: true, mode: 'structured', envelope };
 }
 
@@ -477,6 +569,8 @@ export interface AttemptReading {
 
 // A positive integer as the runtime writes it: no sign, exponent, fraction or leading zero.
 const ATTEMPT = /^[1-9][0-9]*$/;
+/** What nearly every delivery reads: one object, not one per message. */
+const FIRST_ATTEMPT: AttemptReading = Object.freeze({ attempt: 1 });
 
 /**
  * The 1-based attempt of a delivery for `consumer`. `ef-attempt` is the runtime's own count and
@@ -489,7 +583,7 @@ const ATTEMPT = /^[1-9][0-9]*$/;
  */
 export function readAttempt(headers: Headers, consumer: Pick<ConsumerIR, 'id' | 'retry'>): AttemptReading {
   const raw = headers[EF.attempt];
-  if (raw === undefined || headers[EF.retryFor] !== consumer.id) return { attempt: 1 };
+  if (raw === undefined || headers[EF.retryFor] !== consumer.id) return FIRST_ATTEMPT;
   const max = Math.max(1, consumer.retry.attempts);
   const shown = raw.length > 24 ? `${JSON.stringify(raw.slice(0, 24))}…` : JSON.stringify(raw);
   if (!ATTEMPT.test(raw)) return { attempt: 1, problem: `${EF.attempt} ${shown} is not an attempt number; read as 1` };

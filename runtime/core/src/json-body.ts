@@ -61,19 +61,32 @@ export function jsonDepth(bytes: Uint8Array): number {
 }
 
 /**
- * Whether `bytes` holds at most `limit` `[` and `{` bytes in all (inside strings too), so that no
- * nesting can go deeper: counted with native searches, which for an ordinary event (a handful of
- * brackets) costs far less than {@link jsonDepth}'s walk over every byte.
+ * Whether `json` (UTF-8 bytes, or the text they decode to: a bracket is one byte and one UTF-16
+ * unit, and no other character contains one) holds at most `limit` `[` and `{` in all (inside
+ * strings too), so that no nesting can go deeper: counted with native searches, which for an
+ * ordinary event (a handful of brackets) costs far less than {@link jsonDepth}'s walk over every
+ * byte. The text's `indexOf` is the cheaper of the two.
  */
-export function fewerOpeningBrackets(bytes: Uint8Array, limit: number): boolean {
+export function fewerOpeningBrackets(json: Uint8Array | string, limit: number): boolean {
   let count = 0;
-  for (const bracket of [OPEN_OBJECT, OPEN_ARRAY]) {
-    for (let at = bytes.indexOf(bracket); at >= 0; at = bytes.indexOf(bracket, at + 1)) {
+  if (typeof json === 'string') {
+    for (const bracket of OPENING_TEXT) {
+      for (let at = json.indexOf(bracket); at >= 0; at = json.indexOf(bracket, at + 1)) {
+        if (++count > limit) return false;
+      }
+    }
+    return true;
+  }
+  for (const bracket of OPENING_BYTES) {
+    for (let at = json.indexOf(bracket); at >= 0; at = json.indexOf(bracket, at + 1)) {
       if (++count > limit) return false;
     }
   }
   return true;
 }
+
+const OPENING_BYTES = [OPEN_OBJECT, OPEN_ARRAY] as const;
+const OPENING_TEXT = ['{', '['] as const;
 
 /**
  * Decode a JSON body within `limits`: its size, then UTF-8 (strict), then its nesting depth, then
@@ -90,8 +103,9 @@ export function decodeJsonBody(body: Uint8Array, limits: BodyLimits = DEFAULT_BO
   } catch (error) {
     throw new InvalidEncodingError('Body is not valid UTF-8 (JSON text must be)', { cause: error });
   }
-  // Nesting deeper than maxJsonDepth takes more than maxJsonDepth bytes, and more opening brackets.
-  if (body.length > limits.maxJsonDepth && !fewerOpeningBrackets(body, limits.maxJsonDepth)) {
+  // Nesting deeper than maxJsonDepth takes more than maxJsonDepth bytes, and more opening brackets
+  // (counted in the text: each is one byte of UTF-8 and one unit of the string).
+  if (body.length > limits.maxJsonDepth && !fewerOpeningBrackets(text, limits.maxJsonDepth)) {
     const depth = jsonDepth(body);
     if (depth > limits.maxJsonDepth) {
       throw new InvalidJsonError(
