@@ -4,7 +4,8 @@
  * Payloads are objects (with the key, if any, a required string); events without `producers` are produced by a service `producer`.
  */
 import { uniqueTopologyName } from '@eventform/runtime/testing';
-import type { ContentMode, QueueType, TopologyIR } from '../../runtime/core/src/ir.js';
+import type { ContentMode, TopologyIR } from '../../runtime/core/src/ir.js';
+import type { QueueType } from '@eventform/rabbitmq';
 import { topologyFromDocument } from '../../generator/src/spec/index.js';
 import { keyed } from '../kafka/fixtures.js';
 

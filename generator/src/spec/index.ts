@@ -25,11 +25,6 @@ export type {
   IdempotencyIR,
   IdempotencyStoreKind,
   JsonSchema,
-  KafkaConsumerIR,
-  KafkaEventIR,
-  QueueType,
-  RabbitConsumerIR,
-  RabbitEventIR,
   RetryPolicyIR,
   SchemaIR,
   ServiceIR,
@@ -37,3 +32,7 @@ export type {
   TopologyDocument,
   TopologyIR,
 } from '@eventform/runtime';
+// The broker parts of the IR are typed by their packages (declaration merging); these re-exports
+// also bring those types into every program that reads the IR through the generator.
+export type { QueueType, RabbitConsumerIR, RabbitEventIR, RabbitTopologyIR } from '@eventform/rabbitmq/resources';
+export type { KafkaConsumerIR, KafkaEventIR, KafkaTopologyIR } from '@eventform/kafka/resources';

@@ -66,24 +66,13 @@ export interface SchemaIR {
   loc: SourceLocation;
 }
 
-export interface RabbitEventIR {
-  exchange: string;
-  routingKey: string;
-}
-
-export interface KafkaEventIR {
-  topic: string;
-  partitions: number;
-  replicationFactor: number;
-  /** Topic configs, e.g. `min.insync.replicas`, `retention.ms`; values are strings as Kafka wants. */
-  configs: Record<string, string>;
-}
-
 /**
- * Broker parts of the IR, by section key (`rabbitmq`, `kafka`, `nats`): open, so a broker package
- * gives its part a type by declaration merging (`declare module '@eventform/runtime' { interface
- * EventBrokerParts { nats?: NatsEventIR } }`) while an IR with a part whose package a program does
- * not load still type-checks. A part is absent when its package's `build` leaves it out.
+ * Broker parts of the IR, by section key (`rabbitmq`, `kafka`, ...), built by each broker package's
+ * topology section (topology-section.ts): open, so the package gives its part a type by declaration
+ * merging (`declare module '@eventform/runtime' { interface EventBrokerParts { kafka: KafkaEventIR }
+ * }`, in its ir.ts) while an IR with a part whose package a program does not load still
+ * type-checks. A part is absent when its package's `build` leaves it out. In the JSON, each part
+ * sits after the broker-neutral fields (before `loc`), in `BROKER_PACKAGES` order.
  */
 export interface TopologyBrokerParts {
   [section: string]: unknown;
@@ -118,42 +107,7 @@ export interface EventIR extends EventBrokerParts {
   producers: string[];
   /** Consumer ids (`service.handler`) that consume it, sorted. */
   consumers: string[];
-  rabbitmq: RabbitEventIR;
-  kafka: KafkaEventIR;
   loc: SourceLocation;
-}
-
-export type QueueType = 'quorum' | 'classic';
-
-export interface RabbitConsumerIR {
-  queue: string;
-  queueType: QueueType;
-  /** One retry queue per distinct delay, in ascending delay order. */
-  retryQueues: { name: string; delayMs: number }[];
-  deadLetterQueue: string | null;
-  /**
-   * Present when the handler keeps per-key order across several instances (topology
-   * `rabbitmq.partitions`): then its events reach these partition queues instead of `queue`.
-   */
-  partitions?: RabbitPartitionsIR | undefined;
-}
-
-/**
- * Per-key order on RabbitMQ: a consistent-hash exchange spreads the handler's events over partition
- * queues by the event's key (the same key, the same queue), and each partition queue has a single
- * active consumer among all instances, so the events of one key are handled one at a time, in order.
- */
-export interface RabbitPartitionsIR {
-  /** The `x-consistent-hash` exchange, bound to each consumed event's exchange and routing key. */
-  exchange: string;
-  /** The partition queues, in partition order; each is declared with `x-single-active-consumer`. */
-  queues: string[];
-}
-
-export interface KafkaConsumerIR {
-  groupId: string;
-  retryTopic: string | null;
-  deadLetterTopic: string | null;
 }
 
 export interface ConsumerIR extends ConsumerBrokerParts {
@@ -168,8 +122,6 @@ export interface ConsumerIR extends ConsumerBrokerParts {
   idempotency: IdempotencyIR;
   /** Maximum handler invocations in flight for this consumer in one process. */
   concurrency: number;
-  rabbitmq: RabbitConsumerIR;
-  kafka: KafkaConsumerIR;
   loc: SourceLocation;
 }
 
@@ -202,8 +154,6 @@ export interface TopologyIR extends TopologyBrokerParts {
   events: EventIR[];
   services: ServiceIR[];
   consumers: ConsumerIR[];
-  rabbitmq: { exchange: string; queueType: QueueType };
-  kafka: { partitions: number; replicationFactor: number; minInsyncReplicas: number };
 }
 
 /**

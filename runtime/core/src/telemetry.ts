@@ -137,17 +137,33 @@ export function formatTraceparent(spanContext: SpanContext): string {
 
 // ---- the runtime's instruments -------------------------------------------------------------
 
+/**
+ * The broker parts of the IR the messaging conventions name destinations by, as the RabbitMQ and
+ * Kafka packages build them (their ir.ts: the types are theirs, merged into the IR where they are
+ * loaded, which core is not). The only place core reads a broker's part.
+ */
+interface NamedEvent {
+  rabbitmq: { exchange: string; routingKey: string };
+  kafka: { topic: string };
+}
+interface NamedConsumer {
+  rabbitmq: { queue: string };
+  kafka: { groupId: string };
+}
+const named = (event: EventIR) => event as EventIR & NamedEvent;
+const namedConsumer = (consumer: ConsumerIR) => consumer as ConsumerIR & NamedConsumer;
+
 /** Names of one event's destination as the messaging conventions want them, per messaging system. */
 function sendNames(system: string, event: EventIR): { destination: string; attributes: Attributes } {
   if (system === 'rabbitmq') {
-    const { exchange, routingKey } = event.rabbitmq;
+    const { exchange, routingKey } = named(event).rabbitmq;
     return {
       destination: `${exchange}:${routingKey}`,
       attributes: { [M.destinationName]: `${exchange}:${routingKey}`, [M.rabbitmqRoutingKey]: routingKey },
     };
   }
   if (system === 'kafka')
-    return { destination: event.kafka.topic, attributes: { [M.destinationName]: event.kafka.topic } };
+    return { destination: named(event).kafka.topic, attributes: { [M.destinationName]: named(event).kafka.topic } };
   return { destination: event.name, attributes: { [M.destinationName]: event.name } };
 }
 
@@ -160,13 +176,15 @@ function sendNames(system: string, event: EventIR): { destination: string; attri
 function processNames(system: string, consumer: ConsumerIR, events: ReadonlyMap<string, EventIR>): Attributes {
   const first = events.get(consumer.events[0]!);
   if (system === 'rabbitmq' && first) {
-    return {
-      [M.destinationName]: `${first.rabbitmq.exchange}:${first.rabbitmq.routingKey}:${consumer.rabbitmq.queue}`,
-    };
+    const { exchange, routingKey } = named(first).rabbitmq;
+    return { [M.destinationName]: `${exchange}:${routingKey}:${namedConsumer(consumer).rabbitmq.queue}` };
   }
   if (system === 'kafka') {
-    const topics = consumer.events.map((name) => events.get(name)?.kafka.topic ?? name);
-    return { [M.destinationName]: topics.join(','), [M.consumerGroupName]: consumer.kafka.groupId };
+    const topics = consumer.events.map((name) => {
+      const event = events.get(name);
+      return event ? named(event).kafka.topic : name;
+    });
+    return { [M.destinationName]: topics.join(','), [M.consumerGroupName]: namedConsumer(consumer).kafka.groupId };
   }
   return { [M.destinationName]: consumer.id, [M.consumerGroupName]: consumer.id };
 }

@@ -1,5 +1,5 @@
 /**
- * A broker's section of `topology.yaml` (`rabbitmq:`, `kafka:`, `nats:` at the root, under an
+ * A broker's section of `topology.yaml` (`rabbitmq:`, `kafka:`, ... at the root, under an
  * event, under a handler), as its package describes it to the generator: which fields each level
  * takes and how they are checked, the defaults, how the written values become that broker's part of
  * the IR, the problems only that broker knows, the names its resources take, and the changes

@@ -5,6 +5,7 @@ export { provisionKafka, planTopic, KafkaProvisionError } from './provision.js';
 export type { KafkaPlanAction, KafkaPlanItem, ProvisionKafkaOptions, ExistingTopic } from './provision.js';
 export { kafkaResources, MIN_INSYNC_REPLICAS, DEAD_LETTER_TOPIC_CONFIGS } from './resources.js';
 export type { KafkaResources, KafkaResourcesOptions, KafkaTopicDescriptor, KafkaTopicRole } from './resources.js';
+export type { KafkaConsumerIR, KafkaEventIR, KafkaTopologyIR } from './ir.js';
 export { KafkaPublishError } from './publisher.js';
 export { KAFKA_DEFAULTS, defaultKafkaBrokers } from './defaults.js';
 export type { KafkaLogLevel } from './defaults.js';

@@ -163,3 +163,4 @@ function describe(topic: KafkaTopicDescriptor): string {
 
 export { provisioningDocument } from './provisioning-document.js';
 export { topologySection } from './topology-section.js';
+export type { KafkaConsumerIR, KafkaEventIR, KafkaTopologyIR } from './ir.js';

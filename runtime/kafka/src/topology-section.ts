@@ -5,8 +5,6 @@
  * (docs/topology-format.md, "Broker resources").
  */
 import type {
-  KafkaConsumerIR,
-  KafkaEventIR,
   ResourceNameClaim,
   SectionChange,
   SectionConsumerInput,
@@ -15,6 +13,7 @@ import type {
   TopologyIR,
   TopologySection,
 } from '@eventform/runtime';
+import type { KafkaConsumerIR, KafkaEventIR, KafkaTopologyIR } from './ir.js';
 
 /** Topic and group names: letters, digits and `.`, `_`, `-`. */
 const KAFKA_NAME = /^[A-Za-z0-9._-]+$/;
@@ -35,13 +34,7 @@ export const retryTopicName = (group: string): string => `${group}.retry`;
 /** The dead-letter topic of a handler: `<group>.dlq`. */
 export const deadLetterTopicName = (group: string): string => `${group}.dlq`;
 
-interface KafkaRootIR {
-  partitions: number;
-  replicationFactor: number;
-  minInsyncReplicas: number;
-}
-
-const rootOf = (input: SectionInput): KafkaRootIR => ({
+const rootOf = (input: SectionInput): KafkaTopologyIR => ({
   partitions: (input.values['partitions'] as number | undefined) ?? KAFKA_SECTION_DEFAULTS.partitions,
   replicationFactor:
     (input.values['replicationFactor'] as number | undefined) ?? KAFKA_SECTION_DEFAULTS.replicationFactor,

@@ -20,6 +20,7 @@ export {
   type RabbitArguments,
   type RabbitArgumentValue,
 } from './resources.js';
+export type { QueueType, RabbitConsumerIR, RabbitEventIR, RabbitPartitionsIR, RabbitTopologyIR } from './ir.js';
 export { provisionRabbitmq, type ProvisionRabbitmqOptions, type PlanItem, type ProvisionPlan } from './provision.js';
 export {
   BrokerUnavailableError,

@@ -24,7 +24,8 @@
  * RabbitMQ (3.10+) only accepts together with `x-overflow: reject-publish`; classic queues
  * dead-letter at most once.
  */
-import type { ConsumerIR, QueueType, TopologyIR } from '@eventform/runtime';
+import type { ConsumerIR, TopologyIR } from '@eventform/runtime';
+import type { QueueType } from './ir.js';
 import { PARTITION_KEY_HEADER } from './wire.js';
 
 /** An AMQP table value as used in `x-*` arguments. */
@@ -242,3 +243,4 @@ function compare(a: string, b: string): number {
 
 export { provisioningDocument } from './provisioning-document.js';
 export { topologySection } from './topology-section.js';
+export type { QueueType, RabbitConsumerIR, RabbitEventIR, RabbitPartitionsIR, RabbitTopologyIR } from './ir.js';

@@ -4,10 +4,8 @@
  * RabbitMQ resource names are derived from the topology (docs/topology-format.md, "Broker resources").
  */
 import { formatDuration } from '@eventform/runtime';
+import type { QueueType, RabbitConsumerIR, RabbitEventIR, RabbitTopologyIR } from './ir.js';
 import type {
-  QueueType,
-  RabbitConsumerIR,
-  RabbitEventIR,
   ResourceNameClaim,
   SectionChange,
   SectionConsumerInput,
@@ -89,7 +87,7 @@ export const topologySection: TopologySection = {
     const exchange = exchangeOf(input);
     const queueType = (input.values['queueType'] as QueueType | undefined) ?? RABBITMQ_SECTION_DEFAULTS.queueType;
     return {
-      root: { exchange, queueType },
+      root: { exchange, queueType } satisfies RabbitTopologyIR,
       events: new Map(input.events.map((e) => [e.name, { exchange, routingKey: e.name } satisfies RabbitEventIR])),
       consumers: new Map(input.consumers.map((c) => [c.id, consumerPart(input, c)])),
     };

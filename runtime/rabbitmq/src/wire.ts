@@ -16,7 +16,8 @@ import {
   setHeader,
   wireNames,
 } from '@eventform/runtime';
-import type { Delivery, Headers, QueueType } from '@eventform/runtime';
+import type { Delivery, Headers } from '@eventform/runtime';
+import type { QueueType } from './ir.js';
 import { UNDECODABLE } from './header-frames.js';
 
 /**
