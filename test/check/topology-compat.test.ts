@@ -112,6 +112,28 @@ const ROWS: Row[] = [
     expect: [{ rule: 'EFC204', severity: 'error', event: 'OrderCreated', text: /from 3 to 2: a topic cannot shrink/ }],
   },
   {
+    name: 'NATS retention shortened',
+    change: (d) => {
+      d.events.OrderCreated.nats = { maxAge: '1d' };
+    },
+    expect: [
+      {
+        rule: 'EFC217',
+        severity: 'warning',
+        event: 'OrderCreated',
+        text: /keeps messages for 1d instead of 7d: .*deletes every stored message older/,
+      },
+    ],
+  },
+  {
+    name: 'NATS retention lengthened, or kept for ever',
+    change: (d) => {
+      d.nats = { maxAge: '30d' };
+      d.events.OrderCreated.nats = { maxAge: '0ms' };
+    },
+    expect: [],
+  },
+  {
     name: 'Kafka partitions increased',
     change: (d) => {
       d.kafka = { partitions: 6 };

@@ -412,6 +412,13 @@ export const RULES = {
     breaks: 'n/a',
     description: "an event's compatibility mode was relaxed (e.g. full → backward, anything → none)",
   },
+  EFC217: {
+    name: 'retention-shortened',
+    step: 'topology',
+    breaks: 'n/a',
+    description:
+      "an event's messages are kept for a shorter time: the broker drops stored ones older than the new limit",
+  },
 
   EFC301: {
     name: 'consumed-never-produced',

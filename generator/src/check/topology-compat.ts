@@ -52,9 +52,14 @@ export function compareTopologies(oldIr: TopologyIR, newIr: TopologyIR): Topolog
       anchor: 'topology',
     });
   }
-  // After a topology rename every resource name changes; that one finding says so for all of them.
+  // After a topology rename every resource name changes (that one finding says so for all of them)
+  // and the new resources are new: nothing moves, nothing stored is cut short.
   const changes = BROKER_SECTIONS.flatMap((s) => s.compat(oldIr, newIr)).filter(
-    (c) => !(renamedTopology && (c.kind === 'event-moved' || c.kind === 'consumer-moved')),
+    (c) =>
+      !(
+        renamedTopology &&
+        (c.kind === 'event-moved' || c.kind === 'consumer-moved' || c.kind === 'retention-shortened')
+      ),
   );
   compareEvents(oldIr, newIr, renamedTopology, changes, add);
   compareConsumers(oldIr, newIr, renamedTopology, changes, add);
@@ -70,6 +75,7 @@ const CHANGE_RULES: Record<SectionChange['kind'], { rule: RuleId; severity: 'err
   'event-moved': { rule: 'EFC213', severity: 'warning' },
   'consumer-moved': { rule: 'EFC211', severity: 'warning' },
   'queue-type-changed': { rule: 'EFC212', severity: 'warning' },
+  'retention-shortened': { rule: 'EFC217', severity: 'warning' },
 };
 
 /** Adds the broker changes of one kind to one event or consumer. */
@@ -161,7 +167,7 @@ function compareEvents(
     if (after.version < before.version) {
       add('EFC206', 'error', `event '${after.name}' version went down from ${before.version} to ${after.version}`, at);
     }
-    addChanges(changes, ['event-moved'], ofEvent, at, add);
+    addChanges(changes, ['event-moved', 'retention-shortened'], ofEvent, at, add);
     const lost = directions(before.compatibility).filter((d) => !directions(after.compatibility).includes(d));
     if (lost.length > 0) {
       add(

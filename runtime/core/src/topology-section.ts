@@ -129,9 +129,16 @@ export interface ResourceNameClaim {
 export interface SectionChange {
   /**
    * `partitions-decreased` (EFC204, an error), `partitions-increased` (EFC205), `event-moved`
-   * (EFC213), `consumer-moved` (EFC211), `queue-type-changed` (EFC212).
+   * (EFC213), `consumer-moved` (EFC211), `queue-type-changed` (EFC212), `retention-shortened`
+   * (EFC217: the broker will drop stored messages older than the new limit).
    */
-  kind: 'partitions-decreased' | 'partitions-increased' | 'event-moved' | 'consumer-moved' | 'queue-type-changed';
+  kind:
+    | 'partitions-decreased'
+    | 'partitions-increased'
+    | 'event-moved'
+    | 'consumer-moved'
+    | 'queue-type-changed'
+    | 'retention-shortened';
   /** The event name, for changes to an event. */
   event?: string | undefined;
   /** The consumer id, for changes to a consumer. */

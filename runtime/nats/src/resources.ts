@@ -17,7 +17,7 @@
  */
 import type { ConsumerIR, EventIR, TopologyIR } from '@eventform/runtime';
 import { NATS_DEFAULTS } from './defaults.js';
-import { NATS_SECTION_DEFAULTS } from './topology-section.js';
+import { NATS_SECTION_DEFAULTS, eventMaxAgeMs } from './topology-section.js';
 
 /** Why a stream exists. */
 export type NatsStreamRole = 'event' | 'retry' | 'dead-letter';
@@ -122,7 +122,7 @@ export function natsResources(ir: TopologyIR, options: NatsResourcesOptions = {}
       role: 'event',
       owner: event.name,
       subjects: [eventSubject(ir, event)],
-      maxAgeMs: event.nats?.maxAgeMs ?? ir.nats?.maxAgeMs ?? NATS_SECTION_DEFAULTS.maxAge,
+      maxAgeMs: eventMaxAgeMs(ir, event),
     });
   }
   for (const consumer of ir.consumers) {

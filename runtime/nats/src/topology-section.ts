@@ -8,7 +8,8 @@
  * of a topology without one is what it was before the section existed; `natsResources` then uses
  * the same defaults.
  */
-import type { SectionInput, TopologySection } from '@eventform/runtime';
+import { formatDuration } from '@eventform/runtime';
+import type { EventIR, SectionChange, SectionInput, TopologyIR, TopologySection } from '@eventform/runtime';
 import { NATS_DEFAULTS } from './defaults.js';
 
 /** The root `nats:` section in the IR: every value defaulted. */
@@ -45,6 +46,13 @@ export const NATS_SECTION_DEFAULTS = { replicas: 1, maxAge: NATS_DEFAULTS.eventM
 
 const MAX_AGE = { type: 'duration', minMs: 0, maxMs: NATS_SECTION_LIMITS.maxAgeMs } as const;
 
+/** How long an event's stream keeps a message, in ms (0 = for ever): the event's, the topology's, else the default. */
+export function eventMaxAgeMs(ir: TopologyIR, event: EventIR): number {
+  return event.nats?.maxAgeMs ?? ir.nats?.maxAgeMs ?? NATS_SECTION_DEFAULTS.maxAge;
+}
+
+const age = (ms: number): string => (ms === 0 ? 'ever' : formatDuration(ms));
+
 const written = (input: SectionInput): boolean =>
   Object.keys(input.values).length > 0 || input.events.some((e) => Object.keys(e.values).length > 0);
 
@@ -73,7 +81,23 @@ export const topologySection: TopologySection = {
   // Stream names derive from names the format already keeps distinct (natsResources checks again).
   check: () => [],
   names: () => [],
-  compat: () => [],
+  compat(before, after) {
+    const changes: SectionChange[] = [];
+    const old = new Map(before.events.map((e) => [e.name, e]));
+    for (const e of after.events) {
+      const was = old.get(e.name);
+      if (!was) continue;
+      const [from, to] = [eventMaxAgeMs(before, was), eventMaxAgeMs(after, e)];
+      if (to !== 0 && (from === 0 || to < from)) {
+        changes.push({
+          kind: 'retention-shortened',
+          event: e.name,
+          message: `NATS stream of event '${e.name}' keeps messages for ${age(to)} instead of ${age(from)}: provisioning shortens its max age in place, and JetStream then deletes every stored message older than that`,
+        });
+      }
+    }
+    return changes;
+  },
 
   leftovers: {
     event: () => undefined,
