@@ -10,6 +10,7 @@
  */
 import type { ConsumerIR } from '@eventform/runtime';
 import { formatDuration } from '../spec/duration.js';
+import { BROKER_SECTIONS } from '../spec/broker-sections.js';
 import { memberAccess, propertyKey, quote } from '../naming.js';
 import { CodeWriter, PRINT_WIDTH, unionAlias } from './code.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
@@ -127,7 +128,7 @@ function consumerDoc(consumer: ConsumerIR): string[] {
       : `${retry.attempts} attempts, ${retry.backoff} backoff from ${formatDuration(retry.delayMs)}` +
         (retry.backoff === 'exponential' ? ` up to ${formatDuration(retry.maxDelayMs)}` : '');
   const deadLetter = consumer.deadLetter
-    ? `dead letters to \`${consumer.rabbitmq.deadLetterQueue ?? consumer.kafka.deadLetterTopic ?? 'its dead-letter queue'}\``
+    ? `dead letters to \`${BROKER_SECTIONS.flatMap((b) => b.leftovers.deadLetters(consumer))[0] ?? 'its dead-letter queue'}\``
     : 'dead-lettering off (spent messages are logged and dropped)';
   const dedupe = idempotency.enabled
     ? `deduplicated by ${idempotency.key ? `\`${idempotency.key}\`` : 'event id'} for ${formatDuration(idempotency.windowMs)}`
