@@ -3,10 +3,10 @@
  * what a consumer loop resolves when a rebalance stops a batch (with a stand-in kafkajs payload).
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
-import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyScheduler } from '@eventform/runtime';
-import { BatchingPublisher, KafkaPublishError } from '../../runtime/kafka/src/publisher.js';
+import { BatchingPublisher, KafkaPublishError, recordingPartitioner } from '../../runtime/kafka/src/publisher.js';
 import {
   ConsumerLoop,
   MAX_TIMER_MS,
@@ -196,6 +196,57 @@ describe('BatchingPublisher', () => {
     expect(fake.producers()).toBe(2);
     await publisher.close();
     await expect(publisher.send('t', record('late'))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('BatchingPublisher, a response without a partition', () => {
+  it('rejects the messages of a partition the response leaves out, resolves the others, and replaces the producer', async () => {
+    // Partition = the message's value modulo 3, recorded on the message as the transport's partitioner does.
+    const partitioner = recordingPartitioner(
+      () =>
+        ({ message }) =>
+          Number(String(message.value)) % 3,
+    )();
+    let producers = 0;
+    const create = (): Producer => {
+      producers++;
+      return {
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        sendBatch: async ({ topicMessages }: { topicMessages: { topic: string; messages: Message[] }[] }) => {
+          const response: { topicName: string; partition: number; errorCode: number }[] = [];
+          for (const { topic, messages } of topicMessages) {
+            for (const message of messages) partitioner({ topic, partitionMetadata: [], message });
+            // Partition 1 of topic a answered for, but not partition 2; topic b complete.
+            const answered = topic === 'a' ? [0, 1] : [0, 1, 2];
+            for (const partition of answered) response.push({ topicName: topic, partition, errorCode: 0 });
+          }
+          return response;
+        },
+      } as unknown as Producer;
+    };
+    const publisher = new BatchingPublisher(create, {
+      maxBatchMessages: 100,
+      maxBatchBytes: 1 << 20,
+      produceTimeoutMs: 1_000,
+    });
+    await publisher.connect();
+    const sends = ['a', 'b'].flatMap((topic) =>
+      [0, 1, 2, 3, 4, 5].map((n) =>
+        publisher.send(topic, { value: Buffer.from(String(n)), headers: { ce_id: `${n}` } }),
+      ),
+    );
+    const results = await Promise.allSettled(sends);
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    // Topic a's values 2 and 5 went to partition 2.
+    expect(rejected).toEqual([2, 5]);
+    const reason = (results[2] as PromiseRejectedResult).reason as KafkaPublishError;
+    expect(reason).toBeInstanceOf(KafkaPublishError);
+    expect(reason.message).toMatch(/to a \(partition 2 is not in the response/);
+    expect(producers).toBe(1);
+    await publisher.send('b', { value: Buffer.from('0'), headers: {} });
+    expect(producers).toBe(2);
+    await publisher.close();
   });
 });
 

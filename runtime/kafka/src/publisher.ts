@@ -157,17 +157,20 @@ export class BatchingPublisher {
         }
         try {
           const producer = await this.currentProducer();
-          const sent: { pending: Pending; message: object }[] = [];
+          // Each message given to kafkajs, in the order of `batch`'s topics (the partitioner records its partition on it).
+          const sent: Pending[] = [];
+          const messages: SentMessage[] = [];
           const topicMessages = [...byTopic].map(([topic, pendings]) => ({
             topic,
             messages: pendings.map((pending) => {
-              const message = {
+              const message: SentMessage = {
                 key: pending.record.key ?? null,
                 value: pending.record.value,
                 headers: pending.record.headers,
                 [EVENTFORM_RECORD]: true as const,
               };
-              sent.push({ pending, message });
+              sent.push(pending);
+              messages.push(message);
               return message;
             }),
           }));
@@ -176,9 +179,9 @@ export class BatchingPublisher {
             timeout: this.options.produceTimeoutMs,
             topicMessages,
           });
-          const missing = unacknowledged(sent, acknowledged);
+          const missing = unacknowledged(sent, messages, acknowledged);
           if (missing.size > 0) await this.dropProducer(); // a fresh producer id for what is sent again
-          for (const { pending } of sent) {
+          for (const pending of sent) {
             const partition = missing.get(pending);
             if (partition === undefined) pending.resolve();
             else {
@@ -225,27 +228,45 @@ export class BatchingPublisher {
   }
 }
 
+/** A message as the publisher hands it to kafkajs' `sendBatch`. */
+interface SentMessage {
+  key: string | null;
+  value: Buffer;
+  headers: IHeaders;
+  [EVENTFORM_RECORD]: true;
+  [PARTITION]?: number;
+}
+
 /**
  * The sends whose message's partition, as the partitioner chose it, has no entry in
  * the response, with that partition. A message without a recorded partition (a producer without
- * {@link recordingPartitioner}) is taken as acknowledged, as kafkajs reports it.
+ * {@link recordingPartitioner}) is taken as acknowledged, as kafkajs reports it. `messages[i]` is
+ * what was sent for `sent[i]`.
  */
-function unacknowledged(
-  sent: { pending: Pending; message: object }[],
-  response: RecordMetadata[],
-): Map<Pending, number> {
-  const acknowledged = new Set(response.filter((r) => r.errorCode === 0).map((r) => `${r.topicName}\0${r.partition}`));
+function unacknowledged(sent: Pending[], messages: SentMessage[], response: RecordMetadata[]): Map<Pending, number> {
+  // Topic → acknowledged partitions: looked up per message without building a string for each.
+  const acknowledged = new Map<string, Set<number>>();
+  for (const r of response) {
+    if (r.errorCode !== 0) continue;
+    let partitions = acknowledged.get(r.topicName);
+    if (!partitions) acknowledged.set(r.topicName, (partitions = new Set()));
+    partitions.add(r.partition);
+  }
   const missing = new Map<Pending, number>();
-  for (const { pending, message } of sent) {
-    const partition = (message as { [PARTITION]?: number })[PARTITION];
-    if (partition !== undefined && !acknowledged.has(`${pending.topic}\0${partition}`)) missing.set(pending, partition);
+  for (let i = 0; i < sent.length; i++) {
+    const pending = sent[i]!;
+    const partition = messages[i]![PARTITION];
+    if (partition !== undefined && !acknowledged.get(pending.topic)?.has(partition)) missing.set(pending, partition);
   }
   return missing;
 }
 
+/** About the bytes a record takes in a request, for `maxBatchBytes`. */
 function sizeOf(record: OutgoingRecord): number {
   let size = record.value.length + (record.key ? Buffer.byteLength(record.key) : 0) + 64;
-  for (const [name, value] of Object.entries(record.headers)) {
+  const headers = record.headers;
+  for (const name in headers) {
+    const value = headers[name];
     size +=
       Buffer.byteLength(name) +
       (typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 16);
