@@ -1,23 +1,27 @@
 /**
- * The topology sections of the broker packages in `BROKER_PACKAGES` (`TopologySection`,
- * runtime/core), in that order: each package's `/resources` entry point (pure, no client loaded)
- * exports its `topologySection`; a broker with no settings in the topology exports none. Loaded once, when the generator's spec modules are first imported,
- * so reading a topology stays synchronous. The packages are the CLI's dependencies.
+ * The topology sections of the broker packages (`TopologySection`, runtime/core), in
+ * `BROKER_PACKAGES` order: each package exports its `topologySection` from its `/resources` entry
+ * point, which loads no client. Imported statically, one registration line a broker with settings
+ * in the topology, so reading a topology stays synchronous and the generator's entry point stays
+ * loadable with `require()` (a dynamic import here would need a top-level await).
  */
 import { BROKER_PACKAGES, type TopologySection } from '@eventform/runtime';
+import { topologySection as kafka } from '@eventform/kafka/resources';
+import { topologySection as nats } from '@eventform/nats/resources';
+import { topologySection as rabbitmq } from '@eventform/rabbitmq/resources';
 
-async function loadSections(): Promise<readonly TopologySection[]> {
-  const sections: TopologySection[] = [];
-  for (const [broker, pkg] of Object.entries(BROKER_PACKAGES)) {
-    const module = (await import(`${pkg}/resources`)) as { topologySection?: TopologySection };
-    const section = module.topologySection;
-    if (section === undefined) continue;
-    if (typeof section.build !== 'function' || section.key !== broker) {
-      throw new Error(`${pkg}/resources exports a topologySection that is not the '${broker}:' section`);
+type Broker = keyof typeof BROKER_PACKAGES;
+
+const SECTIONS: Partial<Record<Broker, TopologySection>> = { rabbitmq, kafka, nats };
+
+export const BROKER_SECTIONS: readonly TopologySection[] = (Object.keys(BROKER_PACKAGES) as Broker[]).flatMap(
+  (broker) => {
+    const section = SECTIONS[broker];
+    if (section !== undefined && section.key !== broker) {
+      throw new Error(
+        `${BROKER_PACKAGES[broker]}/resources exports a topologySection that is not the '${broker}:' section`,
+      );
     }
-    sections.push(section);
-  }
-  return sections;
-}
-
-export const BROKER_SECTIONS: readonly TopologySection[] = await loadSections();
+    return section ? [section] : [];
+  },
+);
