@@ -23,8 +23,8 @@ const kafka = await requireKafka();
 
 /**
  * At 30% and 60% of the producing: kill the relay wherever it is, let a backlog build for a second,
- * start a new one and kill it on its first batch (a full one, sent key wave by key wave), then start
- * the one that carries on.
+ * start a new one and kill it on its first claim (a full batch, each row sent once the earlier rows
+ * of its key were confirmed), then start the one that carries on.
  */
 async function killRelays(ctx: FaultContext): Promise<number[]> {
   const claimedAtKill: number[] = [];

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL outbox on a real server: the schema, the transactional producer (withOutbox,
  * enlist), handlers publishing through ctx.tx, and the relay — claims that never reorder a key with
- * several relays at once, per-key waves through failures, a relay whose session dies, NOTIFY
+ * several relays at once, per-key order through failures, a relay whose session dies, NOTIFY
  * wake-ups, the fallback poll, health and retention. The broker side is a recording memory
  * transport; the fault tests (outbox-fault-*.test.ts) run the same on RabbitMQ and Kafka.
  */
@@ -16,8 +16,8 @@ import {
   createOutbox,
   createPostgresStore,
   outboxSchemaSql,
+  KeyChains,
   startOutboxRelay,
-  waves,
   withOutbox,
 } from '@eventform/postgres';
 import { captureLogger, sleep, uniqueTopologyName, waitFor } from '@eventform/runtime/testing';
@@ -392,13 +392,13 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     expect(r.health().relay).toBe('running');
   });
 
-  it('small batches: the batch claimed ahead holds later rows of a failing key, is released, and keeps the order', async () => {
+  it('small batches: a claim made while sends are in flight holds later rows of a failing key, is released, and keeps the order', async () => {
     const ir = topology();
     const table = newTable();
     const outbox = await writer(table);
     const runtime = producer(ir);
     const transport = new TestTransport();
-    transport.delay = () => 2; // the next claim returns while this batch is still being sent
+    transport.delay = () => 2; // the next claim returns while these rows are still being sent
     const failedOnce = new Set<string>();
     transport.fail = (s) => s.n % 5 === 2 && !failedOnce.has(s.id) && failedOnce.add(s.id) !== undefined;
     await outbox.transaction(async () => {
@@ -411,7 +411,7 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     expect(order.get('k0')).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38]);
     expect(order.get('k1')).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, 37, 39]);
     await waitFor(async () => (await rows(table)).every((row) => row.published));
-    // Released rows of the batch claimed ahead were never tried: only the refused ones count an attempt.
+    // Released rows behind a refused one were never tried: only the refused ones count an attempt.
     const tried = (await rows(table)).filter((row) => row.attempts > 0);
     expect(tried.length).toBe(failedOnce.size);
     expect(failedOnce.size).toBe(8);
@@ -546,16 +546,42 @@ describe.skipIf(target.unavailable !== null)('PostgreSQL outbox (real server)', 
     release();
   });
 
-  it('publishes rows in waves: the n-th row of each key only after the (n-1)-th of every key', () => {
-    const rowsIn = [
-      { seq: 1, key: 'a' },
-      { seq: 2, key: 'b' },
-      { seq: 3, key: 'a' },
-      { seq: 4, key: null },
-      { seq: 5, key: 'a' },
-      { seq: 6, key: 'b' },
+  it('KeyChains: the next task of a key starts once the previous one succeeded; after a failure the rest of that key is skipped', async () => {
+    const chains = new KeyChains();
+    const log: string[] = [];
+    const gates = new Map<string, () => void>();
+    /** A task that logs its start, then waits to be settled with `ok` by `settle(name)`. */
+    const task = (name: string, ok: boolean) => () => {
+      log.push(`start ${name}`);
+      return new Promise<boolean>((resolve) => gates.set(name, () => resolve(ok)));
+    };
+    const settle = async (name: string) => {
+      gates.get(name)!();
+      await sleep(0);
+    };
+    const results = [
+      chains.after('a', task('a1', true)),
+      chains.after('b', task('b1', false)),
+      chains.after('a', task('a2', true)),
+      chains.after(null, task('x', true)),
+      chains.after('b', task('b2', true)),
+      chains.after('a', task('a3', true)),
     ];
-    expect(waves(rowsIn).map((w) => w.map((r) => r.seq))).toEqual([[1, 2, 4], [3, 6], [5]]);
+    // The first of each key and the keyless one at once; nothing behind an unsettled task.
+    expect(log).toEqual(['start a1', 'start b1', 'start x']);
+    await settle('a1');
+    expect(log).toEqual(['start a1', 'start b1', 'start x', 'start a2']);
+    await settle('b1'); // refused: b2 never starts
+    await settle('a2');
+    await settle('x');
+    await settle('a3');
+    expect(log).toEqual(['start a1', 'start b1', 'start x', 'start a2', 'start a3']);
+    expect(await Promise.all(results)).toEqual([true, false, true, true, false, true]);
+    expect(chains.size).toBe(0);
+    // A task that throws counts as failed.
+    const thrown = chains.after('c', () => Promise.reject(new Error('no')));
+    const next = chains.after('c', task('c2', true));
+    expect(await Promise.all([thrown, next])).toEqual([false, false]);
   });
 
   it('is an OutboxRelay and the store carries a PostgresOutbox', () => {

@@ -11,7 +11,7 @@ export const POSTGRES_STORE_DEFAULTS = {
 export const POSTGRES_OUTBOX_DEFAULTS = {
   /** Table of outgoing events; created on `init()` when missing. */
   table: 'eventform_outbox',
-  /** Rows a relay claims and publishes at once. */
+  /** Rows one claim of a relay takes at most; a relay has at most about twice as many unconfirmed. */
   batchSize: 500,
   /**
    * How often an idle relay looks for rows without being woken. Rows committed through eventform

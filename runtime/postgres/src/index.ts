@@ -9,7 +9,7 @@ export { PostgresIdempotencyStore, createPostgresStore } from './postgres-store.
 export type { PostgresStoreOptions, PostgresTx, StoreOutboxOptions } from './postgres-store.js';
 export { PostgresOutbox, createOutbox, startOutboxRelay, withOutbox } from './outbox.js';
 export type { OutboxRelayOptions, OutboxTx, PostgresOutboxOptions } from './outbox.js';
-export { OutboxRelay, waves } from './relay.js';
+export { KeyChains, OutboxRelay } from './relay.js';
 export type { OutboxRelaySettings } from './relay.js';
 export { OUTBOX_SCHEMA_VERSION, outboxSchemaSql, outboxSchemaStatements } from './outbox-schema.js';
 export { TransactionAbortedError } from './transaction.js';

@@ -18,18 +18,19 @@
  *   claim lock, claim — the claim's snapshot is taken after the lock). The session commits with
  *   `synchronous_commit = off`: a claim dies with its session anyway, and a mark lost in a database
  *   crash only means the rows are sent again, which at-least-once delivery allows.
- * - **Publishing.** A batch goes out in waves: the first row of each key (and every keyless row),
- *   then the second of each key, and so on, each wave after the previous one was confirmed. A row is
- *   never sent before the earlier rows of its key were confirmed, even when a send fails half-way.
- *   While a batch is published the next one is claimed (leaving out the rows in flight; it may hold
- *   later rows of their keys), and it is published only once the whole batch was confirmed. The
- *   published rows are marked with a later claim; on a failure they are marked at once, the rest and
- *   the batch claimed ahead released (attempts and the error recorded on the failed rows only) and
- *   the relay backs off.
+ * - **Publishing.** Rows are sent as soon as they are claimed, each after the earlier rows of its
+ *   key that this relay holds were confirmed (keyless rows and the first row of each key at once),
+ *   so a key is never reordered, even when a send fails half-way, and rows of other keys never wait
+ *   for it. Claims go on while sends are in flight (leaving out the rows in flight; a claim may hold
+ *   later rows of their keys, which then wait behind them), up to about two batches unconfirmed.
+ *   Confirmed rows are marked by the next claim (or by a claim of their own before the relay goes
+ *   idle). On a failed send the relay stops sending, lets what is in flight settle, marks what was
+ *   confirmed, releases the rest (attempts and the error recorded on the refused rows only) and
+ *   backs off.
  * - **Waking.** After a commit that wrote rows, the writer wakes the relays of its own process
  *   directly and the others by NOTIFY (sent after the commit, so it never holds PostgreSQL's global
- *   NOTIFY lock during a commit). A slow poll covers what nothing announced. A relay loops without
- *   waiting while batches come back non-empty.
+ *   NOTIFY lock during a commit). A slow poll covers what nothing announced. A relay claims again at
+ *   once when a claim came back full, and when it was woken while claiming.
  * - **Retention.** Published rows are deleted once older than `retentionMs`, a bounded batch per
  *   statement.
  *
@@ -50,7 +51,7 @@ import type { OutboxTable } from './outbox-table.js';
 
 /** How a relay paces itself; every field has a default in `POSTGRES_OUTBOX_DEFAULTS`. */
 export interface OutboxRelaySettings {
-  /** Rows claimed and published at once. @default 500 */
+  /** Rows one claim takes at most; at most about twice as many are sent and not yet confirmed. @default 500 */
   batchSize?: number | undefined;
   /**
    * How often an idle relay looks for rows nobody announced (rows committed through eventform wake
@@ -79,11 +80,10 @@ interface ClaimedRow {
   body: Buffer;
 }
 
-/** A claimed batch, with the claim's cycle (for flush) and the session token it was claimed under. */
-interface Claim {
+/** After a step: claim again at once, wait for a wake-up, go idle (flushes resolve), or back off. */
+interface Step {
+  next: 'claim' | 'wait' | 'idle' | 'back off';
   cycle: number;
-  token: number;
-  rows: ClaimedRow[];
 }
 
 interface Resolved {
@@ -162,8 +162,15 @@ export class OutboxRelay implements OutboxRelayHandle {
   private claimArgs = '';
   /** Rows published and confirmed, to be marked by the next statement on the session. */
   private unmarked: string[] = [];
-  /** The next batch, claimed while the current one is published. */
-  private ahead: Promise<Claim> | undefined;
+  /** Claimed rows whose send has not settled, by seq: left out of claims. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly chains = new KeyChains();
+  /** The first failed send since the relay last backed off; no row is sent while it is set. */
+  private sendError: unknown;
+  /** Rows claimed under the current token and not sent because a send failed: released on recovery. */
+  private unsent: { seq: string; token: number }[] = [];
+  /** Rows the broker refused (their attempts and error are recorded on release). */
+  private refused: string[] = [];
   private readonly wakeup = new Wakeup();
   /** Resolves when the relay stops (interrupts backoff waits). */
   private stopSignal: (() => void) | undefined;
@@ -285,30 +292,32 @@ export class OutboxRelay implements OutboxRelayHandle {
           continue;
         }
       }
-      let outcome: { cycle: number; claimed: number; failed: boolean };
+      let step: Step;
       try {
-        outcome = await this.batch();
+        step = await this.step();
       } catch (error) {
-        this.failed('outbox relay batch failed; retrying', error);
-        outcome = { cycle: 0, claimed: 0, failed: true };
+        this.failed('outbox relay claim failed; retrying', error);
+        step = { next: 'back off', cycle: 0 };
       }
-      if (outcome.failed) {
-        await this.dropAhead();
+      if (step.next === 'back off') {
+        await this.recover();
         await this.pause(delay);
         delay = Math.min(delay * 2, this.settings.maxDelayMs);
         continue;
       }
       delay = this.settings.initialDelayMs;
-      if (this.status === 'failing') this.logger.info('outbox relay recovered', { table: this.table.name });
-      this.status = 'running';
-      if (outcome.claimed > 0 || this.ahead) continue;
-      for (let i = this.flushes.length - 1; i >= 0; i--) {
-        if (this.flushes[i]!.after < outcome.cycle) this.flushes.splice(i, 1)[0]!.resolve();
+      if (step.next === 'claim') continue;
+      if (step.next === 'idle') {
+        this.recovered(); // nothing left to send, and the database answers
+        for (let i = this.flushes.length - 1; i >= 0; i--) {
+          if (this.flushes[i]!.after < step.cycle) this.flushes.splice(i, 1)[0]!.resolve();
+        }
       }
+      // Woken by a commit, a send that settled the last one in flight, dropped below the limit or failed, or the poll.
       if (!this.stopping) await this.wakeup.wait(this.settings.pollIntervalMs);
     }
     // Its claims end with the session; what was confirmed is marked (else it is sent again).
-    await this.dropAhead();
+    await this.settled();
     if (this.unmarked.length > 0 && this.session) {
       await this.mark(this.session).catch((error: unknown) =>
         this.logger.warn('outbox relay could not mark its last batch; those rows will be sent again', {
@@ -317,6 +326,13 @@ export class OutboxRelay implements OutboxRelayHandle {
         }),
       );
     }
+  }
+
+  /** Something worked after a failure: a send was confirmed, or a claim found nothing left to send. */
+  private recovered(): void {
+    if (this.status !== 'failing' || this.sendError !== undefined) return;
+    this.logger.info('outbox relay recovered', { table: this.table.name });
+    this.status = 'running';
   }
 
   private failed(message: string, error: unknown): void {
@@ -334,80 +350,95 @@ export class OutboxRelay implements OutboxRelayHandle {
   }
 
   /**
-   * Claim a batch (or take the one claimed ahead), publish it in per-key waves while the next one is
-   * claimed; what was confirmed is marked by a later claim, or at once (and the rest released) when
-   * a send failed.
+   * One claim (carrying the marks of what was confirmed since the last one), its rows sent at once
+   * behind the earlier rows of their keys; then what to do next.
    */
-  private async batch(): Promise<{ cycle: number; claimed: number; failed: boolean }> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    let claim = ahead ? await ahead : await this.claimNext([]);
-    // Claimed ahead before the last batch was confirmed, so not carrying its marks: a relay about to
-    // go idle (or resolve a flush) marks first, with a claim that also sees what came since.
-    if (claim.rows.length === 0 && this.unmarked.length > 0) claim = await this.claimNext([]);
-    const { cycle, token, rows } = claim;
-    if (rows.length === 0) return { cycle, claimed: 0, failed: false };
-    // Claimed by a session that is gone: those claims are void, another relay may hold the rows.
-    if (token !== this.token) return { cycle, claimed: rows.length, failed: false };
-    this.logger.debug('outbox batch claimed', { table: this.table.name, rows: rows.length, firstSeq: rows[0]!.seq });
-    // The next batch is claimed while this one is published, and published only after it: rows of
-    // a key this batch holds may be in it, behind theirs.
-    this.ahead = this.claimNext(rows.map((r) => r.seq));
-    this.ahead.catch(() => {}); // awaited by the next batch, or dropped
-    const done: string[] = [];
-    const failed: string[] = [];
-    let error: unknown;
-    for (const wave of waves(rows)) {
-      // Lost the session (and so the claim): another relay may have these rows now; stop sending.
-      if (this.token !== token) break;
-      const results = await Promise.allSettled(
-        wave.map((row) => this.target.transport.publish(this.events.get(row.event_type)!, messageOf(row))),
-      );
-      results.forEach((result, i) => {
-        if (result.status === 'fulfilled') done.push(wave[i]!.seq);
-        else {
-          failed.push(wave[i]!.seq);
-          error ??= result.reason;
-        }
-      });
-      if (failed.length > 0) break;
+  private async step(): Promise<Step> {
+    if (this.sendError !== undefined) return { next: 'back off', cycle: 0 };
+    if (this.inFlight.size >= this.settings.batchSize) {
+      // Two batches unconfirmed at most: wait for the sends (a commit's wake-up is seen by the next claim).
+      this.wakeup.take();
+      return { next: 'wait', cycle: 0 };
     }
-    this.unmarked.push(...done);
-    const left = rows.length - done.length;
-    if (left === 0) return { cycle, claimed: rows.length, failed: false };
-    // Not everything went out, so the batch claimed ahead must not go either (it may hold later rows
-    // of a failed key). The claims die with a lost session; else mark what was sent now (the relay
-    // is about to back off) and release the rest, this batch's and the next's.
-    const next = await this.dropAhead();
-    const session = this.session;
-    if (session && this.token === token) {
-      await this.mark(session);
-      const doneSet = new Set(done);
-      const unsent = rows.filter((r) => !doneSet.has(r.seq)).map((r) => r.seq);
-      if (next?.token === token) unsent.push(...next.rows.map((r) => r.seq));
-      const reason = error === undefined ? 'relay lost its database session' : errorText(error);
-      await session.query(this.table.sql.release, [unsent, token, failed, reason]);
-    }
-    if (error !== undefined) {
-      this.failed('outbox relay could not publish; rows released and retried', error);
-      return { cycle, claimed: rows.length, failed: true };
-    }
-    return { cycle, claimed: rows.length, failed: false };
-  }
-
-  /** Forget the batch claimed ahead (once its claim has finished); its claims are released by the caller or die with the session. */
-  private async dropAhead(): Promise<Claim | undefined> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    return ahead?.catch(() => undefined);
-  }
-
-  /** Claim the next batch, leaving out the rows this relay has in flight. */
-  private async claimNext(inFlight: readonly string[]): Promise<Claim> {
     this.wakeup.take(); // commits from here on are either in this claim's snapshot or wake the loop again
     const cycle = ++this.cycles;
     const token = this.token;
-    return { cycle, token, rows: await this.claim(token, inFlight) };
+    const rows = await this.claim(token, [...this.inFlight.keys()]);
+    // Claimed by a session that is gone: those claims are void, another relay may hold the rows.
+    if (token !== this.token) return { next: 'claim', cycle };
+    if (rows.length > 0) {
+      this.logger.debug('outbox batch claimed', { table: this.table.name, rows: rows.length, firstSeq: rows[0]!.seq });
+      for (const row of rows) this.send(row, token);
+    }
+    if (rows.length >= this.settings.batchSize) return { next: 'claim', cycle };
+    if (this.inFlight.size > 0) return { next: 'wait', cycle };
+    // Nothing in flight: mark what was confirmed during the claim before going idle.
+    if (this.unmarked.length > 0) return { next: 'claim', cycle };
+    return { next: rows.length > 0 ? 'wait' : 'idle', cycle };
+  }
+
+  /** Send one claimed row once the earlier rows of its key this relay holds were confirmed. */
+  private send(row: ClaimedRow, token: number): void {
+    const event = this.events.get(row.event_type)!;
+    const sent = this.chains.after(row.key, async () => {
+      // Lost the session (so the claim: another relay may hold the row now) or backing off.
+      if (this.token !== token) return false;
+      if (this.sendError !== undefined) {
+        this.unsent.push({ seq: row.seq, token });
+        return false;
+      }
+      try {
+        await this.target.transport.publish(event, messageOf(row));
+      } catch (error) {
+        this.sendError ??= error;
+        this.unsent.push({ seq: row.seq, token });
+        this.refused.push(row.seq);
+        return false;
+      }
+      this.unmarked.push(row.seq);
+      this.recovered();
+      return true;
+    });
+    this.inFlight.set(row.seq, sent);
+    void sent.then((ok) => {
+      this.inFlight.delete(row.seq);
+      const left = this.inFlight.size;
+      if (!ok || left === 0 || left === this.settings.batchSize - 1) this.wakeup.set();
+    });
+  }
+
+  /** Every send settled. */
+  private async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight.values());
+  }
+
+  /**
+   * After a failed send or claim: once every send settled, mark what was confirmed and release what
+   * was not sent (its claims die with a lost session anyway).
+   */
+  private async recover(): Promise<void> {
+    await this.settled();
+    const error = this.sendError;
+    const unsent = this.unsent.filter((u) => u.token === this.token).map((u) => u.seq);
+    const refused = this.refused;
+    this.sendError = undefined;
+    this.unsent = [];
+    this.refused = [];
+    const session = this.session;
+    if (session && this.token !== 0) {
+      try {
+        await this.mark(session);
+        const reason = error === undefined ? 'relay lost its database session' : errorText(error);
+        if (unsent.length > 0) await session.query(this.table.sql.release, [unsent, this.token, refused, reason]);
+      } catch (releaseError) {
+        // The rows stay claimed by this relay and are claimed again by its next claim.
+        this.logger.warn('outbox relay could not release unsent rows', {
+          table: this.table.name,
+          error: errorText(releaseError),
+        });
+      }
+    }
+    if (error !== undefined) this.failed('outbox relay could not publish; rows released and retried', error);
   }
 
   /** One query on the session: mark the rows waiting for it, take the claim lock, claim. */
@@ -528,19 +559,29 @@ export class OutboxRelay implements OutboxRelayHandle {
   }
 }
 
-/** Rows in `seq` order → waves: the n-th wave holds the n-th row of each key; keyless rows go first. */
-export function waves<R extends { key: string | null }>(rows: readonly R[]): R[][] {
-  const out: R[][] = [];
-  const seen = new Map<string, number>();
-  for (const row of rows) {
-    let n = 0;
-    if (row.key !== null) {
-      n = seen.get(row.key) ?? 0;
-      seen.set(row.key, n + 1);
-    }
-    (out[n] ??= []).push(row);
+/**
+ * Runs tasks one after the other per key: a task starts once the previous task of its key resolved
+ * `true`, and is skipped (resolving `false`) when it resolved `false` or threw. Keyless tasks start at once.
+ */
+export class KeyChains {
+  private readonly tails = new Map<string, Promise<boolean>>();
+
+  after(key: string | null, task: () => Promise<boolean>): Promise<boolean> {
+    const safely = () => task().catch(() => false);
+    if (key === null) return safely();
+    const before = this.tails.get(key);
+    const run = before ? before.then((ok) => (ok ? safely() : false)) : safely();
+    this.tails.set(key, run);
+    void run.then(() => {
+      if (this.tails.get(key) === run) this.tails.delete(key);
+    });
+    return run;
   }
-  return out;
+
+  /** Keys with a task pending. */
+  get size(): number {
+    return this.tails.size;
+  }
 }
 
 function messageOf(row: ClaimedRow): OutgoingMessage {
