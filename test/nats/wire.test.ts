@@ -13,6 +13,7 @@ import {
   fitCopy,
   fromNatsHeaders,
   headerBlockBytes,
+  toNatsHeaders,
 } from '@eventform/nats';
 
 function wire(entries: [string, string][]) {
@@ -96,6 +97,28 @@ describe('fromNatsHeaders', () => {
     const read = fromNatsHeaders(wire([['__proto__', 'p']]));
     expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value).toBe('p');
+  });
+});
+
+describe('toNatsHeaders', () => {
+  const lines = (h: ReturnType<typeof natsHeaders>) => h.toString().split('\r\n').filter(Boolean);
+
+  it('writes each header once, in order, the key as ce-partitionkey in binary mode', () => {
+    const h = toNatsHeaders({ id: 'e1', type: 'T', 'content-type': 'application/json', 'x-note': 'a b' }, 'k1');
+    expect(lines(h)).toEqual([
+      'NATS/1.0',
+      'ce-id: e1',
+      'ce-type: T',
+      'content-type: application/json',
+      'x-note: a%20b',
+      'ce-partitionkey: k1',
+    ]);
+  });
+
+  it('keeps the last of two headers that meet at one wire name, as before (a header named ce-id beside id)', () => {
+    const h = toNatsHeaders({ id: 'from-attribute', 'ce-id': 'from-extra' });
+    expect(h.values('ce-id')).toEqual(['from-extra']);
+    expect(fromNatsHeaders(h)).toEqual({ id: 'from-extra' });
   });
 });
 

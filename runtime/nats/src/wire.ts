@@ -56,10 +56,26 @@ export function decodeHeaderValue(value: string): string {
  */
 export function toNatsHeaders(headers: Headers, key?: string): MsgHdrs {
   const out = natsHeaders();
-  for (const name in headers) out.set(NAMES.toWire.get(name) ?? name, encodeHeaderValue(headers[name]!));
+  // `append` where no two headers can share a wire name (the client's `set` first searches for the
+  // name to replace, every header again); `set`, the last one winning, when a logical header is
+  // itself named like an attribute's wire header (`ce-id` beside `id`).
+  let unique = true;
+  for (const name in headers) {
+    if (NAMES.fromWire.has(name)) {
+      unique = false;
+      break;
+    }
+  }
+  for (const name in headers) {
+    const wire = NAMES.toWire.get(name) ?? name;
+    const value = encodeHeaderValue(headers[name]!);
+    if (unique) out.append(wire, value);
+    else out.set(wire, value);
+  }
   const contentType = headers[CONTENT_TYPE_HEADER];
   if (key !== undefined && headers[CE.partitionkey] === undefined && !isStructured(contentType)) {
-    out.set(PARTITION_KEY_HEADER, encodeHeaderValue(key));
+    if (unique) out.append(PARTITION_KEY_HEADER, encodeHeaderValue(key));
+    else out.set(PARTITION_KEY_HEADER, encodeHeaderValue(key));
   }
   return out;
 }
@@ -86,19 +102,23 @@ export function fromNatsHeaders(raw: MsgHdrs | undefined, maxHeaders: number = N
   const out: Headers = {};
   if (!raw) return out;
   let count = 0;
-  const fromPrefixed = new Set<string>();
   for (const [name, values] of raw) {
     if (++count > maxHeaders) throw new Error(`more than ${maxHeaders} headers`);
     if (name.startsWith('Nats-')) continue;
-    const value = values[values.length - 1];
+    const last = values.length - 1;
+    const value = values[last];
     if (value === undefined) continue;
     const attribute = NAMES.fromWire.get(name);
     const logical = attribute ?? name;
-    if (readByRuntime(logical) && values.some((v) => v !== value)) {
-      throw new Error(`header "${name}" appears ${values.length} times with different values`);
+    if (last > 0 && readByRuntime(logical)) {
+      for (let i = 0; i < last; i++) {
+        if (values[i] !== value)
+          throw new Error(`header "${name}" appears ${values.length} times with different values`);
+      }
     }
-    if (attribute !== undefined) fromPrefixed.add(attribute);
-    else if (fromPrefixed.has(logical)) continue; // the ce- header gives this attribute
+    // An unprefixed header named like an attribute: `out` has that name only from its ce- header
+    // (one name is one entry of the client's headers), which gives the attribute.
+    if (attribute === undefined && NAMES.toWire.has(name) && Object.hasOwn(out, name)) continue;
     setHeader(out, logical, decodeHeaderValue(value));
   }
   return out;
