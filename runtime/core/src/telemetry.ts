@@ -16,6 +16,7 @@
  * (counters) and `messaging.process.duration` (histogram of handler time, in seconds).
  */
 import {
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -228,6 +229,7 @@ export class ConsumerTelemetry {
 /** The runtime's tracer, meter instruments and per-event/per-consumer names. */
 export class RuntimeTelemetry {
   readonly tracer: Tracer;
+  private readonly tracerProvider: TracerProvider;
   readonly handled: Counter;
   readonly failed: Counter;
   readonly deadLettered: Counter;
@@ -241,7 +243,8 @@ export class RuntimeTelemetry {
     events: readonly EventIR[],
     options: TelemetryOptions | undefined,
   ) {
-    this.tracer = (options?.tracerProvider ?? trace.getTracerProvider()).getTracer(TELEMETRY_SCOPE, RUNTIME_VERSION);
+    this.tracerProvider = options?.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = this.tracerProvider.getTracer(TELEMETRY_SCOPE, RUNTIME_VERSION);
     const meter = (options?.meterProvider ?? metrics.getMeterProvider()).getMeter(TELEMETRY_SCOPE, RUNTIME_VERSION);
     const messages = (name: string, description: string): Counter =>
       meter.createCounter(name, { description, unit: '{message}' });
@@ -274,6 +277,17 @@ export class RuntimeTelemetry {
     }
   }
 
+  /**
+   * False while the tracer is the API's no-op one: the global provider with no SDK behind it (asked
+   * per message, since an SDK may be registered after the runtime was made). Its spans record
+   * nothing, so the runtime makes none; what they would carry (an active span's context) is
+   * handed on all the same.
+   */
+  get tracing(): boolean {
+    const provider = this.tracerProvider;
+    return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
+  }
+
   consumer(consumer: ConsumerIR, events: ReadonlyMap<string, EventIR>): ConsumerTelemetry {
     return new ConsumerTelemetry(this, consumer, this.system, processNames(this.system, consumer, events));
   }
@@ -286,6 +300,14 @@ export class RuntimeTelemetry {
    * records, in which case the envelope is left as the caller built it.
    */
   startPublish(event: EventIR, envelope: EventEnvelope, outbox: boolean, custom: boolean): Span | undefined {
+    if (!this.tracing) {
+      // What the no-op tracer's span would be: non-recording, with the active span's context if any.
+      if (!custom) {
+        const active = trace.getSpanContext(context.active());
+        if (active !== undefined && isSpanContextValid(active)) setCreationContext(envelope, active);
+      }
+      return undefined;
+    }
     const names = this.sends.get(event.name)!;
     if (custom) {
       // A creation context of the caller's: no create span (the conventions' rule); a send span links to it.
@@ -304,12 +326,7 @@ export class RuntimeTelemetry {
       attributes: outbox ? names.create : names.send,
     });
     const spanContext = span.spanContext();
-    if (isSpanContextValid(spanContext)) {
-      envelope.traceparent = formatTraceparent(spanContext);
-      const state = spanContext.traceState?.serialize();
-      if (state) envelope.tracestate = state;
-      else delete envelope.tracestate;
-    }
+    if (isSpanContextValid(spanContext)) setCreationContext(envelope, spanContext);
     if (span.isRecording()) setMessageAttributes(span, envelope);
     return span;
   }
@@ -326,6 +343,17 @@ export class RuntimeTelemetry {
   sendNames(event: string): SendTelemetry | undefined {
     return this.sends.get(event);
   }
+}
+
+/** The API's no-op provider: what a ProxyTracerProvider hands out while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** `spanContext` as the envelope's creation context (`traceparent`, `tracestate`). */
+function setCreationContext(envelope: EventEnvelope, spanContext: SpanContext): void {
+  envelope.traceparent = formatTraceparent(spanContext);
+  const state = spanContext.traceState?.serialize();
+  if (state) envelope.tracestate = state;
+  else delete envelope.tracestate;
 }
 
 function setMessageAttributes(span: Span, envelope: EventEnvelope): void {
@@ -370,6 +398,7 @@ export class DeliveryObservation {
   duplicate = false;
   /** This delivery's attempt for its consumer, once read. */
   attempt = 1;
+  private wasDecoded = false;
 
   constructor(private readonly consumer: ConsumerTelemetry) {}
 
@@ -379,7 +408,11 @@ export class DeliveryObservation {
    * a transport's callback may run in whatever context delivered it.
    */
   decoded(envelope: EventEnvelope): void {
-    this.start(parseTraceparent(envelope.traceparent, envelope.tracestate));
+    this.wasDecoded = true;
+    const creation = parseTraceparent(envelope.traceparent, envelope.tracestate);
+    // No SDK and no creation context: the no-op span would carry nothing to record or hand on.
+    if (creation === undefined && !this.consumer.owner.tracing) return;
+    this.start(creation);
     if (this.span!.isRecording()) {
       this.span!.setAttribute(M.messageId, envelope.id);
       this.span!.setAttribute(M.conversationId, envelope.correlationId);
@@ -454,6 +487,8 @@ export class DeliveryObservation {
       owner.deadLettered.add(1, { ...this.consumer.metricAttributes, [EFA.deadLetterReason]: reason });
     }
     if (!this.span) {
+      // Decoded without a span (no SDK then), or no SDK now: a span would record nothing.
+      if (this.wasDecoded || !owner.tracing) return;
       // Never decoded (poison): a span all the same, from what the headers say.
       this.start(parseTraceparent(headers[CE.traceparent], headers[CE.tracestate]));
       const id = headers[CE.id];
