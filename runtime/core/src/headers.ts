@@ -169,7 +169,7 @@ export function fromWireHeaders(
 export function headerValueToString(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return raw;
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  if (Buffer.isBuffer(raw)) return raw.toString(); // UTF-8; without the argument Node takes a shorter path
   if (Array.isArray(raw)) return raw.map((v) => headerValueToString(v) ?? '').join(',');
   if (typeof raw === 'object') {
     const tagged = raw as { '!'?: unknown; value?: unknown };

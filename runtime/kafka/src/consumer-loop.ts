@@ -45,6 +45,8 @@ export interface PartitionMessage {
   redelivered: boolean;
   /** Earlier deliveries of this offset in this process that ended without an outcome. */
   deliveryCount: number;
+  /** The record's key as text (UTF-8), as the loop scheduled it by. */
+  key: string | undefined;
 }
 
 export interface ConsumerLoopSettings {
@@ -299,7 +301,7 @@ export class ConsumerLoop {
         const offset = Number(message.offset);
         const redelivered = offset <= state.max;
         if (!redelivered) state.max = offset;
-        const key = message.key ? message.key.toString('utf8') : undefined;
+        const key = message.key ? message.key.toString() : undefined; // UTF-8
         let deliveryCount = -1; // set when the message starts; -1: it never did
         pending++;
         this.options.scheduler.submit<MessageOutcome | undefined>(
@@ -309,7 +311,7 @@ export class ConsumerLoop {
             if (shouldStop() && !closesGap(i)) return undefined;
             lastStarted = Math.max(lastStarted, i);
             deliveryCount = state.unfinished.get(offset) ?? 0;
-            return this.options.handle({ topic, partition, message, redelivered, deliveryCount });
+            return this.options.handle({ topic, partition, message, redelivered, deliveryCount, key });
           },
           (failed, result) => {
             if (!failed && result === 'done') {

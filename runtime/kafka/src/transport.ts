@@ -376,6 +376,6 @@ function toDelivery(m: PartitionMessage): Delivery {
     redelivered: m.redelivered,
     deliveryCount: m.deliveryCount,
   };
-  if (m.message.key) delivery.key = m.message.key.toString('utf8');
+  if (m.key !== undefined) delivery.key = m.key;
   return delivery;
 }
