@@ -3,10 +3,13 @@
  *
  * Key order is fixed here (the order of the IR interfaces in runtime/core/ir.ts; keys a newer IR
  * adds follow, sorted), so the file does not depend on how the loader happened to build objects.
- * Schemas and examples keep the topology author's order. Source paths are written relative to
+ * The broker parts (`rabbitmq`, `kafka`, ...) sit where the loader puts them, after the
+ * broker-neutral keys and before `loc`, in `BROKER_PACKAGES` order; inside, they keep the order their
+ * package's topology section builds them in. Schemas and examples keep the topology author's order. Source paths are written relative to
  * the working directory (see generate.ts), so the bytes do not depend on where the repo lives.
  */
 import type { TopologyIR } from '@eventform/runtime';
+import { BROKER_SECTIONS } from '../spec/broker-sections.js';
 import { quote } from '../naming.js';
 import { CodeWriter, printLiteral } from './code.js';
 import { codeBanner, type EmitContext, type GeneratedFile } from './context.js';
@@ -16,8 +19,10 @@ type Shape =
 
 const LOC = ['file', 'line', 'col'] as const;
 const RETRY = ['attempts', 'backoff', 'delayMs', 'maxDelayMs', 'jitter', 'delaysMs'] as const;
+/** The broker parts' keys; their content is printed as built. */
+const BROKERS = BROKER_SECTIONS.map((s) => s.key);
 
-/** Key order of each IR node; `opaque` keys hold user data (schemas, examples) printed as they are. */
+/** Key order of each IR node; `opaque` keys (user data: schemas, examples; the broker parts) print as they are. */
 const TOPOLOGY_SHAPE: Shape = {
   keys: [
     'irVersion',
@@ -29,8 +34,7 @@ const TOPOLOGY_SHAPE: Shape = {
     'events',
     'services',
     'consumers',
-    'rabbitmq',
-    'kafka',
+    ...BROKERS,
   ],
   nested: {
     schemas: { keys: ['name', 'schema', 'origin', 'loc'], opaque: ['schema'], nested: { loc: LOC } },
@@ -47,17 +51,11 @@ const TOPOLOGY_SHAPE: Shape = {
         'contentMode',
         'producers',
         'consumers',
-        'rabbitmq',
-        'kafka',
+        ...BROKERS,
         'loc',
       ],
-      opaque: ['payload', 'examples'],
-      nested: {
-        rabbitmq: ['exchange', 'routingKey'],
-        // configs: no fixed keys, so they print sorted
-        kafka: { keys: ['topic', 'partitions', 'replicationFactor', 'configs'], nested: { configs: [] } },
-        loc: LOC,
-      },
+      opaque: ['payload', 'examples', ...BROKERS],
+      nested: { loc: LOC },
     },
     services: { keys: ['name', 'description', 'produces', 'consumers', 'loc'], nested: { loc: LOC } },
     consumers: {
@@ -70,24 +68,14 @@ const TOPOLOGY_SHAPE: Shape = {
         'deadLetter',
         'idempotency',
         'concurrency',
-        'rabbitmq',
-        'kafka',
+        ...BROKERS,
         'loc',
       ],
-      nested: {
-        retry: RETRY,
-        idempotency: ['enabled', 'key', 'windowMs'],
-        rabbitmq: {
-          keys: ['queue', 'queueType', 'retryQueues', 'deadLetterQueue', 'partitions'],
-          nested: { retryQueues: ['name', 'delayMs'], partitions: ['exchange', 'queues'] },
-        },
-        kafka: ['groupId', 'retryTopic', 'deadLetterTopic'],
-        loc: LOC,
-      },
+      opaque: BROKERS,
+      nested: { retry: RETRY, idempotency: ['enabled', 'key', 'windowMs'], loc: LOC },
     },
-    rabbitmq: ['exchange', 'queueType'],
-    kafka: ['partitions', 'replicationFactor', 'minInsyncReplicas'],
   },
+  opaque: BROKERS,
 };
 
 export function emitTopology(ctx: EmitContext, ir: TopologyIR): GeneratedFile {
