@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/outbox.ts [--messages 5000] [--rounds 3] [--in-flight 32]
  *                           [--latency-rate 1000] [--latency-messages 5000] [--no-latency]
+ *                           [--consumer process|in-process]
  *
  * Both sides do what a service placing an order does: one PostgreSQL transaction that inserts the
  * order row, and the OrderPlaced event.
@@ -11,9 +12,12 @@
  *   removes: a failed publish after the commit loses the event).
  * - `outbox`: `withOutbox(store, ...)`: BEGIN, INSERT, the event as an outbox row, COMMIT; the
  *   in-process relay (woken by the commit) claims, publishes with confirms and marks the rows.
- * A second runtime in the same process consumes OrderPlaced (in-memory idempotency store), the same
- * for both sides. Throughput: from the first transaction to the last event handled. Latency: from
- * the moment the commit returned to the handler, at a fixed rate (the issue's: 1,000 events/s).
+ * A second runtime consumes OrderPlaced (in-memory idempotency store), the same for both sides: by
+ * default in this process, on the thread that also runs both sides' transactions and the relay;
+ * `--consumer process` runs it in a child process (outbox-consumer.ts), as the consumer is another
+ * service in a deployment. Throughput: from the first transaction to the last event
+ * handled. Latency: from the moment the commit returned to the handler, at a fixed rate (the
+ * issue's: 1,000 events/s), on the monotonic clock both processes share.
  *
  * The outbox side is checked: its rows must be in the outbox table, all marked published, or the
  * bench fails instead of reporting a number.
@@ -28,6 +32,7 @@ import { createPostgresStore, withOutbox, type PostgresIdempotencyStore } from '
 import { RabbitMQTransport } from '@eventform/rabbitmq';
 import { rabbitmqResources } from '@eventform/rabbitmq/resources';
 import { BENCH_CONSUMER, BENCH_EVENT, BENCH_PRODUCER, benchTopology } from './order-topology.js';
+import { monotonicMs, startConsumerProcess, type BenchConsumer } from './outbox-consumer.js';
 import {
   atFixedRate,
   compare,
@@ -61,6 +66,11 @@ export interface OutboxBenchOptions {
   inFlight?: number | undefined;
   /** Commit→handled latency at a fixed rate; `false` skips it. @default { rate: 1_000, messages: 5_000, rounds: 2 } */
   latency?: { rate: number; messages: number; rounds: number } | false | undefined;
+  /**
+   * Where the consumer runs, for both sides: a child process (as another service would be) or this
+   * process (on the thread of the transactions and the relay). @default 'in-process'
+   */
+  consumer?: 'process' | 'in-process' | undefined;
   /** @default console.log */
   log?: ((line: string) => void) | undefined;
 }
@@ -71,6 +81,7 @@ export const OUTBOX_BENCH_DEFAULTS = {
   warmup: 1_000,
   inFlight: 32,
   latency: { rate: 1_000, messages: 5_000, rounds: 2 },
+  consumer: 'in-process',
   /** The issue's goals: outbox / direct throughput, and the outbox's commit→handled p99 at 1,000/s. */
   goals: { throughput: 0.7, latencyP99Ms: 50 },
 } as const;
@@ -89,14 +100,14 @@ function roundTimeoutMs(messages: number): number {
 }
 
 /**
- * One round's times per event: `committed(id)` when its transaction's commit returned,
- * `handled(id)` when the consumer ran; either may come first (a direct publish is handled only
- * after it, but nothing else promises that).
+ * One round's times per event, on the monotonic clock: `committed(id)` when its transaction's commit
+ * returned, `handled(id, at)` when the consumer ran (in whichever process); either may arrive first
+ * (a direct publish is handled only after it, but nothing else promises that).
  */
 class RoundClock {
   private readonly startedAt = new Map<string, number>();
   private readonly committedAt = new Map<string, number>();
-  private readonly handledAt = new Map<string, number>();
+  private readonly handledTimes = new Map<string, number>();
   private readonly latencies: number[] = [];
   /** From the start of each event's transaction (a wait for a pool client included) to the handler. */
   readonly fromStart: number[] = [];
@@ -110,22 +121,22 @@ class RoundClock {
     return this.latencies.length;
   }
   started(id: string): void {
-    this.startedAt.set(id, performance.now());
+    this.startedAt.set(id, monotonicMs());
   }
   committed(id: string): void {
-    this.committedAt.set(id, performance.now());
+    this.committedAt.set(id, monotonicMs());
     this.pair(id);
   }
-  handledNow(id: string): void {
-    this.handledAt.set(id, performance.now());
+  handledAt(id: string, at: number): void {
+    this.handledTimes.set(id, at);
     this.pair(id);
   }
   private pair(id: string): void {
     const c = this.committedAt.get(id);
-    const h = this.handledAt.get(id);
+    const h = this.handledTimes.get(id);
     if (c === undefined || h === undefined) return;
     this.committedAt.delete(id);
-    this.handledAt.delete(id);
+    this.handledTimes.delete(id);
     this.latencies.push(Math.max(0, h - c));
     this.fromStart.push(h - (this.startedAt.get(id) ?? c));
     this.startedAt.delete(id);
@@ -162,6 +173,7 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
   const warmup = options.warmup ?? Math.min(OUTBOX_BENCH_DEFAULTS.warmup, messages);
   const inFlight = options.inFlight ?? OUTBOX_BENCH_DEFAULTS.inFlight;
   const latency = options.latency ?? OUTBOX_BENCH_DEFAULTS.latency;
+  const consumerPlace = options.consumer ?? OUTBOX_BENCH_DEFAULTS.consumer;
   const log = options.log ?? ((line: string) => console.log(line));
 
   log(`\n${OUTBOX_BENCH_TITLE}`);
@@ -171,8 +183,9 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
   log(`    ${DIRECT_SIDE}: runtime.publish after the COMMIT; ${OUTBOX_SIDE}: an outbox row in the transaction,`);
   log('    published by the in-process relay (woken by the commit) with confirms, then marked');
   log(
-    '  consumer: a second runtime in this process, quorum queue, in-memory idempotency; RabbitMQ and PostgreSQL shared',
+    `  consumer: a second runtime in ${consumerPlace === 'process' ? 'a child process (CPU/msg is this process only)' : 'this process'}, the same for both sides,`,
   );
+  log('    quorum queue, in-memory idempotency; RabbitMQ and PostgreSQL shared');
 
   const suffix = randomBytes(4).toString('hex');
   const tables = {
@@ -205,14 +218,12 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
       logger,
     });
     closers.push(() => producer.stop());
-    const consumer: Runtime = createRuntime({
-      topology,
-      transport: new RabbitMQTransport({ url, prefetch: 50, logger }),
-      logger,
-    });
-    consumer.handle(BENCH_CONSUMER, async (event) => clock.handledNow((event.data as { orderId: string }).orderId));
+    const handled = (orderId: string, at: number) => clock.handledAt(orderId, at);
+    const consumer: BenchConsumer =
+      consumerPlace === 'process'
+        ? await startConsumerProcess({ url, topology, prefetch: 50, handled })
+        : await startConsumerHere(url, topology, logger, handled);
     closers.push(() => consumer.stop());
-    await consumer.start();
     await producer.start({ services: [BENCH_PRODUCER] });
     if (!producer.health().outbox) throw new Error('the producer runtime runs no outbox relay');
 
@@ -248,7 +259,7 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
     const side = (name: string, one: (r: number, i: number) => Promise<void>): Side & LatencySide => {
       const finish = async (c: RoundClock) => {
         await within(c.done, roundTimeoutMs(c.expected), () => `${name}: ${c.handled}/${c.expected} handled`);
-        const h = consumer.health().consumers[0];
+        const h = (await consumer.health())[0];
         if (h && (h.retried || h.deadLettered || h.dropped)) {
           throw new Error(`${name} had failures during the bench: ${JSON.stringify(h)}`);
         }
@@ -337,6 +348,23 @@ export async function run(options: OutboxBenchOptions = {}): Promise<OutboxBench
   }
 }
 
+/** The consumer in this process, on the thread of the transactions and the relay. */
+async function startConsumerHere(
+  url: string,
+  topology: TopologyIR,
+  logger: ReturnType<typeof createJsonLogger>,
+  handled: (orderId: string, at: number) => void,
+): Promise<BenchConsumer> {
+  const runtime: Runtime = createRuntime({
+    topology,
+    transport: new RabbitMQTransport({ url, prefetch: 50, logger }),
+    logger,
+  });
+  runtime.handle(BENCH_CONSUMER, async (event) => handled((event.data as { orderId: string }).orderId, monotonicMs()));
+  await runtime.start();
+  return { where: 'this process', health: async () => runtime.health().consumers, stop: () => runtime.stop() };
+}
+
 /** The summary lines: the throughput ratio, and the outbox's p99 against its absolute goal. */
 export function outboxSummaryRows(r: OutboxBenchResult): SummaryRow[] {
   const medianOf = (name: string) => Math.round(r.rows.find((row) => row.name === name)!.median);
@@ -367,6 +395,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     messages: numberArg('messages'),
     rounds: numberArg('rounds'),
     inFlight: numberArg('in-flight'),
+    consumer: consumerArg(),
     latency: process.argv.includes('--no-latency')
       ? false
       : {
@@ -375,4 +404,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
           rounds: numberArg('latency-rounds') ?? OUTBOX_BENCH_DEFAULTS.latency.rounds,
         },
   });
+}
+
+function consumerArg(): 'process' | 'in-process' | undefined {
+  const i = process.argv.indexOf('--consumer');
+  if (i < 0) return undefined;
+  const value = process.argv[i + 1];
+  if (value === 'process' || value === 'in-process') return value;
+  throw new Error(`--consumer takes process or in-process, got ${value}`);
 }

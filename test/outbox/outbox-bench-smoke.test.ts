@@ -1,7 +1,8 @@
 /**
  * Keeps the outbox bench from rotting: both sides run end to end with tiny counts on the real
  * RabbitMQ and PostgreSQL (the bench itself checks every outbox row was published), and the result
- * has finite throughputs, a ratio, latencies and the summary rows. The numbers are not checked —
+ * has finite throughputs, a ratio, latencies and the summary rows, with the consumer in the bench's
+ * own process (the default) and in a child process. The numbers are not checked —
  * that is what `npm run bench` is for.
  */
 import { describe, expect, it } from 'vitest';
@@ -33,5 +34,23 @@ describe.skipIf(!rabbit.available || !postgres.available)('outbox bench smoke', 
     expect(outboxSummaryRows(result).map((r) => r.goal)).toEqual(['≥ 0.7', 'p99 ≤ 50 ms']);
     // 20 warm-up + 100 measured + 40 latency warm-up + 40 measured went through the outbox.
     expect(lines.join('\n')).toContain('200 outbox rows checked: all published');
+    expect(lines.join('\n')).toContain('consumer: a second runtime in this process');
+  }, 120_000);
+
+  it('runs with the consumer in a child process too', async () => {
+    const lines: string[] = [];
+    const result = await run({
+      url: rabbit.url,
+      databaseUrl: postgres.url,
+      messages: 50,
+      rounds: 1,
+      warmup: 10,
+      inFlight: 8,
+      latency: { rate: 200, messages: 20, rounds: 1 },
+      consumer: 'process',
+      log: (l) => lines.push(l),
+    });
+    expect(result.latency?.rows.map((r) => r.samples)).toEqual([20, 20]);
+    expect(lines.join('\n')).toContain('consumer: a second runtime in a child process');
   }, 120_000);
 });
